@@ -1,0 +1,318 @@
+"""The rule book as data: every rule of the ledger with its stable id.
+
+Each rule has an id (``AREA-NN``), a title, a kind and one normative sentence written with the
+RFC 2119 words. A *validity* rule can reject an input and then names the rejection code it raises;
+an *invariant* is a property every reachable state keeps; a *procedure* says how the ledger computes
+something (clearing, roots) and rejects nothing.
+
+Ids and codes are stable: a rule that is withdrawn keeps its id and is never reused. The normative
+document ``spec/RULEBOOK.md`` presents the same rules; a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+
+class RuleKind(Enum):
+    """What sort of statement a rule is."""
+
+    VALIDITY = "validity"
+    INVARIANT = "invariant"
+    PROCEDURE = "procedure"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One numbered rule of the rule book."""
+
+    id: str
+    """Stable identifier, ``AREA-NN``."""
+    title: str
+    """A few words for tables and reports."""
+    kind: RuleKind
+    """Validity rule, invariant or procedure."""
+    code: int | None
+    """Numeric rejection code carried in receipts; ``None`` unless the rule can reject."""
+    code_name: str | None
+    """Symbolic name of the rejection code."""
+    statement: str
+    """The normative sentence."""
+
+
+V, INV, P = RuleKind.VALIDITY, RuleKind.INVARIANT, RuleKind.PROCEDURE
+
+# (id, title, kind, code, code name, statement). Codes are grouped by hundreds per area.
+# fmt: off
+_TABLE: Final = (
+    ("ENC-01", "Well-formed CBOR", V, 101, "MALFORMED",
+     "An input MUST be a well-formed CBOR data item: no truncation, no reserved head, no "
+     "declared length or count beyond the bytes that remain."),
+    ("ENC-02", "Shortest integer and length encoding", V, 102, "NON_SHORTEST",
+     "Every integer, length and count MUST use the shortest encoding (RFC 8949 section 4.2.1)."),
+    ("ENC-03", "Definite lengths only", V, 103, "INDEFINITE_LENGTH",
+     "Strings, arrays and maps MUST have definite lengths."),
+    ("ENC-04", "Map keys in bytewise order", V, 104, "UNSORTED_KEYS",
+     "Map keys MUST appear sorted by the bytewise lexicographic order of their encodings."),
+    ("ENC-05", "No duplicate map keys", V, 105, "DUPLICATE_KEY",
+     "A map MUST NOT contain the same key twice."),
+    ("ENC-06", "Only the wire subset of items", V, 106, "UNSUPPORTED_ITEM",
+     "Floats, undefined and simple values other than false, true and null MUST NOT appear."),
+    ("ENC-07", "No tags", V, 107, "TAG_NOT_ALLOWED",
+     "Tagged data items (major type 6) MUST NOT appear."),
+    ("ENC-08", "No trailing bytes", V, 108, "TRAILING_BYTES",
+     "The input MUST end exactly where its one data item ends."),
+    ("ENC-09", "Size limit", V, 109, "INPUT_TOO_LARGE",
+     "A transaction MUST NOT exceed MAX_TX_BYTES bytes and a block MAX_BLOCK_BYTES bytes."),
+    ("ENC-10", "Nesting limit", V, 110, "NESTING_TOO_DEEP",
+     "Arrays and maps MUST NOT nest deeper than MAX_DEPTH levels."),
+    ("ENC-11", "Text is valid UTF-8", V, 111, "INVALID_UTF8",
+     "Text strings MUST be valid UTF-8."),
+    ("ENC-12", "No unknown fields", V, 112, "UNKNOWN_FIELD",
+     "A wire object MUST NOT contain a key its schema does not define."),
+    ("ENC-13", "No missing fields", V, 113, "MISSING_FIELD",
+     "A wire object MUST contain every key its schema defines."),
+    ("ENC-14", "Field types", V, 114, "WRONG_TYPE",
+     "Every field MUST have the CBOR type its schema gives (a boolean is not an integer)."),
+    ("ENC-15", "Field bounds", V, 115, "OUT_OF_BOUNDS",
+     "Every integer field MUST lie within the bounds of its unit, and every byte string MUST "
+     "have its schema's length."),
+    ("TX-01", "Chain id", V, 201, "WRONG_CHAIN",
+     "A transaction MUST carry the chain id of the ledger it is applied to."),
+    ("TX-02", "Known kind", V, 202, "UNKNOWN_KIND",
+     "A transaction's kind MUST be one of the kinds this rule book defines."),
+    ("TX-03", "Registered sender", V, 203, "UNKNOWN_SENDER",
+     "A transaction's sender MUST be a registered account."),
+    ("TX-04", "Valid signature", V, 204, "BAD_SIGNATURE",
+     "The signature MUST be a valid Ed25519 signature by the sender over the domain-separated "
+     "signing bytes, as accepted by the verification procedure of SIG-01."),
+    ("TX-05", "Next nonce", V, 205, "BAD_NONCE",
+     "A transaction's nonce MUST equal the sender's nonce in the state; this rejects replays and "
+     "reordering."),
+    ("TX-06", "Sender role", V, 206, "ROLE_REQUIRED",
+     "The sender MUST hold the role that the transaction's kind requires."),
+    ("TX-07", "Nonce advances", P, None, None,
+     "An accepted transaction MUST increase its sender's nonce by exactly one."),
+    ("SIG-01", "Ed25519 verification procedure", P, None, None,
+     "A signature is valid exactly when libsodium's crypto_sign_verify_detached accepts it: "
+     "canonical S < L, canonical point encodings, A and R not of small order, and the "
+     "cofactorless verification equation."),
+    ("ACC-01", "New account", V, 301, "ACCOUNT_EXISTS",
+     "A registered account id MUST NOT be registered again."),
+    ("ACC-02", "Valid public key", V, 302, "INVALID_PUBLIC_KEY",
+     "An account id MUST be the canonical encoding of an Ed25519 point of large prime order."),
+    ("ACC-03", "Known roles", V, 303, "INVALID_ROLES",
+     "An account's roles MUST be a non-empty set of operator, attestor, validator and trader."),
+    ("GRD-01", "New node", V, 311, "NODE_EXISTS",
+     "A grid node id MUST NOT be registered twice."),
+    ("GRD-02", "Known parent", V, 312, "PARENT_UNKNOWN",
+     "A node other than the root MUST name a registered parent node."),
+    ("GRD-03", "One substation root", V, 313, "BAD_ROOT",
+     "The first node registered MUST be a substation without parent; every later node MUST have "
+     "a parent."),
+    ("GRD-04", "Wheeling fee on substations only", V, 314, "BAD_WHEELING_FEE",
+     "Only a substation MAY carry a non-zero wheeling fee."),
+    ("GRD-05", "Parent kind", V, 315, "BAD_PARENT_KIND",
+     "A service point MUST NOT be the parent of another node."),
+    ("MTR-01", "New meter", V, 321, "METER_EXISTS",
+     "A meter id MUST NOT be registered twice."),
+    ("MTR-02", "Owner is a trader", V, 322, "OWNER_NOT_TRADER",
+     "A meter's owner MUST be a registered account with the trader role."),
+    ("MTR-03", "Attestor role", V, 323, "NOT_AN_ATTESTOR",
+     "A meter's attestor MUST be a registered account with the attestor role."),
+    ("MTR-04", "Meter at a service point", V, 324, "NODE_NOT_SERVICE_POINT",
+     "A meter MUST sit at a registered service point node."),
+    ("MTR-05", "Positive capacity", V, 325, "BAD_CAPACITY",
+     "A meter's capacity per slot MUST be at least 1 Wh."),
+    ("ATT-01", "Batch size", V, 401, "BAD_BATCH_SIZE",
+     "An attestation batch MUST hold between 1 and MAX_BATCH_READINGS readings."),
+    ("ATT-02", "Known meter", V, 402, "METER_UNKNOWN",
+     "Every reading MUST name a registered meter."),
+    ("ATT-03", "Meter's own attestor", V, 403, "NOT_METER_ATTESTOR",
+     "Only the attestor registered for a meter MAY attest its readings."),
+    ("ATT-04", "Slot has ended", V, 404, "SLOT_NOT_ENDED",
+     "A reading MUST NOT be attested before its slot has ended: now >= slot_end(slot)."),
+    ("ATT-05", "Attestation window", V, 405, "ATTESTATION_WINDOW_CLOSED",
+     "A reading MUST be attested before slot_end(slot) + attestation_window_s."),
+    ("ATT-06", "Once per meter and slot", V, 406, "ALREADY_ATTESTED",
+     "A (meter, slot) MUST NOT be attested twice, in different transactions or in one batch."),
+    ("ATT-07", "Within capacity", V, 407, "OVER_CAPACITY",
+     "A reading's exported and imported Wh MUST each be at most the meter's capacity."),
+    ("ATT-08", "Export mints a lot", P, None, None,
+     "An accepted reading with exported Wh > 0 MUST mint one lot owned by the meter's owner, "
+     "with the meter's source, node and zone, the reading's slot and encumbrance; all of it "
+     "unsold."),
+    ("ATT-09", "Import records demand", P, None, None,
+     "An accepted reading's imported Wh MUST be added to its owner's demand in the meter's zone "
+     "and slot."),
+    ("ASK-01", "Known lot", V, 501, "LOT_UNKNOWN",
+     "An ask MUST name an existing lot."),
+    ("ASK-02", "Lot owner", V, 502, "NOT_LOT_OWNER",
+     "Only a lot's owner MAY offer it."),
+    ("ASK-03", "Unencumbered energy only", V, 503, "LOT_ENCUMBERED",
+     "Energy exported under a feed-in tariff or encumbered by another scheme MUST NOT be "
+     "offered."),
+    ("ASK-04", "Positive quantity", V, 504, "ZERO_QUANTITY",
+     "An order's quantity MUST be at least 1 Wh."),
+    ("ASK-05", "Within unsold energy", V, 505, "INSUFFICIENT_ENERGY",
+     "An ask's quantity MUST NOT exceed the unsold Wh of its lot."),
+    ("ASK-06", "Trading window", V, 506, "TRADING_CLOSED",
+     "An order MUST be placed or cancelled before slot_end(slot) + trading_close_s of its "
+     "market."),
+    ("ASK-07", "No self-trade", V, 507, "SELF_TRADE",
+     "An account MUST NOT hold an open ask and an open bid in the same market."),
+    ("ASK-08", "Reservation", P, None, None,
+     "An accepted ask MUST move its quantity from the lot's unsold to its reserved Wh."),
+    ("BID-01", "Known zone", V, 511, "ZONE_UNKNOWN",
+     "A bid MUST name a registered substation as its zone."),
+    ("BID-02", "Escrow covered", V, 512, "INSUFFICIENT_BALANCE",
+     "A bid's escrow, quantity x (max price + zone wheeling fee), MUST NOT exceed the buyer's "
+     "balance."),
+    ("BID-03", "Escrow", P, None, None,
+     "An accepted bid MUST move its escrow from the buyer's balance to the bid."),
+    ("CAN-01", "Known order", V, 521, "ORDER_UNKNOWN",
+     "A cancel MUST name an existing order."),
+    ("CAN-02", "Order owner", V, 522, "NOT_ORDER_OWNER",
+     "Only an order's owner MAY cancel it."),
+    ("CAN-03", "Open order", V, 523, "ORDER_NOT_OPEN",
+     "Only an open order MAY be cancelled."),
+    ("CAN-04", "Release", P, None, None,
+     "Cancelling an ask MUST return its quantity to the lot's unsold Wh; cancelling a bid MUST "
+     "return its escrow to the buyer's balance."),
+    ("MNY-01", "Known recipient", V, 601, "ACCOUNT_UNKNOWN",
+     "A deposit or transfer MUST credit a registered account."),
+    ("MNY-02", "Positive amount", V, 602, "ZERO_AMOUNT",
+     "A deposit, withdrawal or transfer MUST move at least 1 milli-sen."),
+    ("MNY-03", "No overdraft", V, 603, "INSUFFICIENT_FUNDS",
+     "A withdrawal or transfer MUST NOT exceed the sender's balance."),
+    ("MNY-04", "Balance bound", V, 604, "AMOUNT_OVER_BOUND",
+     "No balance, escrow or total MAY exceed MONEY_MAX_MSEN; an input that would exceed it is "
+     "rejected, never wrapped or clamped."),
+    ("CLR-01", "When markets clear", P, None, None,
+     "When the ledger's clock reaches slot_end(slot) + trading_close_s, every open market of "
+     "that slot MUST be cleared, in ascending (slot, zone) order, before any later transaction."),
+    ("CLR-02", "Eligible quantities", P, None, None,
+     "A bid's eligible quantity MUST be its quantity capped by its buyer's unclaimed demand in "
+     "the market, allocated to the buyer's bids in priority order (price descending, order id "
+     "ascending)."),
+    ("CLR-03", "Maximal volume", P, None, None,
+     "The cleared volume MUST be the largest V such that the V-th best eligible bid Wh has a "
+     "limit at least the V-th best offered Wh's limit."),
+    ("CLR-04", "Clearing price", P, None, None,
+     "The clearing price MUST be floor((lo + hi) / 2) where lo = max(a_V, b_V+1) and hi = "
+     "min(b_V, a_V+1), a_k and b_k being the limits of the k-th best offered and demanded Wh (a "
+     "missing b_V+1 is ignored, a missing a_V+1 is ignored)."),
+    ("CLR-05", "Rationing at the margin", P, None, None,
+     "On each side, orders strictly better than the marginal limit MUST fill fully; orders at "
+     "the marginal limit MUST share the rest pro rata to their eligible quantity, rounded down, "
+     "the remaining Wh given one each in ascending order id."),
+    ("CLR-06", "Settlement", P, None, None,
+     "Each seller MUST receive fill x price; each buyer MUST pay fill x (price + wheeling fee) "
+     "out of escrow, the fee to the operator, and get back the rest of the escrow."),
+    ("CLR-07", "Expiry", P, None, None,
+     "After clearing, every lot of the market MUST move its unsold Wh to expired and every order "
+     "of the market MUST be closed as filled, partly filled or expired."),
+    ("CLR-08", "Claim against demand", P, None, None,
+     "A buyer's filled Wh MUST be added to its claimed demand in the market."),
+    ("BLK-01", "Chain id", V, 701, "BLOCK_WRONG_CHAIN",
+     "A block header MUST carry the ledger's chain id."),
+    ("BLK-02", "Next height", V, 702, "BAD_HEIGHT",
+     "A block's height MUST be one more than the ledger's height."),
+    ("BLK-03", "Parent hash", V, 703, "BAD_PARENT",
+     "A block MUST name the hash of the ledger's last block header as its parent."),
+    ("BLK-04", "Time moves forward", V, 704, "BAD_TIMESTAMP",
+     "A block's timestamp MUST be greater than the ledger's time."),
+    ("BLK-05", "Proposer is a validator", V, 705, "BAD_PROPOSER",
+     "A block's proposer MUST be a registered validator."),
+    ("BLK-06", "Validator signatures", V, 706, "BAD_BLOCK_SIGNATURE",
+     "Every block signature MUST be a valid signature over the header hash by a registered "
+     "validator, listed once, in ascending order of validator id."),
+    ("BLK-07", "Quorum", V, 707, "NO_QUORUM",
+     "A block MUST be signed by at least two thirds of the registered validators: 3 x signers >= "
+     "2 x validators."),
+    ("BLK-08", "Transaction root", V, 708, "BAD_TX_ROOT",
+     "A block header's transaction root MUST be the Merkle root of its transactions' ids."),
+    ("BLK-09", "Every transaction valid", V, 709, "INVALID_TRANSACTION",
+     "Every transaction of a block MUST be accepted, in order, by the state the previous ones "
+     "left."),
+    ("BLK-10", "State root", V, 710, "BAD_STATE_ROOT",
+     "A block header's state root MUST be the root of the state after the block."),
+    ("BLK-11", "Block size", V, 711, "TOO_MANY_TRANSACTIONS",
+     "A block MUST NOT hold more than MAX_BLOCK_TXS transactions."),
+    ("BLK-12", "Block application", P, None, None,
+     "Applying a block MUST advance the clock to its timestamp (clearing what is due), then "
+     "apply its transactions in order; a block with any rejection changes nothing."),
+    ("HSH-01", "State root", P, None, None,
+     "The state root MUST be BLAKE2b-256 over a domain tag and the LtHash-16 multiset hash of "
+     "the canonical encodings of every state entry."),
+    ("HSH-02", "Transaction id and root", P, None, None,
+     "A transaction id MUST be BLAKE2b-256 over a domain tag and the transaction bytes; the "
+     "transaction root MUST be the RFC 6962 style Merkle root of the ids."),
+    ("INV-01", "Energy conservation per lot", INV, None, None,
+     "For every lot, minted = unsold + reserved + sold + expired, all non-negative."),
+    ("INV-02", "Energy balance per slot", INV, None, None,
+     "For every slot, the Wh claimed by buyers MUST equal the Wh sold by sellers."),
+    ("INV-03", "No double-sell", INV, None, None,
+     "For every lot, reserved Wh MUST equal the sum of the quantities of its open asks, and sold "
+     "Wh the sum of its asks' fills."),
+    ("INV-04", "No double-attestation", INV, None, None,
+     "Every (meter, slot) MUST be attested at most once and MUST have minted at most one lot."),
+    ("INV-05", "No double-claim", INV, None, None,
+     "For every (account, zone, slot), claimed Wh MUST NOT exceed attested imported Wh."),
+    ("INV-06", "Money conservation", INV, None, None,
+     "The sum of all balances and all escrow MUST equal total deposits minus total withdrawals."),
+    ("INV-07", "No overdraft, no negative amount", INV, None, None,
+     "Every balance, escrow, energy amount and total MUST be non-negative."),
+    ("INV-08", "Bounds", INV, None, None,
+     "Every amount MUST stay within the bound of its unit."),
+    ("INV-09", "Price integrity", INV, None, None,
+     "In every cleared market, every filled bid's limit >= the clearing price >= every filled "
+     "ask's limit, and the market has exactly one price."),
+    ("INV-10", "Escrow backs open bids", INV, None, None,
+     "Every open bid's escrow MUST equal quantity x (max price + fee); a closed order holds "
+     "none."),
+    ("INV-11", "Nonce monotonicity", INV, None, None,
+     "An account's nonce MUST never decrease and MUST grow by one per accepted transaction."),
+    ("INV-12", "Authorization", INV, None, None,
+     "Only an account's own transactions MAY lower its balance, open or close its orders or "
+     "reserve its lots; only the operator registers; only a meter's attestor attests."),
+    ("INV-13", "Time", INV, None, None,
+     "No reading is attested outside its window; no open order remains in a market whose trading "
+     "has closed."),
+    ("INV-14", "Grid is a tree", INV, None, None,
+     "The registered grid MUST be a tree rooted at a substation; every node's zone is its "
+     "nearest substation ancestor (itself if it is one)."),
+    ("INV-15", "Determinism", INV, None, None,
+     "The same state and the same input MUST give the same output bytes on every implementation."),
+)
+# fmt: on
+
+
+def _build() -> tuple[Rule, ...]:
+    rules = tuple(
+        Rule(id=i, title=t, kind=k, code=c, code_name=n, statement=s)
+        for (i, t, k, c, n, s) in _TABLE
+    )
+    ids = [r.id for r in rules]
+    codes = [r.code for r in rules if r.code is not None]
+    if len(set(ids)) != len(ids) or len(set(codes)) != len(codes):
+        raise RuntimeError("rule ids and rejection codes must be unique")
+    for r in rules:
+        if (r.code is None) != (r.kind is not RuleKind.VALIDITY):
+            raise RuntimeError(f"{r.id}: exactly the validity rules carry a code")
+    return rules
+
+
+RULES: Final[tuple[Rule, ...]] = _build()
+"""Every rule, in rule book order."""
+
+RULES_BY_ID: Final = MappingProxyType({r.id: r for r in RULES})
+RULES_BY_CODE: Final = MappingProxyType({r.code: r for r in RULES if r.code is not None})
+
+
+def rule(rule_id: str) -> Rule:
+    """The rule with this id; an unknown id is a programming error."""
+    return RULES_BY_ID[rule_id]
