@@ -1,0 +1,210 @@
+"""Blocks: validator-signed batches of transactions (BLK-01 .. BLK-12).
+
+A block is a CBOR map::
+
+    {0: header, 1: [transaction bytes, ...], 2: [[validator id, signature], ...]}
+
+    header = {0: chain_id, 1: height, 2: parent hash, 3: timestamp, 4: tx root,
+              5: state root, 6: proposer}
+
+The header hash is BLAKE2b-256 under the block-header tag; validators sign the header hash under
+the block-vote tag. ``apply_block`` checks the header and the quorum, advances the clock to the
+block's timestamp (clearing every market that closed, CLR-01), applies the transactions in order,
+and finally compares the state root. Any broken rule rejects the whole block and leaves the state
+as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+from spec import wire
+from spec.cbor import CborKey, CborValue, decode, encode
+from spec.clearing import advance_clock
+from spec.crypto import (
+    HASH_BYTES,
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+    TAG_BLOCK_HEADER,
+    TAG_BLOCK_VOTE,
+    merkle_root,
+    public_key_of,
+    sign,
+    tagged_hash,
+    verify,
+)
+from spec.errors import Rejected, require
+from spec.state import CHAIN_ID_MAX_BYTES, Role, State, state_root
+from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
+from spec.units import Height, Timestamp
+
+MAX_BLOCK_TXS: Final = 4096
+MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
+"""Room for MAX_BLOCK_TXS transactions of typical size; each is also bounded by MAX_TX_BYTES."""
+
+
+@dataclass(frozen=True)
+class Header:
+    """A block header."""
+
+    chain_id: str
+    height: Height
+    parent: bytes
+    timestamp: Timestamp
+    tx_root: bytes
+    state_root: bytes
+    proposer: bytes
+
+    def to_cbor(self) -> dict[CborKey, CborValue]:
+        return {
+            0: self.chain_id,
+            1: int(self.height),
+            2: self.parent,
+            3: int(self.timestamp),
+            4: self.tx_root,
+            5: self.state_root,
+            6: self.proposer,
+        }
+
+    def hash(self) -> bytes:
+        """The header hash: what validators sign and the next block names as parent."""
+        return tagged_hash(TAG_BLOCK_HEADER, encode(self.to_cbor()))
+
+
+@dataclass(frozen=True)
+class Block:
+    """A decoded block."""
+
+    header: Header
+    transactions: tuple[bytes, ...]
+    signatures: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True)
+class BlockReceipt:
+    """The outcome of a block: accepted (code 0) or the rule that rejected it."""
+
+    code: int
+    rule_id: str | None
+    receipts: tuple[Receipt, ...] = ()
+    """Per-transaction receipts; for a BLK-09 rejection, up to and including the failed one."""
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == 0
+
+    def to_cbor(self) -> dict[CborKey, CborValue]:
+        """{0: code, 1: rule id or null, 2: [transaction receipts]}."""
+        return {0: self.code, 1: self.rule_id, 2: [r.to_cbor() for r in self.receipts]}
+
+
+_HEADER_FIELDS: Final = (
+    wire.Field(0, "chain_id", wire.text(CHAIN_ID_MAX_BYTES)),
+    wire.Field(1, "height", wire.uint(Height)),
+    wire.Field(2, "parent", wire.fixed_bytes(HASH_BYTES)),
+    wire.Field(3, "timestamp", wire.uint(Timestamp)),
+    wire.Field(4, "tx_root", wire.fixed_bytes(HASH_BYTES)),
+    wire.Field(5, "state_root", wire.fixed_bytes(HASH_BYTES)),
+    wire.Field(6, "proposer", wire.fixed_bytes(PUBLIC_KEY_BYTES)),
+)
+_signature_pair = wire.tuple_of(
+    wire.fixed_bytes(PUBLIC_KEY_BYTES), wire.fixed_bytes(SIGNATURE_BYTES)
+)
+_BLOCK_FIELDS: Final = (
+    wire.Field(0, "header", lambda v: Header(**wire.parse_map(v, _HEADER_FIELDS, "header"))),
+    wire.Field(1, "transactions", wire.array(wire.any_bytes(MAX_TX_BYTES))),
+    wire.Field(2, "signatures", wire.array(_signature_pair)),
+)
+
+
+def decode_block(block_bytes: bytes) -> Block:
+    """Decode and schema-check a block, or raise ``Rejected``."""
+    value = decode(block_bytes, max_size=MAX_BLOCK_BYTES)
+    return Block(**wire.parse_map(value, _BLOCK_FIELDS, "block"))
+
+
+def vote_bytes(header_hash: bytes) -> bytes:
+    """What a validator signs for a block."""
+    return TAG_BLOCK_VOTE + b"\x00" + header_hash
+
+
+def validators(state: State) -> list[bytes]:
+    """Registered validator ids, ascending."""
+    return sorted(k for k, a in state.accounts.items() if a.roles & Role.VALIDATOR)
+
+
+def check_header(state: State, block: Block) -> None:
+    """BLK-01 .. BLK-08 and BLK-11, in that order except BLK-11 right after BLK-01."""
+    header = block.header
+    require(header.chain_id == state.params.chain_id, "BLK-01")
+    require(len(block.transactions) <= MAX_BLOCK_TXS, "BLK-11")
+    require(header.height == state.height + 1, "BLK-02")
+    require(header.parent == state.tip_hash, "BLK-03")
+    require(header.timestamp >= state.time, "BLK-04")
+    voters = validators(state)
+    require(header.proposer in voters, "BLK-05")
+    message = vote_bytes(header.hash())
+    signers = [validator for validator, _ in block.signatures]
+    require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
+    for validator, signature in block.signatures:
+        require(validator in voters, "BLK-06", "not a validator")
+        require(verify(validator, message, signature), "BLK-06", "bad signature")
+    require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
+    ids = [tx_id(tx) for tx in block.transactions]
+    require(header.tx_root == merkle_root(ids), "BLK-08")
+
+
+def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
+    """Apply a whole block, or nothing of it."""
+    receipts: list[Receipt] = []
+    try:
+        block = decode_block(block_bytes)
+        check_header(state, block)
+        after = advance_clock(state, block.header.timestamp)
+        for index, tx in enumerate(block.transactions):
+            after, receipt = apply_transaction(after, tx)
+            receipts.append(receipt)
+            require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")
+        after = replace(after, height=block.header.height)
+        require(state_root(after) == block.header.state_root, "BLK-10")
+    except Rejected as rejection:
+        return state, BlockReceipt(
+            rejection.code, rejection.rule.id, tuple(receipts), rejection.detail
+        )
+    return replace(after, tip_hash=block.header.hash()), BlockReceipt(0, None, tuple(receipts))
+
+
+def build_block(
+    state: State,
+    transactions: list[bytes],
+    timestamp: int,
+    proposer_seed: bytes,
+    validator_seeds: list[bytes],
+) -> tuple[bytes, State]:
+    """Make a valid block on ``state`` (a tool for nodes and tests): execute, fill roots, sign.
+
+    Raises ``Rejected`` if a transaction is rejected.
+    """
+    after = advance_clock(state, timestamp)
+    for tx in transactions:
+        after, receipt = apply_transaction(after, tx)
+        if not receipt.accepted:
+            raise Rejected("BLK-09", f"{receipt.rule_id}: {receipt.detail}")
+    after = replace(after, height=Height(state.height + 1))
+    header = Header(
+        chain_id=state.params.chain_id,
+        height=Height(state.height + 1),
+        parent=state.tip_hash,
+        timestamp=Timestamp(timestamp),
+        tx_root=merkle_root([tx_id(tx) for tx in transactions]),
+        state_root=state_root(after),
+        proposer=public_key_of(proposer_seed),
+    )
+    vote = vote_bytes(header.hash())
+    signatures = sorted((public_key_of(seed), sign(seed, vote)) for seed in validator_seeds)
+    block = encode(
+        {0: header.to_cbor(), 1: list(transactions), 2: [list(pair) for pair in signatures]}
+    )
+    return block, replace(after, tip_hash=header.hash())

@@ -1,0 +1,566 @@
+"""The ledger's state: frozen records in immutable tables, their canonical encoding and root.
+
+The state is a set of *entries* ``[table, key, value]``. Its canonical encoding (used in
+conformance vectors) is a map from table number to the array of ``[key, value]`` pairs of that
+table, sorted by the bytewise order of the encoded keys. Its root (HSH-01) is a multiset hash of the
+entries, so that a fast node can update it entry by entry instead of re-hashing the whole state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum, IntFlag
+from typing import Any, Final
+
+from spec import wire
+from spec.cbor import CborKey, CborValue, encode
+from spec.crypto import HASH_BYTES, PUBLIC_KEY_BYTES, TAG_STATE_ENTRY, TAG_STATE_ROOT, tagged_hash
+from spec.errors import Rejected
+from spec.fmap import FrozenMap
+from spec.units import (
+    TIME_MAX_S,
+    Height,
+    MeterId,
+    MilliSen,
+    NodeId,
+    Nonce,
+    OrderId,
+    PriceSenPerKwh,
+    Slot,
+    Timestamp,
+    Wh,
+    slot_end,
+)
+
+AccountId = bytes
+"""An account is its Ed25519 public key (32 bytes)."""
+
+CHAIN_ID_MAX_BYTES: Final = 64
+
+
+class Role(IntFlag):
+    """What an account may do (TX-06)."""
+
+    OPERATOR = 1
+    """Registers accounts, grid nodes and meters; credits deposits; collects wheeling fees."""
+    ATTESTOR = 2
+    """Signs meter readings for the meters it is registered for."""
+    VALIDATOR = 4
+    """Signs blocks."""
+    TRADER = 8
+    """Owns meters and lots, places and cancels orders."""
+
+
+ALL_ROLES: Final = int(Role.OPERATOR | Role.ATTESTOR | Role.VALIDATOR | Role.TRADER)
+
+
+class NodeKind(IntEnum):
+    """A node of the distribution grid."""
+
+    SUBSTATION = 0
+    TRANSFORMER = 1
+    SERVICE_POINT = 2
+
+
+class Source(IntEnum):
+    """The renewable source behind a meter's export."""
+
+    SOLAR = 0
+    WIND = 1
+    HYDRO = 2
+    BIOMASS = 3
+
+
+class Encumbrance(IntEnum):
+    """Whether an export already carries its environmental value elsewhere (ASK-03)."""
+
+    NONE = 0
+    FEED_IN_TARIFF = 1
+    J_CREDIT = 2
+    NON_FOSSIL_CERTIFICATE = 3
+
+
+class Side(IntEnum):
+    """Which side of the market an order is on."""
+
+    ASK = 0
+    BID = 1
+
+
+class OrderStatus(IntEnum):
+    """Where an order is in its lifecycle; only OPEN is not final."""
+
+    OPEN = 0
+    FILLED = 1
+    PARTLY_FILLED = 2
+    CANCELLED = 3
+    EXPIRED = 4
+
+
+class MarketStatus(IntEnum):
+    """A (zone, slot) market is open until its clearing (CLR-01)."""
+
+    OPEN = 0
+    CLEARED = 1
+
+
+@dataclass(frozen=True)
+class ChainParams:
+    """Named parameters of one chain, fixed at genesis."""
+
+    chain_id: str
+    """Carried by every transaction and block (TX-01, BLK-01)."""
+    attestation_window_s: int
+    """Readings of a slot may be attested for this many seconds after the slot ends (ATT-05)."""
+    trading_close_s: int
+    """Orders for a slot are taken until this many seconds after the slot ends (ASK-06)."""
+    fee_account: AccountId
+    """The operator's account that receives wheeling fees (CLR-06)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.attestation_window_s <= self.trading_close_s <= TIME_MAX_S:
+            raise ValueError("need 1 <= attestation_window_s <= trading_close_s")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered participant."""
+
+    roles: int
+    """Bit set of ``Role``."""
+    nonce: Nonce
+    """Number of accepted transactions sent by this account; the next must carry it (TX-05)."""
+    balance: MilliSen
+    """Spendable money."""
+
+
+@dataclass(frozen=True)
+class GridNode:
+    """A node of the distribution grid tree."""
+
+    kind: NodeKind
+    parent: NodeId | None
+    """``None`` for the root substation only (GRD-03)."""
+    wheeling_fee: PriceSenPerKwh
+    """Sen per kWh a buyer pays the operator for energy bought in this zone (substations only)."""
+    zone: NodeId
+    """The nearest substation ancestor, itself for a substation (INV-14)."""
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A registered export/import meter at a service point."""
+
+    owner: AccountId
+    attestor: AccountId
+    node: NodeId
+    zone: NodeId
+    source: Source
+    capacity_wh: Wh
+    """Largest export or import one reading may report (ATT-07)."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An attested reading of one meter for one slot (at most one, INV-04)."""
+
+    exported_wh: Wh
+    imported_wh: Wh
+    encumbrance: Encumbrance
+
+
+@dataclass(frozen=True)
+class Lot:
+    """Energy minted from one exported reading; conserved: minted = unsold + reserved + sold +
+    expired (INV-01)."""
+
+    owner: AccountId
+    zone: NodeId
+    node: NodeId
+    source: Source
+    encumbrance: Encumbrance
+    minted_wh: Wh
+    unsold_wh: Wh
+    reserved_wh: Wh
+    sold_wh: Wh
+    expired_wh: Wh
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A trader's attested import in one (zone, slot) and how much of it bids have claimed."""
+
+    imported_wh: Wh
+    claimed_wh: Wh
+
+
+@dataclass(frozen=True)
+class Order:
+    """An ask or a bid in one (zone, slot) market."""
+
+    side: Side
+    owner: AccountId
+    zone: NodeId
+    slot: Slot
+    lot_meter: MeterId | None
+    """The meter of the offered lot (asks only; the lot is ``(lot_meter, slot)``)."""
+    quantity_wh: Wh
+    limit_price: PriceSenPerKwh
+    """An ask's minimum or a bid's maximum price."""
+    fee: PriceSenPerKwh
+    """A bid's wheeling fee rate, fixed when placed; 0 for asks."""
+    escrow: MilliSen
+    """Money held for an open bid: quantity x (limit + fee) (INV-10)."""
+    status: OrderStatus
+    filled_wh: Wh
+
+
+@dataclass(frozen=True)
+class Market:
+    """One (zone, slot) call auction."""
+
+    status: MarketStatus
+    price: PriceSenPerKwh | None
+    """The clearing price; ``None`` while open or when nothing traded."""
+    volume_wh: Wh
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the ledger knows. Tables are keyed as their field docs say."""
+
+    params: ChainParams
+    time: Timestamp
+    """The ledger's clock: the timestamp of its last block (or clock advance)."""
+    height: Height
+    tip_hash: bytes
+    """Hash of the last block header. Not part of the state root: the next header commits to it."""
+    next_order_id: OrderId
+    total_deposited: MilliSen
+    total_withdrawn: MilliSen
+    accounts: FrozenMap[AccountId, Account] = field(default_factory=FrozenMap)
+    nodes: FrozenMap[NodeId, GridNode] = field(default_factory=FrozenMap)
+    meters: FrozenMap[MeterId, Meter] = field(default_factory=FrozenMap)
+    readings: FrozenMap[tuple[MeterId, Slot], Reading] = field(default_factory=FrozenMap)
+    """Keyed by (meter, slot)."""
+    lots: FrozenMap[tuple[MeterId, Slot], Lot] = field(default_factory=FrozenMap)
+    """Keyed by (meter, slot): a lot is the export of one reading."""
+    demand: FrozenMap[tuple[AccountId, NodeId, Slot], Demand] = field(default_factory=FrozenMap)
+    """Keyed by (account, zone, slot)."""
+    orders: FrozenMap[OrderId, Order] = field(default_factory=FrozenMap)
+    markets: FrozenMap[tuple[NodeId, Slot], Market] = field(default_factory=FrozenMap)
+    """Keyed by (zone, slot)."""
+
+
+def trading_close(params: ChainParams, slot: int) -> int:
+    """First second at which a slot's markets no longer take orders and are cleared."""
+    return slot_end(slot) + params.trading_close_s
+
+
+def genesis(
+    params: ChainParams,
+    accounts: Mapping[AccountId, int],
+    time: int,
+) -> State:
+    """The state at height 0: the given accounts with their roles, no money, an empty grid."""
+    return State(
+        params=params,
+        time=Timestamp(time),
+        height=Height(0),
+        tip_hash=bytes(HASH_BYTES),
+        next_order_id=OrderId(1),
+        total_deposited=MilliSen(0),
+        total_withdrawn=MilliSen(0),
+        accounts=FrozenMap(
+            {key: Account(roles, Nonce(0), MilliSen(0)) for key, roles in accounts.items()}
+        ),
+    )
+
+
+def with_account(state: State, key: AccountId, **changes: Any) -> State:
+    """The state with some fields of one account replaced."""
+    return replace(state, accounts=state.accounts.set(key, replace(state.accounts[key], **changes)))
+
+
+# --- Canonical encoding --------------------------------------------------------------------------
+#
+# Table numbers, and the CBOR of each record: a map from field number to value, field numbers
+# following the order of the dataclass fields. Enums and roles encode as integers, None as null.
+
+
+class Table(IntEnum):
+    """Numbers of the state's tables in its encoding and its root."""
+
+    LEDGER = 0
+    ACCOUNTS = 1
+    NODES = 2
+    METERS = 3
+    READINGS = 4
+    LOTS = 5
+    DEMAND = 6
+    ORDERS = 7
+    MARKETS = 8
+
+
+class LedgerKey(IntEnum):
+    """Keys of the singleton entries of the ledger table."""
+
+    PARAMS = 0
+    TIME = 1
+    HEIGHT = 2
+    NEXT_ORDER_ID = 3
+    TOTAL_DEPOSITED = 4
+    TOTAL_WITHDRAWN = 5
+
+
+def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
+    """A record as a map from field number (declaration order) to value."""
+    out: dict[CborKey, CborValue] = {}
+    for number, name in enumerate(record.__dataclass_fields__):  # type: ignore[attr-defined]
+        value = getattr(record, name)
+        out[number] = _scalar(value)
+    return out
+
+
+def _scalar(value: object) -> CborValue:
+    if value is None or isinstance(value, (bytes, str, bool)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, tuple):
+        return [_scalar(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return record_to_cbor(value)
+    raise TypeError(f"no encoding for {type(value).__name__}")
+
+
+def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
+    """Every entry of the state as (table, key, value), tables in order (HSH-01)."""
+    ledger: dict[int, CborValue] = {
+        LedgerKey.PARAMS: record_to_cbor(state.params),
+        LedgerKey.TIME: int(state.time),
+        LedgerKey.HEIGHT: int(state.height),
+        LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
+        LedgerKey.TOTAL_DEPOSITED: int(state.total_deposited),
+        LedgerKey.TOTAL_WITHDRAWN: int(state.total_withdrawn),
+    }
+    for key, value in ledger.items():
+        yield Table.LEDGER, int(key), value
+    tables: list[tuple[Table, FrozenMap[Any, Any]]] = [
+        (Table.ACCOUNTS, state.accounts),
+        (Table.NODES, state.nodes),
+        (Table.METERS, state.meters),
+        (Table.READINGS, state.readings),
+        (Table.LOTS, state.lots),
+        (Table.DEMAND, state.demand),
+        (Table.ORDERS, state.orders),
+        (Table.MARKETS, state.markets),
+    ]
+    for table, rows in tables:
+        for key, record in rows.items():
+            yield table, _scalar(key), record_to_cbor(record)
+
+
+def encode_state(state: State) -> CborValue:
+    """The canonical encoding: table number -> [[key, value], ...] sorted by encoded key."""
+    grouped: dict[int, list[tuple[bytes, CborValue]]] = {int(t): [] for t in Table}
+    for table, key, value in entries(state):
+        grouped[int(table)].append((encode(key), [key, value]))
+    out: dict[CborKey, CborValue] = {}
+    for table_number, rows in grouped.items():
+        rows.sort(key=lambda row: row[0])
+        out[table_number] = [row[1] for row in rows]
+    out[len(Table)] = state.tip_hash
+    return out
+
+
+# --- State root: LtHash-16 over the entries (HSH-01) ---------------------------------------------
+#
+# Each entry's encoding ``[table, key, value]`` is expanded with SHAKE-256 to 2048 bytes, read as
+# 1024 little-endian 16-bit lanes; the state's multiset hash is the lane-wise sum of all entries
+# modulo 2^16 (the lattice hash of Bellare and Micciancio, as used by LtHash). Adding or removing an
+# entry adds or subtracts its lanes, so a node can maintain the sum incrementally. The root is
+# BLAKE2b-256 over the root tag and the 2048 bytes of the sum.
+
+LTHASH_LANES: Final = 1024
+LTHASH_BYTES: Final = 2 * LTHASH_LANES
+
+
+def entry_lanes(table: int, key: CborValue, value: CborValue) -> bytes:
+    """The 2048-byte LtHash expansion of one entry."""
+    shake = hashlib.shake_256(TAG_STATE_ENTRY + b"\x00" + encode([table, key, value]))
+    return shake.digest(LTHASH_BYTES)
+
+
+def lthash_sum(expansions: Iterator[bytes]) -> bytes:
+    """Lane-wise sum modulo 2^16 of 2048-byte expansions, as 2048 little-endian bytes."""
+    # Each 16-bit lane is widened to 32 bits inside one big integer, so Python's integer addition
+    # adds all lanes at once without carries crossing lanes (up to 65 535 terms between folds).
+    total = 0
+    pending = 0
+    for expansion in expansions:
+        widened = bytearray(2 * LTHASH_BYTES)
+        widened[0::4] = expansion[0::2]
+        widened[1::4] = expansion[1::2]
+        total += int.from_bytes(widened, "little")
+        pending += 1
+        if pending == 65_535:
+            total, pending = _fold(total), 0
+    folded = total.to_bytes(2 * LTHASH_BYTES + 8, "little")
+    out = bytearray(LTHASH_BYTES)
+    out[0::2] = folded[0 : 2 * LTHASH_BYTES : 4]
+    out[1::2] = folded[1 : 2 * LTHASH_BYTES : 4]
+    return bytes(out)
+
+
+def _fold(total: int) -> int:
+    """Reduce every 32-bit lane modulo 2^16."""
+    raw = total.to_bytes(2 * LTHASH_BYTES + 8, "little")
+    widened = bytearray(2 * LTHASH_BYTES)
+    widened[0::4] = raw[0 : 2 * LTHASH_BYTES : 4]
+    widened[1::4] = raw[1 : 2 * LTHASH_BYTES : 4]
+    return int.from_bytes(widened, "little")
+
+
+def state_root(state: State) -> bytes:
+    """HSH-01: the root committed to by block headers."""
+    lanes = lthash_sum(entry_lanes(int(t), k, v) for t, k, v in entries(state))
+    return tagged_hash(TAG_STATE_ROOT, lanes)
+
+
+# --- Decoding a state (for conformance vectors) ---------------------------------------------------
+
+_account_id = wire.fixed_bytes(PUBLIC_KEY_BYTES)
+
+
+def _record(cls: type[Any], parsers: list[wire.Parser]) -> wire.Parser:
+    """A parser for a record encoded by ``record_to_cbor``."""
+    names = list(cls.__dataclass_fields__)
+    fields = [wire.Field(i, n, p) for i, (n, p) in enumerate(zip(names, parsers, strict=True))]
+
+    def parse(value: CborValue) -> Any:
+        parsed = wire.parse_map(value, fields, cls.__name__)
+        try:
+            return cls(**parsed)
+        except ValueError as problem:
+            raise Rejected("ENC-15", f"{cls.__name__}: {problem}") from None
+
+    return parse
+
+
+_roles = wire.plain_uint(ALL_ROLES)
+_params = _record(
+    ChainParams,
+    [
+        wire.text(CHAIN_ID_MAX_BYTES),
+        wire.plain_uint(TIME_MAX_S),
+        wire.plain_uint(TIME_MAX_S),
+        _account_id,
+    ],
+)
+_account = _record(Account, [_roles, wire.uint(Nonce), wire.uint(MilliSen)])
+_node = _record(
+    GridNode,
+    [
+        wire.enum(NodeKind),
+        wire.nullable(wire.uint(NodeId)),
+        wire.uint(PriceSenPerKwh),
+        wire.uint(NodeId),
+    ],
+)
+_meter = _record(
+    Meter,
+    [
+        _account_id,
+        _account_id,
+        wire.uint(NodeId),
+        wire.uint(NodeId),
+        wire.enum(Source),
+        wire.uint(Wh),
+    ],
+)
+_reading = _record(Reading, [wire.uint(Wh), wire.uint(Wh), wire.enum(Encumbrance)])
+_lot = _record(
+    Lot,
+    [
+        _account_id,
+        wire.uint(NodeId),
+        wire.uint(NodeId),
+        wire.enum(Source),
+        wire.enum(Encumbrance),
+        *[wire.uint(Wh)] * 5,
+    ],
+)
+_demand = _record(Demand, [wire.uint(Wh), wire.uint(Wh)])
+_order = _record(
+    Order,
+    [
+        wire.enum(Side),
+        _account_id,
+        wire.uint(NodeId),
+        wire.uint(Slot),
+        wire.nullable(wire.uint(MeterId)),
+        wire.uint(Wh),
+        wire.uint(PriceSenPerKwh),
+        wire.uint(PriceSenPerKwh),
+        wire.uint(MilliSen),
+        wire.enum(OrderStatus),
+        wire.uint(Wh),
+    ],
+)
+_market = _record(
+    Market,
+    [wire.enum(MarketStatus), wire.nullable(wire.uint(PriceSenPerKwh)), wire.uint(Wh)],
+)
+
+_TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callable[..., Any]]]] = {
+    Table.ACCOUNTS: ("accounts", _account_id, _account),
+    Table.NODES: ("nodes", wire.uint(NodeId), _node),
+    Table.METERS: ("meters", wire.uint(MeterId), _meter),
+    Table.READINGS: ("readings", wire.tuple_of(wire.uint(MeterId), wire.uint(Slot)), _reading),
+    Table.LOTS: ("lots", wire.tuple_of(wire.uint(MeterId), wire.uint(Slot)), _lot),
+    Table.DEMAND: (
+        "demand",
+        wire.tuple_of(_account_id, wire.uint(NodeId), wire.uint(Slot)),
+        _demand,
+    ),
+    Table.ORDERS: ("orders", wire.uint(OrderId), _order),
+    Table.MARKETS: ("markets", wire.tuple_of(wire.uint(NodeId), wire.uint(Slot)), _market),
+}
+
+
+def decode_state(value: CborValue) -> State:
+    """The state a canonical encoding describes, or a rejection with an ENC rule."""
+    if not isinstance(value, dict):
+        raise Rejected("ENC-14", "state must be a map")
+    ledger_fields = [
+        wire.Field(LedgerKey.PARAMS, "params", _params),
+        wire.Field(LedgerKey.TIME, "time", wire.uint(Timestamp)),
+        wire.Field(LedgerKey.HEIGHT, "height", wire.uint(Height)),
+        wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
+        wire.Field(LedgerKey.TOTAL_DEPOSITED, "total_deposited", wire.uint(MilliSen)),
+        wire.Field(LedgerKey.TOTAL_WITHDRAWN, "total_withdrawn", wire.uint(MilliSen)),
+    ]
+    top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
+    top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))
+    parsed = wire.parse_map(value, top, "state")
+    pairs = wire.tuple_of(wire.plain_uint(len(LedgerKey) - 1), lambda v: v)
+    ledger_map = {pairs(row)[0]: pairs(row)[1] for row in parsed["ledger"]}
+    if len(ledger_map) != len(parsed["ledger"]):
+        raise Rejected("ENC-15", "ledger entries repeat")
+    ledger = wire.parse_map(ledger_map, ledger_fields, "ledger")
+    tables: dict[str, Any] = {}
+    for table, (name, parse_key, parse_value) in _TABLE_SCHEMAS.items():
+        rows: dict[Any, Any] = {}
+        previous: bytes | None = None
+        for row in parsed[table.name.lower()]:
+            key_value, record = wire.tuple_of(lambda v: v, lambda v: v)(row)
+            encoded_key = encode(key_value)
+            if previous is not None and encoded_key <= previous:
+                raise Rejected("ENC-15", f"{name} rows must be sorted by key, each key once")
+            previous = encoded_key
+            rows[parse_key(key_value)] = parse_value(record)
+        tables[name] = FrozenMap(rows)
+    return State(tip_hash=parsed["tip_hash"], **ledger, **tables)
