@@ -161,7 +161,7 @@ _ENVELOPE_HEAD: Final = (
 )
 
 
-def signing_bytes(chain_id: str, kind: Kind, sender: bytes, nonce: int, body: CborValue) -> bytes:
+def signing_bytes(chain_id: str, kind: Kind, sender: bytes, nonce: int, body: object) -> bytes:
     """What the sender signs: the kind's domain tag, then the envelope without the signature."""
     tag = TAG_TX_SIGNING + b"/" + kind.name.encode("ascii")
     return tag + b"\x00" + encode([chain_id, int(kind), sender, nonce, body])
@@ -223,7 +223,7 @@ def apply_transaction(state: State, tx_bytes: bytes) -> tuple[State, Receipt]:
 
 
 def make_transaction(
-    seed: bytes, chain_id: str, kind: Kind, nonce: int, body: CborValue, sender: bytes | None = None
+    seed: bytes, chain_id: str, kind: Kind, nonce: int, body: object, sender: bytes | None = None
 ) -> bytes:
     """Encode and sign a transaction with the key of ``seed`` (a tool for clients and tests).
 

@@ -1,0 +1,279 @@
+"""The invariants (INV-01 .. INV-14) as executable checks.
+
+``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
+that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
+them after every step, the conformance generator after every vector, the reference node's
+differential tests after every block. A check returns the violations it found; an empty list means
+the state is sound.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Final
+
+import networkx as nx
+
+from spec.grid import grid_graph, nearest_substation
+from spec.state import (
+    MarketStatus,
+    NodeKind,
+    OrderStatus,
+    Role,
+    Side,
+    State,
+    trading_close,
+)
+from spec.transactions import Kind, Transaction
+from spec.units import MONEY_MAX_MSEN
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An invariant that does not hold, and where."""
+
+    rule_id: str
+    message: str
+
+
+STATE_INVARIANTS: Final = (
+    "INV-01",
+    "INV-02",
+    "INV-03",
+    "INV-04",
+    "INV-05",
+    "INV-06",
+    "INV-07",
+    "INV-08",
+    "INV-09",
+    "INV-10",
+    "INV-13",
+    "INV-14",
+)
+STEP_INVARIANTS: Final = ("INV-11", "INV-12")
+
+
+def check_state(state: State) -> list[Violation]:
+    """Every violation of a state invariant in ``state``."""
+    found: list[Violation] = []
+
+    def fail(rule_id: str, message: str) -> None:
+        found.append(Violation(rule_id, message))
+
+    # INV-01, INV-03: per lot, conservation and reservations backed by open asks.
+    reserved: dict[tuple[int, int], int] = defaultdict(int)
+    sold: dict[tuple[int, int], int] = defaultdict(int)
+    for order in state.orders.values():
+        if order.side is Side.ASK:
+            assert order.lot_meter is not None
+            ask_lot = (int(order.lot_meter), int(order.slot))
+            if order.status is OrderStatus.OPEN:
+                reserved[ask_lot] += order.quantity_wh
+            sold[ask_lot] += order.filled_wh
+    for lot_key in sorted(state.lots):
+        lot = state.lots[lot_key]
+        parts = (lot.unsold_wh, lot.reserved_wh, lot.sold_wh, lot.expired_wh)
+        if min(parts) < 0 or lot.minted_wh != sum(parts):
+            fail("INV-01", f"lot {lot_key}: minted {lot.minted_wh} != sum of {parts}")
+        if lot.reserved_wh != reserved[lot_key]:
+            fail("INV-03", f"lot {lot_key}: reserved {lot.reserved_wh} != open asks")
+        if lot.sold_wh != sold[lot_key]:
+            fail("INV-03", f"lot {lot_key}: sold {lot.sold_wh} != ask fills {sold[lot_key]}")
+    for ask_lot in sorted(set(reserved) | set(sold)):
+        if ask_lot not in state.lots:
+            fail("INV-03", f"asks on missing lot {ask_lot}")
+
+    # INV-02: per slot, claimed by buyers = sold by sellers; and claims = bid fills.
+    sold_per_slot: dict[int, int] = defaultdict(int)
+    bought_per_slot: dict[int, int] = defaultdict(int)
+    claimed_per_key: dict[tuple[bytes, int, int], int] = defaultdict(int)
+    for order in state.orders.values():
+        if order.side is Side.ASK:
+            sold_per_slot[order.slot] += order.filled_wh
+        else:
+            bought_per_slot[order.slot] += order.filled_wh
+            claimed_per_key[(order.owner, order.zone, order.slot)] += order.filled_wh
+    claimed_per_slot: dict[int, int] = defaultdict(int)
+    for (_owner, _zone, demand_slot), demand in state.demand.items():
+        claimed_per_slot[demand_slot] += demand.claimed_wh
+    for slot in sorted(set(sold_per_slot) | set(claimed_per_slot) | set(bought_per_slot)):
+        if not sold_per_slot[slot] == bought_per_slot[slot] == claimed_per_slot[slot]:
+            fail(
+                "INV-02",
+                f"slot {slot}: sold {sold_per_slot[slot]}, bought {bought_per_slot[slot]}, "
+                f"claimed {claimed_per_slot[slot]}",
+            )
+
+    # INV-04: one reading per (meter, slot) by construction of the table; a lot needs a reading
+    # with that export, from a registered meter.
+    for lot_key in sorted(state.lots):
+        reading = state.readings.get(lot_key)
+        if reading is None or reading.exported_wh != state.lots[lot_key].minted_wh:
+            fail("INV-04", f"lot {lot_key} does not match one attested reading")
+    for meter, slot in sorted(state.readings):
+        if meter not in state.meters:
+            fail("INV-04", f"reading of unregistered meter {meter} slot {slot}")
+        if state.readings[(meter, slot)].exported_wh > 0 and (meter, slot) not in state.lots:
+            fail("INV-04", f"export of meter {meter} slot {slot} minted no lot")
+
+    # INV-05: claims never exceed attested import; and claims are exactly what bids filled.
+    for demand_key in sorted(state.demand):
+        demand = state.demand[demand_key]
+        if demand.claimed_wh > demand.imported_wh:
+            fail("INV-05", f"demand {demand_key!r}: claimed {demand.claimed_wh} > imported")
+        if demand.claimed_wh != claimed_per_key.get(demand_key, 0):
+            fail("INV-05", f"demand {demand_key!r}: claimed {demand.claimed_wh} != bid fills")
+
+    # INV-06: money conservation.
+    balances = sum(a.balance for a in state.accounts.values())
+    escrow = sum(o.escrow for o in state.orders.values())
+    if balances + escrow != state.total_deposited - state.total_withdrawn:
+        fail(
+            "INV-06",
+            f"balances {balances} + escrow {escrow} != deposited {state.total_deposited} - "
+            f"withdrawn {state.total_withdrawn}",
+        )
+
+    # INV-07, INV-08: non-negative and bounded (the unit types enforce this when constructed;
+    # checked again here so a state built around them is caught too).
+    if state.total_withdrawn > state.total_deposited:
+        fail("INV-07", "more withdrawn than deposited")
+    if balances + escrow > MONEY_MAX_MSEN:
+        fail("INV-08", "money in the ledger exceeds MONEY_MAX_MSEN")
+    for account_key, account in sorted(state.accounts.items()):
+        if not 0 <= account.balance <= MONEY_MAX_MSEN:
+            fail("INV-07", f"account {account_key.hex()[:8]} balance {account.balance}")
+
+    # INV-09: price integrity in cleared markets.
+    for market_key in sorted(state.markets):
+        market = state.markets[market_key]
+        zone, slot = market_key
+        filled = [
+            o
+            for o in state.orders.values()
+            if o.zone == zone and o.slot == slot and o.filled_wh > 0
+        ]
+        if market.status is MarketStatus.OPEN:
+            if filled or market.price is not None or market.volume_wh:
+                fail("INV-09", f"open market {market_key} has fills or a price")
+            continue
+        volume_sold = sum(o.filled_wh for o in filled if o.side is Side.ASK)
+        volume_bought = sum(o.filled_wh for o in filled if o.side is Side.BID)
+        if not volume_sold == volume_bought == market.volume_wh:
+            fail("INV-09", f"market {market_key}: volume {market.volume_wh} != fills")
+        if market.volume_wh and market.price is None:
+            fail("INV-09", f"market {market_key} traded without a price")
+        for o in filled:
+            price = market.price if market.price is not None else -1
+            if o.side is Side.BID and o.limit_price < price:
+                fail("INV-09", f"market {market_key}: bid limit {o.limit_price} < price {price}")
+            if o.side is Side.ASK and o.limit_price > price:
+                fail("INV-09", f"market {market_key}: ask limit {o.limit_price} > price {price}")
+
+    # INV-10: escrow backs exactly the open bids.
+    for order_id in sorted(state.orders):
+        o = state.orders[order_id]
+        expected = (
+            o.quantity_wh * (o.limit_price + o.fee)
+            if o.side is Side.BID and o.status is OrderStatus.OPEN
+            else 0
+        )
+        if o.escrow != expected:
+            fail("INV-10", f"order {order_id}: escrow {o.escrow}, expected {expected}")
+        if o.status is OrderStatus.OPEN and o.filled_wh:
+            fail("INV-10", f"open order {order_id} has fills")
+
+    # INV-13: nothing stays open after its market's trading closed; open orders sit in open
+    # markets.
+    for order_id in sorted(state.orders):
+        o = state.orders[order_id]
+        if o.status is OrderStatus.OPEN:
+            order_market = state.markets.get((o.zone, o.slot))
+            if order_market is None or order_market.status is not MarketStatus.OPEN:
+                fail("INV-13", f"open order {order_id} outside an open market")
+    for market_key in sorted(state.markets):
+        market = state.markets[market_key]
+        closes = trading_close(state.params, market_key[1])
+        if market.status is MarketStatus.OPEN and closes <= state.time:
+            fail("INV-13", f"market {market_key} still open at {state.time} (closed {closes})")
+
+    # INV-14: the grid is a tree rooted at a substation; zones are nearest substations.
+    if state.nodes:
+        graph = grid_graph(state)
+        if not nx.is_arborescence(graph):
+            fail("INV-14", "grid is not a tree")
+        else:
+            (root,) = (n for n in graph.nodes if graph.in_degree(n) == 0)
+            if state.nodes[root].kind is not NodeKind.SUBSTATION:
+                fail("INV-14", "grid root is not a substation")
+            else:
+                for node_id in sorted(state.nodes):
+                    if state.nodes[node_id].zone != nearest_substation(graph, node_id):
+                        fail("INV-14", f"node {node_id} has the wrong zone")
+    if state.params.fee_account not in state.accounts:
+        fail("INV-14", "the fee account is not registered")
+    return found
+
+
+def check_step(
+    before: State, after: State, tx: Transaction | None, accepted: bool
+) -> list[Violation]:
+    """Violations of the step invariants by one transaction (``tx``) or clock advance (None)."""
+    found: list[Violation] = []
+
+    def fail(rule_id: str, message: str) -> None:
+        found.append(Violation(rule_id, message))
+
+    if not accepted:
+        if after != before:
+            fail("INV-12", "a rejected input changed the state")
+        return found
+    # INV-11: nonces never decrease; exactly the sender's grows by one.
+    for key in sorted(before.accounts):
+        old = before.accounts[key].nonce
+        new = after.accounts[key].nonce
+        grew = 1 if tx is not None and key == tx.sender else 0
+        if new != old + grew:
+            fail("INV-11", f"account {key.hex()[:8]} nonce {old} -> {new}")
+    for key in sorted(set(after.accounts) - set(before.accounts)):
+        if after.accounts[key].nonce != 0:
+            fail(
+                "INV-11", f"new account {key.hex()[:8]} starts at nonce {after.accounts[key].nonce}"
+            )
+    # INV-12: authorization.
+    sender = tx.sender if tx is not None else None
+    for key in sorted(before.accounts):
+        if after.accounts[key].balance < before.accounts[key].balance and key != sender:
+            fail("INV-12", f"balance of {key.hex()[:8]} lowered by another account")
+    for order_id in sorted(after.orders):
+        new_order = after.orders[order_id]
+        old_order = before.orders.get(order_id)
+        if old_order == new_order:
+            continue
+        if tx is None:
+            if old_order is None or old_order.status is not OrderStatus.OPEN:
+                fail("INV-12", f"clearing touched order {order_id} that was not open")
+        elif new_order.owner != sender:
+            fail("INV-12", f"order {order_id} changed by a transaction of another account")
+    for lot_key in sorted(after.lots):
+        old_lot = before.lots.get(lot_key)
+        new_lot = after.lots[lot_key]
+        if old_lot is None or old_lot == new_lot or tx is None:
+            continue
+        if new_lot.owner != sender:
+            fail("INV-12", f"lot {lot_key} changed by a transaction of another account")
+    registries = ("nodes", "meters")
+    operator_kinds = (Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER)
+    changed_registry = any(getattr(after, n) != getattr(before, n) for n in registries)
+    new_accounts = set(after.accounts) != set(before.accounts)
+    if (changed_registry or new_accounts) and (tx is None or tx.kind not in operator_kinds):
+        fail("INV-12", "a registry changed outside an operator's registration")
+    registered = changed_registry or new_accounts
+    if registered and tx is not None and not before.accounts[tx.sender].roles & Role.OPERATOR:
+        fail("INV-12", "a registry changed by a non-operator")
+    for reading_key in sorted(set(after.readings) - set(before.readings)):
+        meter = after.meters[reading_key[0]]
+        if tx is None or meter.attestor != tx.sender:
+            fail("INV-12", f"reading {reading_key} not attested by the meter's attestor")
+    return found
