@@ -23,6 +23,12 @@ def test_one_slot_trades_and_clears_with_invariants_holding() -> None:
     # Supply 3000 Wh; eligible demand 2500 (bob) + 1000 (carol). The 3000th bid Wh is carol's at
     # 2400 and so is the 3001st, so lo = max(2000, 2400) = 2400 = hi: the price is 2400.
     assert (market.status, market.price, market.volume_wh) == (MarketStatus.CLEARED, 2400, 3000)
-    statuses = [ledger.state.orders[i].status for i in (1, 2, 3)]
-    assert statuses == [OrderStatus.FILLED, OrderStatus.FILLED, OrderStatus.PARTLY_FILLED]
+    # Bob's bid is capped by his 2500 Wh import, carol's takes the remaining 500 Wh.
+    orders = [ledger.state.orders[i] for i in (1, 2, 3)]
+    assert [o.filled_wh for o in orders] == [3000, 2500, 500]
+    assert [o.status for o in orders] == [
+        OrderStatus.FILLED,
+        OrderStatus.PARTLY_FILLED,
+        OrderStatus.PARTLY_FILLED,
+    ]
     assert check_state(ledger.state) == []
