@@ -2,16 +2,22 @@
 
 Each subcommand lives in its own module ``kwhledger/cmd_<name>.py`` exposing
 ``register(subparsers)``, which adds its parser and sets ``run`` to a function of the parsed
-arguments returning the exit code.
+arguments returning the exit code. Modules are found by name, in sorted order.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("kwhledger.cmd_rules",)
+
+def command_modules() -> list[str]:
+    """The ``kwhledger.cmd_*`` modules, sorted."""
+    package = importlib.import_module("kwhledger")
+    names = (m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_"))
+    return [f"kwhledger.{name}" for name in sorted(names)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         "local energy trading ledger.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).register(sub)
     return parser
 

@@ -1,0 +1,27 @@
+"""Shared test settings: Hypothesis profiles.
+
+``ci`` (the default) is derandomized so that every run of the suite is the same run; ``heavy`` is
+for long local or nightly runs: ``pytest --hypothesis-profile=heavy``.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "heavy",
+    derandomize=False,
+    deadline=None,
+    max_examples=2000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile("ci")
