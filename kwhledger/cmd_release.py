@@ -1,0 +1,123 @@
+"""``kwhledger release``: build, verify and key signed release bundles."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Any
+
+import conformance_tests
+import spec
+from kwhledger.release import (
+    ReleaseError,
+    build_bundle,
+    collect,
+    load_seed,
+    public_key_hex,
+    verify_bundle,
+)
+
+SPEC_DIR = Path(spec.__file__).parent
+SUITE_DIR = Path(conformance_tests.__file__).parent
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "release",
+        help="pack the rule book, schemas, vectors and proof report into a signed archive",
+        description="Without an action: build a bundle. 'verify' checks one, 'keygen' makes a key.",
+    )
+    parser.add_argument("--key", type=Path, help="release key file (hex Ed25519 seed)")
+    parser.add_argument("--out", type=Path, default=Path("out/release"), help="output folder")
+    parser.add_argument("--version", help="release version (default: the installed package's)")
+    parser.add_argument(
+        "--proofs", type=Path, help="folder written by 'kwhledger prove --out' (default: run it)"
+    )
+    parser.set_defaults(run=run_build)
+    actions = parser.add_subparsers(dest="action")
+    verify = actions.add_parser("verify", help="check an archive and its signature")
+    verify.add_argument("archive", type=Path)
+    verify.add_argument("--public-key", required=True, help="release public key, hex")
+    verify.add_argument("--signature", type=Path, help="signature file (default: ARCHIVE.sig)")
+    verify.set_defaults(run=run_verify)
+    keygen = actions.add_parser("keygen", help="write a new release key file")
+    keygen.add_argument("key_file", type=Path)
+    keygen.set_defaults(run=run_keygen)
+
+
+def _fail(message: str) -> int:
+    print(f"kwhledger release: {message}", file=sys.stderr)
+    return 1
+
+
+def run_build(args: argparse.Namespace) -> int:
+    if args.key is None:
+        return _fail("--key is required to build a bundle (see 'kwhledger release keygen')")
+    try:
+        seed = load_seed(args.key)
+        version = args.version or installed_version("kwhledger")
+        with tempfile.TemporaryDirectory() as scratch:
+            proofs = args.proofs
+            if proofs is None:
+                proofs = Path(scratch) / "proofs"
+                print("running the proofs for the bundle's report ...", file=sys.stderr)
+                command = [sys.executable, "-m", "kwhledger.cli", "prove", "--out", str(proofs)]
+                if subprocess.run(command, check=False).returncode != 0:
+                    return _fail("the proofs did not all pass: no release")
+            members = collect(
+                [
+                    ("RULEBOOK.md", SPEC_DIR / "RULEBOOK.md"),
+                    ("schema/kwhledger.cddl", SPEC_DIR / "kwhledger.cddl"),
+                    ("conformance/FORMAT.md", SUITE_DIR / "FORMAT.md"),
+                    ("conformance/ADAPTER.md", SUITE_DIR / "ADAPTER.md"),
+                    ("conformance/vectors", SUITE_DIR / "vectors"),
+                    ("proofs", proofs),
+                ]
+                + [(f"schema/{p.name}", p) for p in sorted(SUITE_DIR.glob("*.cddl"))]
+            )
+        archive, signature = build_bundle(members, version, seed)
+    except ReleaseError as problem:
+        return _fail(str(problem))
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"kwhledger-{version}.tar"
+    path.write_bytes(archive)
+    path.with_name(path.name + ".sig").write_text(signature + "\n")
+    print(f"{path}: {len(members)} files, {len(archive)} bytes")
+    print(f"signature: {path}.sig")
+    print(f"verify with: kwhledger release verify {path} --public-key {public_key_hex(seed)}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    signature_path = args.signature or args.archive.with_name(args.archive.name + ".sig")
+    try:
+        archive = args.archive.read_bytes()
+        signature = signature_path.read_text()
+    except OSError as problem:
+        return _fail(str(problem))
+    try:
+        verified = verify_bundle(archive, signature, args.public_key)
+    except ReleaseError as problem:
+        print(f"FAILED: {problem}")
+        return 1
+    print(
+        f"OK: kwhledger {verified.version} (rule book {verified.spec_version}), "
+        f"{verified.files} files, signature and every SHA-256 verified"
+    )
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    if args.key_file.exists():
+        return _fail(f"{args.key_file} exists; refusing to overwrite a key")
+    key = os.urandom(32)  # a tool, not a rule: fresh keys come from the OS
+    args.key_file.parent.mkdir(parents=True, exist_ok=True)
+    args.key_file.write_text(key.hex() + "\n")
+    args.key_file.chmod(0o600)
+    print(f"release key written to {args.key_file}; public key {public_key_hex(key)}")
+    return 0
