@@ -563,4 +563,6 @@ def decode_state(value: CborValue) -> State:
             previous = encoded_key
             rows[parse_key(key_value)] = parse_value(record)
         tables[name] = FrozenMap(rows)
+    if ledger["params"].fee_account not in tables["accounts"]:
+        raise Rejected("ENC-15", "the fee account is not a registered account")
     return State(tip_hash=parsed["tip_hash"], **ledger, **tables)
