@@ -29,7 +29,7 @@ from spec.state import (
     trading_close,
     with_account,
 )
-from spec.units import MeterId, MilliSen, NodeId, OrderId, PriceSenPerKwh, Slot, Wh
+from spec.units import COUNTER_MAX, MeterId, MilliSen, NodeId, OrderId, PriceSenPerKwh, Slot, Wh
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: S
 
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
+    require(state.next_order_id < COUNTER_MAX, "ORD-05")
     market_key = (order.zone, order.slot)
     markets = state.markets
     if market_key not in markets:

@@ -158,6 +158,8 @@ _TABLE: Final = (
      "An account MUST NOT hold an open ask and an open bid in the same market."),
     ("ORD-04", "Order ids", P, None, None,
      "An accepted order MUST get the ledger's next order id, which then grows by one."),
+    ("ORD-05", "Order id space", V, 504, "ORDER_IDS_EXHAUSTED",
+     "An order MUST NOT be placed once the ledger's next order id has reached COUNTER_MAX."),
     ("ASK-01", "Known lot", V, 511, "LOT_UNKNOWN",
      "An ask MUST name an existing lot."),
     ("ASK-02", "Lot owner", V, 512, "NOT_LOT_OWNER",
