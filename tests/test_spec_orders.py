@@ -1,0 +1,249 @@
+"""Asks, bids and cancels (ORD, ASK, BID, CAN rules): reservations, escrow and their release."""
+
+from __future__ import annotations
+
+from _rules_plugin import rules
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import (
+    START_BALANCE_MSEN,
+    WHEELING_FEE,
+    accept_tx,
+    entry,
+    quantities_around,
+    reject_tx,
+    row,
+    send,
+    trading_edges,
+    village,
+)
+
+from kwhledger.scenario import Ledger, key_of
+from spec.clearing import advance_clock
+from spec.state import Encumbrance, OrderStatus, trading_close
+from spec.transactions import Kind
+
+pytest_plugins = ("_rules_plugin",)
+
+
+def ask(meter: int, slot: int, quantity_wh: int, min_price: int = 2000) -> dict[int, int]:
+    return {0: meter, 1: slot, 2: quantity_wh, 3: min_price}
+
+
+def bid(zone: int, slot: int, quantity_wh: int, max_price: int = 2500) -> dict[int, int]:
+    return {0: zone, 1: slot, 2: quantity_wh, 3: max_price}
+
+
+def with_lot(exported_wh: int = 1000, encumbrance: int = 0) -> tuple[Ledger, int]:
+    """The village with alice's lot of ``exported_wh`` in the last slot; returns (ledger, slot)."""
+    ledger = village()
+    slot = ledger.slot - 1
+    reading = {0: 103, 1: slot, 2: exported_wh, 3: 0, 4: encumbrance}
+    ledger.must("attestor", Kind.ATTEST, {0: [reading]})
+    return ledger, slot
+
+
+@rules("ORD-01")
+def test_zero_quantity_orders() -> None:
+    ledger, slot = with_lot()
+    send(ledger, "alice", Kind.PLACE_ASK, ask(103, slot, 0), "ORD-01")
+    send(ledger, "bob", Kind.PLACE_BID, bid(1, slot, 0), "ORD-01")
+
+
+@rules("ORD-02")
+@given(offset=st.sampled_from([0, 1, 2]), side=st.sampled_from(["ask", "bid"]))
+def test_trading_close_edge(offset: int, side: str) -> None:
+    """Orders are taken up to the second before trading close; from the close on, refused."""
+    ledger, slot = with_lot()
+    now = trading_edges(slot)[offset]  # close - 1, close, close + 1
+    ledger.state = advance_clock(ledger.state, now)
+    if side == "ask":
+        tx = ledger.make("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    else:
+        tx = ledger.make("bob", Kind.PLACE_BID, bid(1, slot, 10))
+    if offset == 0:
+        accept_tx(ledger.state, tx)
+    else:
+        reject_tx(ledger.state, tx, "ORD-02")
+
+
+@rules("ORD-03")
+def test_no_ask_and_bid_of_one_account_in_one_market() -> None:
+    ledger, slot = with_lot()
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    send(ledger, "alice", Kind.PLACE_BID, bid(1, slot, 10), "ORD-03")
+    # another zone or another slot is another market
+    ledger.must("alice", Kind.PLACE_BID, bid(10, slot, 10))
+    ledger.must("alice", Kind.PLACE_BID, bid(1, slot + 1, 10))
+
+
+@rules("ORD-03")
+def test_no_ask_after_own_bid_in_the_market() -> None:
+    ledger, slot = with_lot()
+    ledger.must("alice", Kind.PLACE_BID, bid(1, slot, 10))
+    send(ledger, "alice", Kind.PLACE_ASK, ask(103, slot, 10), "ORD-03")
+    ledger.must("alice", Kind.CANCEL, {0: 1})  # once the bid is cancelled the ask is fine
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+
+
+@rules("ORD-04")
+def test_order_ids_are_sequential_and_not_spent_by_rejections() -> None:
+    ledger, slot = with_lot()
+    assert ledger.state.next_order_id == 1
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    send(ledger, "bob", Kind.PLACE_BID, bid(1, slot, 0), "ORD-01")
+    ledger.must("bob", Kind.PLACE_BID, bid(1, slot, 5))
+    assert sorted(ledger.state.orders) == [1, 2]
+    assert (entry(ledger.state.orders, 1).owner, entry(ledger.state.orders, 2).owner) == (
+        key_of("alice"),
+        key_of("bob"),
+    )
+    assert ledger.state.next_order_id == 3
+
+
+@rules("ASK-01")
+def test_ask_for_a_missing_lot() -> None:
+    ledger, slot = with_lot()
+    send(ledger, "alice", Kind.PLACE_ASK, ask(103, slot - 1, 10), "ASK-01")  # no reading then
+    send(ledger, "bob", Kind.PLACE_ASK, ask(104, slot, 10), "ASK-01")  # bob exported nothing
+
+
+@rules("ASK-02")
+def test_only_the_lot_owner_offers_it() -> None:
+    ledger, slot = with_lot()
+    send(ledger, "bob", Kind.PLACE_ASK, ask(103, slot, 10), "ASK-02")
+
+
+@rules("ASK-03")
+def test_encumbered_energy_is_not_offered() -> None:
+    for encumbrance in (1, 2, 3):
+        ledger, slot = with_lot(encumbrance=encumbrance)
+        assert entry(ledger.state.lots, (103, slot)).encumbrance == Encumbrance(encumbrance)
+        send(ledger, "alice", Kind.PLACE_ASK, ask(103, slot, 10), "ASK-03")
+
+
+@rules("ASK-04", "ASK-05")
+@given(first=st.integers(0, 1000), data=st.data())
+def test_ask_quantity_edge_against_unsold(first: int, data: st.DataObject) -> None:
+    """With ``first`` Wh of a 1000 Wh lot reserved, 1000 - first more fit, one more does not."""
+    ledger, slot = with_lot(1000)
+    if first:
+        ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, first))
+    available = 1000 - first
+    quantity = data.draw(quantities_around(available), label="quantity")
+    tx = ledger.make("alice", Kind.PLACE_ASK, ask(103, slot, quantity))
+    if quantity == 0:
+        reject_tx(ledger.state, tx, "ORD-01")
+    elif quantity > available:
+        reject_tx(ledger.state, tx, "ASK-04")
+    else:
+        after = accept_tx(ledger.state, tx)
+        # minted, unsold, reserved, sold, expired
+        lot = row(after.lots, (103, slot))[5:]
+        assert lot == (1000, available - quantity, first + quantity, 0, 0)
+
+
+@rules("ASK-05", "ORD-04")
+def test_ask_reserves_and_records_the_order() -> None:
+    ledger, slot = with_lot(1000)
+    after = accept_tx(ledger.state, ledger.make("alice", Kind.PLACE_ASK, ask(103, slot, 300, 1900)))
+    assert row(after.lots, (103, slot))[5:] == (1000, 700, 300, 0, 0)
+    order = entry(after.orders, 1)
+    assert (order.owner, order.zone, order.slot, order.lot_meter) == (key_of("alice"), 1, slot, 103)
+    assert (order.quantity_wh, order.limit_price, order.fee, order.escrow) == (300, 1900, 0, 0)
+    assert (order.status, order.filled_wh) == (OrderStatus.OPEN, 0)
+    assert after.accounts[key_of("alice")].balance == START_BALANCE_MSEN  # asks escrow nothing
+
+
+@rules("BID-01")
+def test_bid_zone_must_be_a_substation() -> None:
+    ledger, slot = with_lot()
+    for zone in (2, 3, 99):  # transformer, service point, unknown
+        send(ledger, "bob", Kind.PLACE_BID, bid(zone, slot, 10), "BID-01")
+
+
+def gina_with(balance_msen: int) -> Ledger:
+    """The village plus a trader gina holding exactly ``balance_msen``."""
+    ledger = village()
+    ledger.must("operator", Kind.REGISTER_ACCOUNT, {0: key_of("gina"), 1: 8})
+    ledger.must("operator", Kind.DEPOSIT, {0: key_of("gina"), 1: balance_msen})
+    return ledger
+
+
+@rules("BID-02", "BID-03")
+def test_escrow_edge_against_balance() -> None:
+    # zone 1's fee is 100 sen/kWh: 100 Wh at 2400 escrow 100 x (2400 + 100) = 250 000 milli-sen.
+    ledger = gina_with(250_000)
+    slot = ledger.slot
+    send(ledger, "gina", Kind.PLACE_BID, bid(1, slot, 100, 2401), "BID-02")  # 250 100 > 250 000
+    send(ledger, "gina", Kind.PLACE_BID, bid(1, slot, 101, 2400), "BID-02")  # 252 500
+    after = accept_tx(ledger.state, ledger.make("gina", Kind.PLACE_BID, bid(1, slot, 100, 2400)))
+    assert after.accounts[key_of("gina")].balance == 0
+    assert entry(after.orders, 1).escrow == 250_000
+    assert entry(after.orders, 1).fee == 100
+
+
+@rules("BID-03")
+@given(
+    quantity=st.integers(1, 5000), price=st.integers(0, 1_000_000), zone=st.sampled_from([1, 10])
+)
+def test_bid_moves_escrow_from_balance(quantity: int, price: int, zone: int) -> None:
+    ledger = village()
+    tx = ledger.make("erin", Kind.PLACE_BID, bid(zone, ledger.slot, quantity, price))
+    escrow = quantity * (price + WHEELING_FEE[zone])
+    if escrow > START_BALANCE_MSEN:
+        reject_tx(ledger.state, tx, "BID-02")
+        return
+    after = accept_tx(ledger.state, tx)
+    assert after.accounts[key_of("erin")].balance == START_BALANCE_MSEN - escrow
+    assert entry(after.orders, 1).escrow == escrow
+
+
+@rules("CAN-01")
+def test_cancel_unknown_order() -> None:
+    ledger, _ = with_lot()
+    send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-01")
+
+
+@rules("CAN-02")
+def test_only_the_owner_cancels() -> None:
+    ledger, slot = with_lot()
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    send(ledger, "bob", Kind.CANCEL, {0: 1}, "CAN-02")
+
+
+@rules("CAN-03")
+def test_cancel_twice() -> None:
+    ledger, slot = with_lot()
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    ledger.must("alice", Kind.CANCEL, {0: 1})
+    send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-03")
+
+
+@rules("CAN-03", "CLR-07")
+def test_cancel_after_clearing() -> None:
+    ledger, slot = with_lot()
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
+    ledger.must("bob", Kind.PLACE_BID, bid(1, slot, 10))
+    ledger.state = advance_clock(ledger.state, trading_close(ledger.state.params, slot))
+    assert entry(ledger.state.orders, 1).status is OrderStatus.EXPIRED  # bob imported nothing
+    send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-03")
+    send(ledger, "bob", Kind.CANCEL, {0: 2}, "CAN-03")
+
+
+@rules("CAN-04")
+def test_cancel_releases_reservation_and_escrow() -> None:
+    ledger, slot = with_lot(1000)
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 400))
+    ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 100))
+    ledger.must("bob", Kind.PLACE_BID, bid(1, slot, 50, 2000))
+    assert row(ledger.state.lots, (103, slot))[5:] == (1000, 500, 500, 0, 0)
+    ledger.must("alice", Kind.CANCEL, {0: 1})
+    # only ask 1's 400 Wh come back; ask 2 still holds its 100
+    assert row(ledger.state.lots, (103, slot))[5:] == (1000, 900, 100, 0, 0)
+    assert entry(ledger.state.orders, 1).status is OrderStatus.CANCELLED
+    # bob's escrow: 50 x (2000 + 100) = 105 000 milli-sen, all returned
+    assert ledger.state.accounts[key_of("bob")].balance == START_BALANCE_MSEN - 105_000
+    ledger.must("bob", Kind.CANCEL, {0: 3})
+    assert ledger.state.accounts[key_of("bob")].balance == START_BALANCE_MSEN
+    assert entry(ledger.state.orders, 3).escrow == 0
