@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from _rules_plugin import rules
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from kwhledger.scenario import Ledger, key_of
 from spec.clearing import advance_clock
 from spec.state import Encumbrance, OrderStatus, trading_close
 from spec.transactions import Kind
+from spec.units import COUNTER_MAX, OrderId
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -247,3 +250,16 @@ def test_cancel_releases_reservation_and_escrow() -> None:
     ledger.must("bob", Kind.CANCEL, {0: 3})
     assert ledger.state.accounts[key_of("bob")].balance == START_BALANCE_MSEN
     assert entry(ledger.state.orders, 3).escrow == 0
+
+
+@rules("ORD-05", "ORD-04")
+def test_order_id_space_edge() -> None:
+    """The last id below COUNTER_MAX is handed out; then the ledger refuses new orders."""
+    ledger, slot = with_lot()
+    near_end = replace(ledger.state, next_order_id=OrderId(COUNTER_MAX - 1))
+    after = accept_tx(near_end, ledger.make("alice", Kind.PLACE_ASK, ask(103, slot, 10)))
+    assert entry(after.orders, COUNTER_MAX - 1).owner == key_of("alice")
+    assert after.next_order_id == COUNTER_MAX
+    again = ledger.make("alice", Kind.PLACE_ASK, ask(103, slot, 10), nonce=1)
+    reject_tx(after, again, "ORD-05")
+    reject_tx(after, ledger.make("bob", Kind.PLACE_BID, bid(1, slot, 10)), "ORD-05")
