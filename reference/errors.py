@@ -1,0 +1,41 @@
+"""Rejections of the reference node: a rule id and its numeric code, nothing else.
+
+The table of codes is the reference's own copy of the rule book's validity rules; a test checks it
+against the rule book, so a renumbering in one place cannot go unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RULE_CODES: Final[dict[str, int]] = {
+    "ENC-01": 101, "ENC-02": 102, "ENC-03": 103, "ENC-04": 104, "ENC-05": 105,
+    "ENC-06": 106, "ENC-07": 107, "ENC-08": 108, "ENC-09": 109, "ENC-10": 110,
+    "ENC-11": 111, "ENC-12": 112, "ENC-13": 113, "ENC-14": 114, "ENC-15": 115,
+    "TX-01": 201, "TX-02": 202, "TX-03": 203, "TX-04": 204, "TX-05": 205, "TX-06": 206,
+    "ACC-01": 301, "ACC-02": 302, "ACC-03": 303,
+    "GRD-01": 311, "GRD-02": 312, "GRD-03": 313, "GRD-04": 314, "GRD-05": 315,
+    "MTR-01": 321, "MTR-02": 322, "MTR-03": 323, "MTR-04": 324, "MTR-05": 325,
+    "ATT-01": 401, "ATT-02": 402, "ATT-03": 403, "ATT-04": 404, "ATT-05": 405,
+    "ATT-06": 406, "ATT-07": 407, "ATT-10": 408,
+    "ORD-01": 501, "ORD-02": 502, "ORD-03": 503, "ORD-05": 504,
+    "ASK-01": 511, "ASK-02": 512, "ASK-03": 513, "ASK-04": 514,
+    "BID-01": 521, "BID-02": 522,
+    "CAN-01": 531, "CAN-02": 532, "CAN-03": 533,
+    "MNY-01": 601, "MNY-02": 602, "MNY-03": 603, "MNY-04": 604,
+    "BLK-01": 701, "BLK-02": 702, "BLK-03": 703, "BLK-04": 704, "BLK-05": 705,
+    "BLK-06": 706, "BLK-07": 707, "BLK-08": 708, "BLK-09": 709, "BLK-10": 710,
+    "BLK-11": 711,
+}  # fmt: skip
+
+
+class Rejected(Exception):
+    """An input broke the validity rule ``rule_id``; nothing was changed."""
+
+    __slots__ = ("code", "detail", "rule_id")
+
+    def __init__(self, rule_id: str, detail: str = "") -> None:
+        super().__init__(f"{rule_id}: {detail}" if detail else rule_id)
+        self.rule_id = rule_id
+        self.code = RULE_CODES[rule_id]
+        self.detail = detail

@@ -1,0 +1,356 @@
+"""Wire objects of the reference node: transactions and blocks, from bytes to plain tuples.
+
+Schemas are small tuples interpreted by two parsers. The *strict* parser follows the rule book's
+order exactly (map type ENC-14; first unknown key in encoded order ENC-12; lowest missing key
+ENC-13; then each field in key order, its type ENC-14 before its bounds ENC-15) and raises the
+first violation. The *fast* parser accepts only inputs it can vouch for and otherwise says
+``None``, sending the input to the strict path; valid traffic never pays for the strict path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Final
+
+from reference.cbor import decode_fast, decode_strict
+from reference.errors import Rejected
+
+MAX_TX_BYTES: Final = 65_536
+MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
+MAX_BLOCK_TXS: Final = 4096
+MAX_BATCH_READINGS: Final = 1024
+CHAIN_ID_MAX_BYTES: Final = 64
+WH_MAX: Final = 10**12
+PRICE_MAX: Final = 1_000_000
+MONEY_MAX: Final = 2**63 - 1
+TIME_MAX: Final = 2**40 - 1
+SLOT_MAX: Final = TIME_MAX // 1800
+COUNTER_MAX: Final = 2**63 - 1
+ID_MAX: Final = 2**32 - 1
+U64_MAX: Final = 2**64 - 1
+
+TAG_TX_SIGNING: Final = b"kwhledger/tx-signing/v1"
+TAG_TX_ID: Final = b"kwhledger/tx-id/v1"
+
+# Field schemas: ("u", lo, hi) integer; ("e", count) enumeration 0..count-1; ("b", n) n bytes;
+# ("B", n) at most n bytes; ("t", n) text of 1..n UTF-8 bytes; ("n", inner) null or inner;
+# ("a", inner) array; ("p", inner...) fixed-length array; ("m", schema) map; ("*",) anything.
+Schema = tuple[Any, ...]
+
+ID = ("u", 0, ID_MAX)
+SLOT = ("u", 0, SLOT_MAX)
+WH = ("u", 0, WH_MAX)
+PRICE = ("u", 0, PRICE_MAX)
+MONEY = ("u", 0, MONEY_MAX)
+KEY32 = ("b", 32)
+ANY = ("*",)
+
+READING: Final = ("m", (ID, SLOT, WH, WH, ("e", 4)))
+
+KIND_NAMES: Final = {
+    1: "REGISTER_ACCOUNT",
+    2: "REGISTER_NODE",
+    3: "REGISTER_METER",
+    4: "ATTEST",
+    5: "PLACE_ASK",
+    6: "PLACE_BID",
+    7: "CANCEL",
+    8: "DEPOSIT",
+    9: "WITHDRAW",
+    10: "TRANSFER",
+}
+BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
+    1: (KEY32, ("u", 0, U64_MAX)),
+    2: (ID, ("e", 3), ("n", ID), PRICE),
+    3: (ID, KEY32, KEY32, ID, ("e", 4), WH),
+    4: (("a", READING),),
+    5: (ID, SLOT, WH, PRICE),
+    6: (ID, SLOT, WH, PRICE),
+    7: (("u", 1, COUNTER_MAX),),
+    8: (KEY32, MONEY),
+    9: (MONEY,),
+    10: (KEY32, MONEY),
+}
+ENVELOPE: Final = (
+    ("t", CHAIN_ID_MAX_BYTES),
+    ("u", 0, U64_MAX),
+    KEY32,
+    ("u", 0, COUNTER_MAX),
+    ANY,
+    ("b", 64),
+)
+HEADER: Final = (
+    ("t", CHAIN_ID_MAX_BYTES),
+    ("u", 0, COUNTER_MAX),
+    ("b", 32),
+    ("u", 0, TIME_MAX),
+    ("b", 32),
+    ("b", 32),
+    KEY32,
+)
+BLOCK: Final = (("m", HEADER), ("a", ("B", MAX_TX_BYTES)), ("a", ("p", KEY32, ("b", 64))))
+
+
+# --- The strict parser ----------------------------------------------------------------------------
+
+
+def parse_strict(value: Any, schema: Schema) -> Any:
+    """``value`` checked against ``schema`` in the rule book's order; a map gives a tuple."""
+    kind = schema[0]
+    if kind == "u":
+        if type(value) is not int:
+            raise Rejected("ENC-14", "expected an integer")
+        if not schema[1] <= value <= schema[2]:
+            raise Rejected("ENC-15", f"{value} outside [{schema[1]}, {schema[2]}]")
+        return value
+    if kind == "e":
+        if type(value) is not int:
+            raise Rejected("ENC-14", "expected an integer")
+        if not 0 <= value < schema[1]:
+            raise Rejected("ENC-15", f"{value} is not a member")
+        return value
+    if kind == "b" or kind == "B":
+        if type(value) is not bytes:
+            raise Rejected("ENC-14", "expected a byte string")
+        if len(value) > schema[1] or (kind == "b" and len(value) != schema[1]):
+            raise Rejected("ENC-15", f"byte string of {len(value)} bytes")
+        return value
+    if kind == "t":
+        if type(value) is not str:
+            raise Rejected("ENC-14", "expected a text string")
+        if not 1 <= len(value.encode("utf-8")) <= schema[1]:
+            raise Rejected("ENC-15", "text length")
+        return value
+    if kind == "n":
+        return None if value is None else parse_strict(value, schema[1])
+    if kind == "a":
+        if type(value) is not list:
+            raise Rejected("ENC-14", "expected an array")
+        return tuple(parse_strict(item, schema[1]) for item in value)
+    if kind == "p":
+        if type(value) is not list:
+            raise Rejected("ENC-14", "expected an array")
+        if len(value) != len(schema) - 1:
+            raise Rejected("ENC-15", f"array of {len(value)} elements")
+        return tuple(parse_strict(item, part) for item, part in zip(value, schema[1:], strict=True))
+    if kind == "m":
+        return parse_map_strict(value, schema[1])
+    return value
+
+
+def parse_map_strict(value: Any, fields: tuple[Schema, ...]) -> tuple[Any, ...]:
+    """A map with keys 0..len(fields)-1, as the tuple of its parsed values in key order."""
+    if type(value) is not dict:
+        raise Rejected("ENC-14", "expected a map")
+    count = len(fields)
+    for key in value:  # decoded maps iterate in encoded key order
+        if type(key) is not int or not 0 <= key < count:
+            raise Rejected("ENC-12", f"unknown key {key!r}")
+    for key in range(count):
+        if key not in value:
+            raise Rejected("ENC-13", f"missing key {key}")
+    return tuple(parse_strict(value[key], fields[key]) for key in range(count))
+
+
+# --- The fast parser (valid inputs only) ----------------------------------------------------------
+
+_KEYS: Final = [list(range(n)) for n in range(12)]
+
+
+def _fast_map(value: Any, fields: tuple[Schema, ...]) -> tuple[Any, ...] | None:
+    if type(value) is not dict or len(value) != len(fields):
+        return None
+    for key in value:
+        if type(key) is not int:
+            return None
+    if list(value) != _KEYS[len(fields)]:
+        return None
+    out = []
+    for key, schema in enumerate(fields):
+        item = value[key]
+        kind = schema[0]
+        if kind == "u":
+            if type(item) is not int or not schema[1] <= item <= schema[2]:
+                return None
+        elif kind == "e":
+            if type(item) is not int or not 0 <= item < schema[1]:
+                return None
+        elif kind == "b":
+            if type(item) is not bytes or len(item) != schema[1]:
+                return None
+        elif kind == "n":
+            if item is not None:
+                inner = schema[1]
+                if type(item) is not int or not inner[1] <= item <= inner[2]:
+                    return None
+        elif kind == "t":
+            if type(item) is not str or not 1 <= len(item.encode("utf-8")) <= schema[1]:
+                return None
+        elif kind == "*":
+            pass
+        elif kind == "a":
+            if type(item) is not list:
+                return None
+            parsed = []
+            for element in item:
+                reading = _fast_map(element, schema[1][1])
+                if reading is None:
+                    return None
+                parsed.append(reading)
+            item = tuple(parsed)
+        else:
+            return None
+        out.append(item)
+    return tuple(out)
+
+
+# --- Transactions ---------------------------------------------------------------------------------
+
+
+def _head_length(n: int) -> int:
+    if n < 24:
+        return 1
+    if n < 0x100:
+        return 2
+    if n < 0x10000:
+        return 3
+    return 5 if n < 0x100000000 else 9
+
+
+class Tx:
+    """A decoded transaction; ``data`` is its canonical encoding."""
+
+    __slots__ = ("body", "chain_id", "data", "kind", "nonce", "sender", "signature")
+
+    def __init__(
+        self,
+        data: bytes,
+        chain_id: str,
+        kind: int,
+        sender: bytes,
+        nonce: int,
+        body: tuple[Any, ...],
+        signature: bytes,
+    ) -> None:
+        self.data = data
+        self.chain_id = chain_id
+        self.kind = kind
+        self.sender = sender
+        self.nonce = nonce
+        self.body = body
+        self.signature = signature
+
+    def signing_bytes(self) -> bytes:
+        """The kind's tag and ``[chain_id, kind, sender, nonce, body]``, cut from the envelope.
+
+        An accepted envelope is canonical, so its fields' encodings are slices of it: the map
+        ``{0: c, 1: k, 2: s, 3: n, 4: b, 5: sig}`` becomes the array ``[c, k, s, n, b]`` by dropping
+        the one-byte keys and the 67-byte signature field.
+        """
+        data = self.data
+        chain_end = (
+            2
+            + _head_length(len(self.chain_id.encode("utf-8")))
+            + len(self.chain_id.encode("utf-8"))
+        )
+        kind_end = chain_end + 1 + _head_length(self.kind)
+        sender_end = kind_end + 1 + 34
+        nonce_end = sender_end + 1 + _head_length(self.nonce)
+        tag = TAG_TX_SIGNING + b"/" + KIND_NAMES[self.kind].encode("ascii")
+        return b"".join(
+            (
+                tag,
+                b"\x00\x85",
+                data[2:chain_end],
+                data[chain_end + 1 : kind_end],
+                data[kind_end + 1 : sender_end],
+                data[sender_end + 1 : nonce_end],
+                data[nonce_end + 1 : len(data) - 67],
+            )
+        )
+
+    def tx_id(self) -> bytes:
+        return tx_id(self.data)
+
+
+def tx_id(data: bytes) -> bytes:
+    """HSH-02: BLAKE2b-256 under the transaction id tag."""
+    return hashlib.blake2b(TAG_TX_ID + b"\x00" + data, digest_size=32).digest()
+
+
+def decode_tx(data: bytes) -> Tx:
+    """Decode and schema-check a transaction (steps 1 and 2 of the rule book), or raise."""
+    if len(data) > MAX_TX_BYTES:
+        raise Rejected("ENC-09", f"{len(data)} bytes")
+    value = decode_fast(data)
+    if value is not None:
+        head = _fast_map(value, ENVELOPE)
+        if head is not None and head[1] in BODY_SCHEMAS:
+            body = _fast_map(head[4], BODY_SCHEMAS[head[1]])
+            if body is not None:
+                return Tx(bytes(data), head[0], head[1], head[2], head[3], body, head[5])
+    value = decode_strict(data, MAX_TX_BYTES)
+    head = parse_map_strict(value, ENVELOPE)
+    kind = head[1]
+    if kind not in BODY_SCHEMAS:
+        raise Rejected("TX-02", f"kind {kind}")
+    body = parse_map_strict(head[4], BODY_SCHEMAS[kind])
+    return Tx(bytes(data), head[0], kind, head[2], head[3], body, head[5])
+
+
+# --- Blocks ---------------------------------------------------------------------------------------
+
+
+class Block:
+    """A decoded block."""
+
+    __slots__ = ("header", "header_bytes", "signatures", "txs")
+
+    def __init__(
+        self,
+        header: tuple[Any, ...],
+        txs: tuple[bytes, ...],
+        signatures: tuple[tuple[bytes, bytes], ...],
+    ) -> None:
+        self.header = header
+        self.txs = txs
+        self.signatures = signatures
+        self.header_bytes = encode_header(*header)
+
+
+def encode_header(
+    chain_id: str,
+    height: int,
+    parent: bytes,
+    timestamp: int,
+    tx_root: bytes,
+    state_root: bytes,
+    proposer: bytes,
+) -> bytes:
+    from reference.cbor import tstr, u
+
+    return b"".join(
+        (
+            b"\xa7\x00",
+            tstr(chain_id),
+            b"\x01",
+            u(height),
+            b"\x02\x58\x20",
+            parent,
+            b"\x03",
+            u(timestamp),
+            b"\x04\x58\x20",
+            tx_root,
+            b"\x05\x58\x20",
+            state_root,
+            b"\x06\x58\x20",
+            proposer,
+        )
+    )
+
+
+def decode_block(data: bytes) -> Block:
+    """Decode and schema-check a block, or raise."""
+    value = decode_strict(data, MAX_BLOCK_BYTES)
+    header, txs, signatures = parse_map_strict(value, BLOCK)
+    return Block(header, txs, signatures)
