@@ -1,0 +1,329 @@
+"""The reference's decoders, rule table, root and independence, checked against the spec.
+
+Every CBOR and wire rejection must name the same rule as the spec for the same bytes (the first
+violation, in the rule book's order); the fast path (cbor2 plus re-encoding) must never accept what
+the strict path rejects; the incremental LtHash root must equal the spec's from-scratch root; and
+no module of ``reference/`` may import ``spec`` (checked on the source with ``ast``).
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import reference
+from kwhledger.scenario import Ledger as SpecLedger
+from kwhledger.scenario import small_village
+from reference.cbor import decode_strict
+from reference.cbor import encode as reference_encode
+from reference.errors import RULE_CODES
+from reference.errors import Rejected as ReferenceRejected
+from reference.lthash import LtHash
+from reference.wire import decode_tx
+from spec.cbor import decode, encode
+from spec.errors import Rejected
+from spec.rules import RULES
+from spec.state import entry_lanes, lthash_sum
+from spec.transactions import Kind, decode_transaction, make_transaction
+
+# --- a generator of nearly-deterministic CBOR ---------------------------------------------------
+
+
+@st.composite
+def head(draw: Any, major: int, argument: int) -> Any:
+    """A head for ``argument``, usually shortest, sometimes longer than needed."""
+    widths = [w for w in (0, 1, 2, 4, 8) if argument < (24 if w == 0 else 1 << (8 * w))]
+    width = widths[0] if draw(st.integers(0, 5)) else draw(st.sampled_from(widths))
+    if width == 0:
+        return bytes([major << 5 | argument])
+    info = {1: 24, 2: 25, 4: 26, 8: 27}[width]
+    return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
+
+
+@st.composite
+def dirty_item(draw: Any, depth: int = 0) -> Any:
+    """An item of the wire subset, or one with a defect of any ENC kind somewhere inside it."""
+    choice = draw(st.integers(0, 12 if depth < 18 else 4))
+    if choice == 0:
+        return bytes(
+            draw(head(0, draw(st.sampled_from([0, 5, 23, 24, 255, 256, 2**32, 2**64 - 1]))))
+        )
+    if choice == 1:
+        return bytes(draw(head(1, draw(st.integers(0, 300)))))
+    if choice == 2:
+        data = draw(st.binary(max_size=5))
+        return bytes(draw(head(2, len(data)))) + data
+    if choice == 3:
+        text = draw(st.one_of(st.text(max_size=4).map(lambda t: t.encode()), st.binary(max_size=4)))
+        return bytes(draw(head(3, len(text)))) + text
+    if choice == 4:
+        return draw(
+            st.sampled_from(
+                [
+                    b"\xf4",
+                    b"\xf5",
+                    b"\xf6",
+                    b"\xf7",
+                    b"\xf8\x20",
+                    b"\xf9\x3c\x00",
+                    b"\xe0",
+                    b"\xfb" + bytes(8),
+                    b"\xff",
+                    b"\x1c",
+                    b"\x5e",
+                ]
+            )
+        )
+    if choice == 5:
+        return bytes([0xC0 | draw(st.integers(0, 27))]) + bytes(draw(dirty_item(depth + 1)))
+    if choice in (6, 7):
+        items = draw(st.lists(dirty_item(depth + 1), max_size=3))
+        count = len(items) + draw(st.sampled_from([0, 0, 0, 0, 1]))
+        return bytes(draw(head(4, count))) + b"".join(items)
+    if choice in (8, 9, 10):
+        keys = draw(
+            st.lists(
+                st.one_of(
+                    st.integers(0, 30).map(encode),
+                    st.sampled_from([encode("a"), encode("b"), b"\x80", b"\xf5", encode(-1)]),
+                ),
+                max_size=4,
+            )
+        )
+        if draw(st.booleans()):
+            keys.sort()
+        values = [draw(dirty_item(depth + 1)) for _ in keys]
+        body = b"".join(k + v for k, v in zip(keys, values, strict=True))
+        return bytes(draw(head(5, len(keys)))) + body
+    if choice == 11:
+        return bytes([draw(st.sampled_from([0x5F, 0x7F, 0x9F, 0xBF]))]) + draw(
+            dirty_item(depth + 1)
+        )
+    nested = draw(dirty_item(depth + 1))
+    return b"\x81" * draw(st.integers(1, 17)) + nested
+
+
+def _spec_outcome(call: Any) -> Any:
+    try:
+        return ("ok", call())
+    except Rejected as rejection:
+        return ("rejected", rejection.rule.id)
+
+
+def _reference_outcome(call: Any) -> Any:
+    try:
+        return ("ok", call())
+    except ReferenceRejected as rejection:
+        return ("rejected", rejection.rule_id)
+
+
+@settings(max_examples=10 * settings().max_examples)
+@given(dirty_item(), st.binary(max_size=2), st.sampled_from([8, 64, 4096]))
+def test_strict_decoder_names_the_spec_rule_for_any_bytes(
+    item: bytes, tail: bytes, max_size: int
+) -> None:
+    data = item + tail
+    expected = _spec_outcome(lambda: decode(data, max_size=max_size))
+    assert _reference_outcome(lambda: decode_strict(data, max_size)) == expected
+
+
+@given(st.binary(max_size=24))
+def test_strict_decoder_agrees_on_random_bytes(data: bytes) -> None:
+    expected = _spec_outcome(lambda: decode(data, max_size=64))
+    assert _reference_outcome(lambda: decode_strict(data, 64)) == expected
+
+
+SEED = bytes(range(32))
+VALID_BODIES: dict[Kind, Any] = {
+    Kind.REGISTER_ACCOUNT: {0: bytes(32), 1: 8},
+    Kind.REGISTER_NODE: {0: 1, 1: 0, 2: None, 3: 100},
+    Kind.REGISTER_METER: {0: 1, 1: bytes(32), 2: bytes(32), 3: 3, 4: 0, 5: 10},
+    Kind.ATTEST: {0: [{0: 1, 1: 2, 2: 3, 3: 4, 4: 0}]},
+    Kind.PLACE_ASK: {0: 1, 1: 2, 2: 3, 3: 4},
+    Kind.PLACE_BID: {0: 1, 1: 2, 2: 3, 3: 4},
+    Kind.CANCEL: {0: 1},
+    Kind.DEPOSIT: {0: bytes(32), 1: 5},
+    Kind.WITHDRAW: {0: 5},
+    Kind.TRANSFER: {0: bytes(32), 1: 5},
+}
+odd_values: st.SearchStrategy[Any] = st.sampled_from(
+    [
+        0,
+        1,
+        2**32,
+        2**40,
+        2**63,
+        2**64 - 1,
+        -1,
+        True,
+        None,
+        "",
+        "x" * 65,
+        b"",
+        bytes(32),
+        bytes(64),
+        [],
+        [{}],
+        {},
+        {0: 1},
+        10**12 + 1,
+        1_000_001,
+        11,
+    ]
+)
+
+
+@st.composite
+def envelopes(draw: Any) -> Any:
+    """A transaction, then its envelope or body bent: keys dropped, added, retyped."""
+    kind = draw(st.sampled_from(list(Kind)))
+    body = dict(VALID_BODIES[kind])
+    envelope: dict[Any, Any] = {0: "kwhledger-test", 1: int(kind), 2: bytes(32), 3: 0, 4: body}
+    envelope[5] = bytes(64)
+    for _ in range(draw(st.integers(0, 2))):
+        target = draw(st.sampled_from([envelope, body]))
+        action = draw(st.integers(0, 2))
+        key = draw(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, "k"]))
+        if action == 0 and key in target and key != 4:
+            del target[key]
+        elif action == 1:
+            target[key] = draw(odd_values)
+        elif kind is Kind.ATTEST and target is body:
+            body[0] = [{0: 1, 1: 2, 2: 3, 3: draw(odd_values), 4: draw(odd_values)}] * draw(
+                st.integers(0, 2)
+            )
+    if draw(st.booleans()):
+        return make_transaction(SEED, "kwhledger-test", kind, 0, body)
+    return encode(envelope)
+
+
+@settings(max_examples=5 * settings().max_examples)
+@given(envelopes())
+def test_transaction_decoding_names_the_spec_rule(data: bytes) -> None:
+    expected = _spec_outcome(lambda: decode_transaction(data).kind)
+    got = _reference_outcome(lambda: decode_tx(data).kind)
+    assert got == expected
+
+
+def test_oversized_transactions_are_rejected_before_decoding() -> None:
+    data = b"\xff" * 65_537
+    assert _reference_outcome(lambda: decode_tx(data)) == _spec_outcome(
+        lambda: decode_transaction(data)
+    )
+
+
+def test_signing_bytes_are_the_spec_signing_bytes() -> None:
+    from spec.transactions import signing_bytes
+
+    for kind, body in VALID_BODIES.items():
+        data = make_transaction(SEED, "kwhledger-test-é" * 3, kind, 2**40, body)
+        tx = decode_tx(data)
+        assert tx.signing_bytes() == signing_bytes(tx.chain_id, kind, tx.sender, 2**40, body)
+
+
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**64), 2**64 - 1)
+        | st.binary(max_size=4)
+        | st.text(max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.integers(0, 30) | st.text(max_size=2), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+)
+def test_encoder_matches_the_spec_encoder(value: Any) -> None:
+    assert reference_encode(value) == encode(value)
+
+
+def test_rule_codes_are_the_rule_books() -> None:
+    assert {r.id: r.code for r in RULES if r.code is not None} == RULE_CODES
+
+
+def test_reference_does_not_import_the_spec() -> None:
+    """An independent implementation: not one ``import spec`` in ``reference/``."""
+    package = pathlib.Path(reference.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
+                names = [getattr(arg, "value", "") for arg in node.args[:1]]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "spec"]
+    assert len(list(package.rglob("*.py"))) >= 5
+    assert offenders == []
+
+
+@given(st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=12), st.data())
+def test_lthash_add_and_remove_equal_a_fresh_sum(entries: list[bytes], data: st.DataObject) -> None:
+    """Removing entries from a sum gives the sum of the rest (lane-wise modulo 2^16)."""
+    keep = [data.draw(st.booleans()) for _ in entries]
+    incremental = LtHash()
+    for entry in entries:
+        incremental.add(entry)
+    for entry, kept in zip(entries, keep, strict=True):
+        if not kept:
+            incremental.remove(entry)
+    expected = lthash_sum(
+        iter(
+            [entry_lanes(0, 0, 0)][:0]
+            + [_expansion(e) for e, kept in zip(entries, keep, strict=True) if kept]
+        )
+    )
+    assert incremental.lanes() == expected
+
+
+def _expansion(entry: bytes) -> bytes:
+    import hashlib
+
+    from spec.crypto import TAG_STATE_ENTRY
+
+    return hashlib.shake_256(TAG_STATE_ENTRY + b"\x00" + entry).digest(2048)
+
+
+def test_lthash_folds_without_losing_lanes() -> None:
+    """70 000 copies of one entry (past the fold threshold) sum like the spec's sum."""
+    lthash = LtHash()
+    for _ in range(70_000):
+        lthash.add(b"x")
+    assert lthash.lanes() == lthash_sum(iter([_expansion(b"x")] * 70_000))
+
+
+def test_incremental_root_is_the_spec_root_after_every_transaction() -> None:
+    from reference.ledger import Ledger
+    from spec.state import state_root
+
+    spec_ledger = SpecLedger.new()
+    params = spec_ledger.state.params
+    ledger = Ledger(
+        params.chain_id,
+        params.attestation_window_s,
+        params.trading_close_s,
+        params.fee_account,
+        spec_ledger.state.time,
+        {key: account.roles for key, account in spec_ledger.state.accounts.items()},
+    )
+    original = spec_ledger.submit
+    roots: list[tuple[bytes, bytes]] = []
+
+    def submit(tx: bytes, sender: str | None = None) -> Any:
+        receipt = original(tx, sender)
+        ledger.apply_tx(tx)
+        roots.append((ledger.state_root(), state_root(spec_ledger.state)))
+        return receipt
+
+    spec_ledger.submit = submit  # type: ignore[method-assign]
+    small_village(spec_ledger)
+    assert len(roots) > 20
+    assert all(mine == theirs for mine, theirs in roots)
