@@ -548,8 +548,9 @@ def decode_state(value: CborValue) -> State:
     parsed = wire.parse_map(value, top, "state")
     pairs = wire.tuple_of(wire.plain_uint(len(LedgerKey) - 1), lambda v: v)
     ledger_map = {pairs(row)[0]: pairs(row)[1] for row in parsed["ledger"]}
-    if len(ledger_map) != len(parsed["ledger"]):
-        raise Rejected("ENC-15", "ledger entries repeat")
+    ledger_keys = [pairs(row)[0] for row in parsed["ledger"]]
+    if ledger_keys != sorted(ledger_map):
+        raise Rejected("ENC-15", "ledger rows must be sorted by key, each key once")
     ledger = wire.parse_map(ledger_map, ledger_fields, "ledger")
     tables: dict[str, Any] = {}
     for table, (name, parse_key, parse_value) in _TABLE_SCHEMAS.items():

@@ -313,6 +313,7 @@ def _state_mutations(encoded: dict[Any, Any]) -> Iterator[tuple[str, dict[Any, A
     )
     yield "tip hash of 31 bytes", {**encoded, 9: bytes(31)}
     yield "ledger row missing", {**encoded, 0: encoded[0][:-1]}
+    yield "ledger rows out of order", {**encoded, 0: encoded[0][::-1]}
     yield "unknown table", {**encoded, 10: []}
     markets = encoded[8]
     market_key, market = markets[0]
