@@ -20,13 +20,14 @@ import ast
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import pytest
 
 import spec
-from spec import blocks, cbor, crypto, state, transactions, units
-from spec.attestation import MAX_BATCH_READINGS
+from spec import blocks, cbor, crypto, state, transactions, units, wire
+from spec.attestation import MAX_BATCH_READINGS, READING_FIELDS
 from spec.clearing import AuctionOrder, call_auction, eligible_bids
 from spec.fmap import FrozenMap
 from spec.rules import RULES, RULES_BY_ID, RuleKind
@@ -430,3 +431,66 @@ def test_an_example_with_a_wrong_price_is_caught() -> None:
     assert claimed == computed
     claimed, computed = _run_example(text + "volume 10\nprice 201\nfills 1:10 2:10\n")
     assert claimed != computed
+
+
+# --- The wire tables of chapter 9, against the schemas in the code -----------------------------
+
+
+def _table_after(caption: str) -> list[list[str]]:
+    """The cells of the first Markdown table after the line that starts with ``caption``."""
+    lines = rulebook_lines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(caption))
+    rows: list[list[str]] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]  # without the header and the separator
+
+
+def _keys_and_names(fields: tuple[wire.Field, ...]) -> list[tuple[str, str]]:
+    return [(str(f.key), f.name) for f in fields]
+
+
+def test_the_envelope_reading_and_header_tables_match_the_schemas() -> None:
+    tables = {
+        "**Transaction envelope**": transactions._ENVELOPE_HEAD,
+        "**Attestation reading**": READING_FIELDS,
+        "**Block header**": blocks._HEADER_FIELDS,
+    }
+    for caption, fields in tables.items():
+        rows = _table_after(caption)
+        assert [(key, name) for key, name, *_ in rows] == _keys_and_names(fields), caption
+
+
+def test_the_transaction_body_table_matches_every_kind() -> None:
+    documented: dict[str, list[tuple[str, str]]] = {}
+    kind = ""
+    for first, key, name, *_ in _table_after("**Transaction bodies**"):
+        if first:
+            kind = first.split(" ")[0]
+            assert first == f"{kind} ({transactions.Kind[kind].value})", first
+        documented.setdefault(kind, []).append((key, name))
+    expected = {k.name: _keys_and_names(rule.fields) for k, rule in transactions.KINDS.items()}
+    assert documented == expected
+
+
+def test_the_record_table_matches_the_state_records() -> None:
+    records = {
+        "chain parameters": state.ChainParams,
+        "account": state.Account,
+        "grid node": state.GridNode,
+        "meter": state.Meter,
+        "reading": state.Reading,
+        "lot": state.Lot,
+        "demand": state.Demand,
+        "order": state.Order,
+        "market": state.Market,
+    }
+    rows = {label: cells for label, cells in _table_after("**Records.**")}
+    assert sorted(rows) == sorted(records)
+    for label, record in records.items():
+        documented = re.findall(r"(\d+): (\w+)", rows[label])
+        expected = [(str(i), f.name) for i, f in enumerate(dataclass_fields(record))]
+        assert documented == expected, label
