@@ -21,14 +21,30 @@ import pytest
 
 import spec
 from kwhledger.scenario import Ledger, key_of, small_village
-from spec.blocks import apply_block
+from spec.attestation import MAX_BATCH_READINGS
+from spec.blocks import MAX_BLOCK_TXS, apply_block
 from spec.cbor import decode, encode
 from spec.errors import Rejected
 from spec.rules import RULES
-from spec.state import Encumbrance, NodeKind, Role, State, decode_state, encode_state, entries
-from spec.transactions import KINDS, Kind, decode_transaction
+from spec.state import (
+    ALL_ROLES,
+    CHAIN_ID_MAX_BYTES,
+    Encumbrance,
+    MarketStatus,
+    NodeKind,
+    OrderStatus,
+    Role,
+    Side,
+    Source,
+    State,
+    decode_state,
+    encode_state,
+    entries,
+)
+from spec.transactions import KINDS, MAX_TX_BYTES, Kind, decode_transaction
 from spec.units import (
     COUNTER_MAX,
+    ID_MAX,
     MONEY_MAX_MSEN,
     PRICE_MAX_SEN_PER_KWH,
     SLOT_SECONDS,
@@ -366,3 +382,48 @@ def test_receipt_outcomes_are_exactly_the_registry_codes() -> None:
     block_side = [(c, i) for c, i in validity if i.startswith(("ENC-", "BLK-"))]
     assert _outcomes("tx-outcome") == tx_side
     assert _outcomes("block-outcome") == block_side
+
+
+def _rule_text(name: str) -> str:
+    """The text of one CDDL rule, from its name to the next blank line."""
+    text = SCHEMA_PATH.read_text(encoding="utf-8")
+    match = re.search(rf"^{name} = (.*?)\n\n", text, re.MULTILINE | re.DOTALL)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_schema_enumerations_and_bounds_are_the_code_s() -> None:
+    enums = {
+        "node-kind": NodeKind,
+        "source": Source,
+        "encumbrance": Encumbrance,
+        "side": Side,
+        "order-status": OrderStatus,
+        "market-status": MarketStatus,
+    }
+    for name, enum in enums.items():
+        choices = re.findall(r"(\d+)\s*; ([A-Z_]+)", _rule_text(name))
+        assert choices == [(str(m.value), m.name) for m in enum], name
+    kinds = re.findall(r"envelope<(\d+), [a-z-]+>\s*; ([A-Z_]+)", SCHEMA_PATH.read_text())
+    assert kinds == [(str(k.value), k.name) for k in Kind]
+    bounds = {
+        "wh": WH_MAX,
+        "price": PRICE_MAX_SEN_PER_KWH,
+        "money": MONEY_MAX_MSEN,
+        "timestamp": TIME_MAX_S,
+        "slot": SLOT_MAX,
+        "height": COUNTER_MAX,
+        "nonce": COUNTER_MAX,
+        "node-id": ID_MAX,
+        "meter-id": ID_MAX,
+        "seconds": TIME_MAX_S,
+        "roles": ALL_ROLES,
+    }
+    text = SCHEMA_PATH.read_text(encoding="utf-8")
+    for name, bound in bounds.items():
+        assert re.search(rf"^{name} = uint \.le {bound}\b", text, re.MULTILINE), name
+    assert re.search(rf"^order-id = 1\.\.{COUNTER_MAX}\b", text, re.MULTILINE)
+    assert re.search(rf"^chain-id = tstr \.size \(1\.\.{CHAIN_ID_MAX_BYTES}\)", text, re.MULTILINE)
+    assert re.search(rf"^tx-bytes = bstr \.size \(0\.\.{MAX_TX_BYTES}\)", text, re.MULTILINE)
+    assert f"[1*{MAX_BATCH_READINGS} attestation-reading]" in text
+    assert f"[0*{MAX_BLOCK_TXS} tx-bytes]" in text
