@@ -934,7 +934,9 @@ class Ledger:
             raise Rejected("BLK-08")
         return header_hash
 
-    def apply_block(self, data: bytes, signature_ok: list[bool] | None = None) -> BlockResult:
+    def apply_block(
+        self, data: bytes, signature_ok: list[bool | None] | None = None
+    ) -> BlockResult:
         """Apply a whole block or nothing of it (BLK-12)."""
         self.checkpoint()
         receipts: list[Receipt] = []
@@ -962,7 +964,7 @@ class Ledger:
         timestamp: int,
         proposer_seed: bytes,
         validator_seeds: list[bytes],
-        signature_ok: list[bool] | None = None,
+        signature_ok: list[bool | None] | None = None,
     ) -> tuple[bytes, list[Receipt], list[bytes]]:
         """Make and apply a block of the transactions that are accepted, in order.
 
@@ -1019,8 +1021,12 @@ class Ledger:
         ledger: dict[int, Any],
         tables: dict[int, list[tuple[Any, Any]]],
         tip_hash: bytes,
+        lthash: LtHash | None = None,
     ) -> Ledger:
-        """A ledger from decoded entries (already checked): ledger values by key, table rows."""
+        """A ledger from decoded entries (already checked): ledger values by key, table rows.
+
+        ``lthash`` is the entries' lane sum if it is known (a store keeps it); else it is computed.
+        """
         params = ledger[0]
         self = cls(params[0], params[1], params[2], params[3], ledger[1])
         self.accounts.clear()
@@ -1054,7 +1060,12 @@ class Ledger:
         for (zone, slot), v in tables.get(T_MARKETS, []):
             self.markets[zone << 30 | slot] = (v[0], v[1], v[2])
         self.rebuild_indexes()
-        self.recompute_root()
+        if lthash is None:
+            self.recompute_root()
+        else:
+            self.lthash = lthash
+            self.ledger_entries = self._ledger_values()
+            self.root_pos = len(self.log)
         self.checkpoint()
         return self
 

@@ -1,0 +1,253 @@
+"""The reference node: a ledger, its SQLite store, a mempool and block production for a dev chain.
+
+* ``Node.create`` writes a genesis state to a new store; ``Node.open`` restarts from the store:
+  the state is read back from the entry table, the LtHash lanes from ``meta``, and the root is
+  checked against the last committed block's header (``verify=True`` also recomputes the root
+  from every entry).
+* ``submit`` admits a transaction to the mempool after the checks that do not need a block:
+  decoding (ENC rules, TX-02), chain id (TX-01), signature (TX-03/TX-04 in the rule book's order)
+  and replays (TX-05 for a nonce already used). The verdict of the signature check is kept, so
+  block production does not verify twice.
+* ``produce_block`` (single-node dev chain) applies the mempool in arrival order, leaves out what
+  the rules reject (with its receipt stored), signs with the local validator keys and commits.
+* ``import_block`` validates and applies a block made elsewhere; a rejected block leaves the
+  ledger and the store as they were.
+
+A block is first applied in memory, then committed in one SQLite transaction; if the commit fails
+the in-memory ledger is rolled back to the previous block, so memory never runs ahead of disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from reference.errors import Rejected
+from reference.ledger import (
+    TAG_BLOCK_HEADER,
+    BlockResult,
+    Ledger,
+    Receipt,
+    blake,
+    decode_state,
+    encode_state,
+    verify,
+)
+from reference.lthash import LtHash
+from reference.store import Store
+from reference.wire import Tx, decode_block, decode_tx, tx_id
+
+
+class Node:
+    """A running node over one store."""
+
+    def __init__(self, store: Store, ledger: Ledger, validator_seeds: list[bytes] | None = None):
+        self.store = store
+        self.ledger = ledger
+        ledger.store_changes = {}
+        self.validator_seeds = list(validator_seeds or [])
+        self.mempool: dict[bytes, tuple[bytes, bool | None]] = {}
+        """Admitted transactions by id, in arrival order, with their signature verdict."""
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        genesis: Ledger,
+        validator_seeds: list[bytes] | None = None,
+        commit_pause_s: float = 0.0,
+    ) -> Node:
+        """A new chain in a new store (refuses a store that already holds one)."""
+        store = Store(path, commit_pause_s)
+        if store.meta("genesis") is not None:
+            store.close()
+            raise FileExistsError(f"{path} already holds a chain")
+        genesis.checkpoint()
+        store.initialise(encode_state(genesis), genesis.entries(), genesis.lthash.lanes())
+        return cls(store, genesis, validator_seeds)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        validator_seeds: list[bytes] | None = None,
+        verify_root: bool = False,
+        commit_pause_s: float = 0.0,
+    ) -> Node:
+        """Restart from a store: the state of its last committed block."""
+        store = Store(path, commit_pause_s)
+        genesis = store.meta("genesis")
+        if genesis is None:
+            store.close()
+            raise FileNotFoundError(f"{path} holds no chain")
+        ledger = load_ledger(store, verify_root)
+        return cls(store, ledger, validator_seeds)
+
+    @classmethod
+    def open_or_create(
+        cls,
+        path: str | Path,
+        genesis: Ledger,
+        validator_seeds: list[bytes] | None = None,
+        commit_pause_s: float = 0.0,
+    ) -> Node:
+        if Path(path).exists():
+            store = Store(path)
+            known = store.meta("genesis") is not None
+            store.close()
+            if known:
+                return cls.open(path, validator_seeds, commit_pause_s=commit_pause_s)
+        return cls.create(path, genesis, validator_seeds, commit_pause_s)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- mempool -------------------------------------------------------------------------------
+
+    def submit(self, data: bytes, signature_ok: bool | None = None) -> Receipt:
+        """Admit a transaction, or reject it with the rule book's code for what can be known now."""
+        identifier = tx_id(data)
+        try:
+            tx = decode_tx(data)
+            self._admit(tx, identifier, signature_ok)
+        except Rejected as rejection:
+            return Receipt(identifier, rejection.code, rejection.rule_id, rejection.detail)
+        return Receipt(identifier, 0, None)
+
+    def _admit(self, tx: Tx, identifier: bytes, signature_ok: bool | None) -> None:
+        ledger = self.ledger
+        if tx.chain_id != ledger.chain_id:
+            raise Rejected("TX-01")
+        account = ledger.accounts.get(tx.sender)
+        if signature_ok is None:
+            signature_ok = verify(tx.sender, tx.signing_bytes(), tx.signature)
+        if not signature_ok:
+            raise Rejected("TX-03" if account is None else "TX-04")
+        if account is not None and tx.nonce < account[1]:
+            raise Rejected("TX-05", "replay of a used nonce")
+        if identifier in self.mempool or self.store.has_transaction(identifier):
+            raise Rejected("TX-05", "replay of a known transaction")
+        self.mempool[identifier] = (tx.data, signature_ok)
+
+    # --- blocks --------------------------------------------------------------------------------
+
+    def produce_block(
+        self, timestamp: int, proposer_seed: bytes | None = None
+    ) -> tuple[bytes, list[Receipt]]:
+        """Make, sign and commit the next block from the mempool (dev chain, local validators)."""
+        if not self.validator_seeds:
+            raise ValueError("this node has no validator keys")
+        pool = list(self.mempool.values())
+        block, receipts, included = self.ledger.build_block(
+            [data for data, _ in pool],
+            timestamp,
+            proposer_seed or self.validator_seeds[0],
+            self.validator_seeds,
+            [ok for _, ok in pool],
+        )
+        self._commit(block, included, receipts)
+        for receipt in receipts:
+            self.mempool.pop(receipt.tx_id, None)
+        return block, receipts
+
+    def import_block(self, data: bytes) -> BlockResult:
+        """Validate and apply a block made elsewhere; commit it if it is accepted."""
+        result = self.ledger.apply_block(data)
+        if result.accepted:
+            block = decode_block(data)
+            self._commit(data, list(block.txs), result.receipts)
+            for receipt in result.receipts:
+                self.mempool.pop(receipt.tx_id, None)
+        return result
+
+    def _commit(self, block: bytes, included: list[bytes], receipts: list[Receipt]) -> None:
+        ledger = self.ledger
+        changes = ledger.store_changes or {}
+        try:
+            self.store.commit_block(
+                ledger.height,
+                ledger.tip_hash,
+                block,
+                [(tx_id(tx), tx) for tx in included],
+                [(r.tx_id, r.code, r.rule_id) for r in receipts],
+                [(table, key, value) for (table, _), (key, value) in changes.items()],
+                ledger.lthash.lanes(),
+            )
+        except BaseException:
+            ledger.rollback()
+            raise
+        ledger.checkpoint()
+
+    def state_root(self) -> bytes:
+        return self.ledger.state_root()
+
+
+def _parse_row(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_parse_row(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(_parse_row(value[i]) for i in range(len(value)))
+    return value
+
+
+def load_ledger(store: Store, verify_root: bool = False) -> Ledger:
+    """The ledger a store holds (its entries are trusted: the node wrote them)."""
+    ledger_values: dict[int, Any] = {}
+    tables: dict[int, list[tuple[Any, Any]]] = {}
+    for table, key, value in store.entries():
+        key_value = _parse_row(cbor2.loads(key))
+        record = _parse_row(cbor2.loads(value))
+        if table == 0:
+            ledger_values[key_value] = record
+        else:
+            tables.setdefault(table, []).append((key_value, record))
+    tip = store.meta("tip") or bytes(32)
+    lanes = store.meta("lanes")
+    ledger = Ledger.from_rows(
+        ledger_values,
+        tables,
+        tip,
+        None if verify_root or lanes is None else LtHash.from_lanes(lanes),
+    )
+    height = store.height()
+    if height:
+        data = store.block_data(height)
+        assert data is not None
+        block = decode_block(data)
+        if (
+            ledger.state_root() != block.header[5]
+            or blake(TAG_BLOCK_HEADER + block.header_bytes) != tip
+        ):
+            raise RuntimeError("the store's state does not match its last block")
+    return ledger
+
+
+def replay(store: Store) -> Ledger:
+    """The ledger a replay of every stored block from genesis gives (full validation)."""
+    genesis = store.meta("genesis")
+    assert genesis is not None
+    ledger = decode_state(cbor2.loads(genesis))
+    for height, block in store.blocks():
+        result = ledger.apply_block(block)
+        if not result.accepted:
+            raise RuntimeError(f"stored block {height} is rejected on replay: {result.rule_id}")
+    return ledger
+
+
+def genesis_ledger(
+    chain_id: str,
+    time: int,
+    accounts: Iterable[tuple[bytes, int]],
+    fee_account: bytes,
+    attestation_window_s: int = 3600,
+    trading_close_s: int = 5400,
+) -> Ledger:
+    """A genesis state: the given accounts with their roles, nothing else."""
+    return Ledger(
+        chain_id, attestation_window_s, trading_close_s, fee_account, time, dict(accounts)
+    )
