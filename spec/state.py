@@ -115,7 +115,7 @@ class ChainParams:
     attestation_window_s: int
     """Readings of a slot may be attested for this many seconds after the slot ends (ATT-05)."""
     trading_close_s: int
-    """Orders for a slot are taken until this many seconds after the slot ends (ASK-06)."""
+    """Orders for a slot are taken until this many seconds after the slot ends (ORD-02)."""
     fee_account: AccountId
     """The operator's account that receives wheeling fees (CLR-06)."""
 
