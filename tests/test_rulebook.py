@@ -198,6 +198,23 @@ def test_every_validity_rule_is_raised_somewhere_in_the_spec() -> None:
     assert sorted(validity - raised) == [], "rejection codes without a check"
 
 
+RULE_MENTION = re.compile(r"\b([A-Z]{2,3}-\d\d)\b")
+
+
+def test_every_rule_id_mentioned_in_spec_files_exists() -> None:
+    """Docstrings, comments, the rule book and the CDDL may only cite rules that exist."""
+    paths = [*SOURCES, RULEBOOK, SPEC_DIR / "kwhledger.cddl"]
+    unknown = [
+        f"{path.name}:{number}: {rule_id}"
+        for path in paths
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for rule_id in RULE_MENTION.findall(line)
+        if rule_id not in RULES_BY_ID
+    ]
+    assert unknown == []
+    assert RULE_MENTION.findall("(ASK-06) SHA-512 UTF-8 ENC-01") == ["ASK-06", "ENC-01"]
+
+
 # --- What the spec's source may not contain ----------------------------------------------------
 
 _FORBIDDEN_MODULES = ("random", "secrets", "time", "datetime", "uuid")
