@@ -1,0 +1,75 @@
+"""The reference node behind the conformance adapter protocol (``kwhledger adapter reference``).
+
+``ReferenceImplementation.run_vector`` loads a vector's pre-state with the reference's own strict
+decoder, applies its steps (transactions, blocks, clock advances) with the reference ledger and
+reports each step's code, rule and state root. The protocol loop itself is the conformance
+suite's reusable one (``conformance_tests.adapter.serve``), which depends on cbor2 only; nothing
+here or there imports the executable spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, BinaryIO, Final
+
+from reference.cbor import decode_strict
+from reference.errors import Rejected
+from reference.ledger import Ledger, decode_state, encode_state
+
+NAME: Final = "kwhledger-reference"
+VERSION: Final = "0.1.0"
+MAX_STATE_BYTES: Final = 64 * 1024 * 1024
+
+
+def load_state(data: bytes) -> Ledger:
+    """A vector's pre-state (canonical state encoding)."""
+    return decode_state(decode_strict(data, MAX_STATE_BYTES))
+
+
+def apply_step(ledger: Ledger, kind: str, data: bytes | None, time: int | None) -> tuple[Any, ...]:
+    """One step: (code, rule id, root after, block receipt or None)."""
+    if kind == "tx":
+        assert data is not None
+        receipt = ledger.apply_tx(data)
+        return receipt.code, receipt.rule_id, ledger.state_root(), None
+    if kind == "block":
+        assert data is not None
+        result = ledger.apply_block(data)
+        block_receipt = {
+            0: result.code,
+            1: result.rule_id,
+            2: [{0: r.tx_id, 1: r.code, 2: r.rule_id} for r in result.receipts],
+        }
+        return result.code, result.rule_id, ledger.state_root(), block_receipt
+    if kind != "tick" or time is None:
+        raise ValueError(f"unknown step {kind!r}")
+    try:
+        ledger.advance_clock(time)
+    except Rejected as rejection:
+        return rejection.code, rejection.rule_id, ledger.state_root(), None
+    return 0, None, ledger.state_root(), None
+
+
+class ReferenceImplementation:
+    """``conformance_tests.adapter.Implementation`` backed by the reference ledger."""
+
+    name = NAME
+    version = VERSION
+    capabilities = ("tx", "block", "tick", "post_state")
+
+    def run_vector(self, pre_state: bytes, steps: Sequence[Any]) -> Any:
+        from conformance_tests.adapter import StepResult, VectorResult
+
+        ledger = load_state(pre_state)
+        results = []
+        for step in steps:
+            code, rule, root, block_receipt = apply_step(ledger, step.kind, step.input, step.time)
+            results.append(StepResult(code, rule, root, block_receipt))
+        return VectorResult(tuple(results), ledger.state_root(), lambda: encode_state(ledger))
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """Speak the adapter protocol on ``stdin``/``stdout`` until shutdown or end of input."""
+    from conformance_tests.adapter import serve as protocol_loop
+
+    return protocol_loop(ReferenceImplementation(), stdin, stdout)
