@@ -53,9 +53,9 @@ def apply_step(ledger: Ledger, kind: str, data: bytes | None, time: int | None) 
 class ReferenceImplementation:
     """``conformance_tests.adapter.Implementation`` backed by the reference ledger."""
 
-    name = NAME
-    version = VERSION
-    capabilities = ("tx", "block", "tick", "post_state")
+    name: str = NAME
+    version: str = VERSION
+    capabilities: Sequence[str] = ("tx", "block", "tick", "post_state")
 
     def run_vector(self, pre_state: bytes, steps: Sequence[Any]) -> Any:
         from conformance_tests.adapter import StepResult, VectorResult
