@@ -233,8 +233,9 @@ _TABLE: Final = (
     ("BLK-05", "Proposer is a validator", V, 705, "BAD_PROPOSER",
      "A block's proposer MUST be a registered validator."),
     ("BLK-06", "Validator signatures", V, 706, "BAD_BLOCK_SIGNATURE",
-     "Every block signature MUST be a valid signature over the header hash by a registered "
-     "validator, listed once, in ascending order of validator id."),
+     "Every block signature MUST be a valid signature by a registered validator over the vote "
+     "bytes (block-vote tag, 0x00, header hash), listed once, in ascending order of validator "
+     "id."),
     ("BLK-07", "Quorum", V, 707, "NO_QUORUM",
      "A block MUST be signed by at least two thirds of the registered validators: 3 x signers >= "
      "2 x validators."),
