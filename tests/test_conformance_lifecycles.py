@@ -22,8 +22,8 @@ from spec.lifecycles import (
     illegal_transitions,
     observed_transitions,
 )
-from spec.state import Account, Encumbrance, Lot, NodeId, OrderStatus, Source
-from spec.units import COUNTER_MAX, MilliSen, Nonce, Wh
+from spec.state import Account, Encumbrance, Lot, OrderStatus, Source
+from spec.units import COUNTER_MAX, MilliSen, NodeId, Nonce, OrderId, Wh
 
 
 def lot(unsold: int, reserved: int, sold: int, expired: int) -> Lot:
@@ -87,9 +87,9 @@ def test_a_transition_outside_the_graph_is_reported() -> None:
     assert ledger.attest([(103, slot, 100, 0)]).accepted
     assert ledger.ask("alice", 103, slot, 100, 2000).accepted
     before = ledger.state
-    order = before.orders[1]
+    order = before.orders[OrderId(1)]
     reopened = replace(
-        before, orders=before.orders.set(1, replace(order, status=OrderStatus.FILLED))
+        before, orders=before.orders.set(OrderId(1), replace(order, status=OrderStatus.FILLED))
     )
     back = illegal_transitions(reopened, before)
     assert [t.label() for t in back] == ["order:FILLED->OPEN"]
