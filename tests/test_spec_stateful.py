@@ -1,0 +1,676 @@
+"""A random village: valid and invalid transactions of every kind, blocks and clock advances.
+
+``VillageMachine`` drives the executable spec through its public entry points only
+(``apply_transaction``, ``apply_block``, ``advance_clock``) and, after every step:
+
+* checks every state invariant (``check_state`` == []) and the step invariants (``check_step``
+  == []), which for a rejected input means *the state is exactly as it was*;
+* checks that a rejection names a registered rule with that rule's own code;
+* compares the outcome with a small independent model of the rule order for the kinds whose
+  inputs it draws around their edges (the rule the model expects must be the rule the spec names),
+  and checks the effect of accepted orders, cancels and payments on balances and lots.
+
+Inputs are drawn near their edges on purpose: quantities around a lot's unsold Wh, amounts around
+a balance, clock values around trading close, slots around the attestation window.
+
+A green run can exercise nothing (PROOFS.md), so the run counts what it did and *fails* unless
+every transaction kind was accepted, clearing produced trades, blocks were accepted and rejected,
+and a list of rejection rules was each met at least once. ``--hypothesis-show-statistics`` shows
+the per-step events. The CI profile runs ``max_examples`` programs of ``STEPS`` steps; the
+``heavy`` profile (``pytest --hypothesis-profile=heavy``) runs many more.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+from _rules_plugin import rules
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from strategies import (
+    METER,
+    METER_CAPACITY_WH,
+    TRADERS,
+    WHEELING_FEE,
+    ZONE,
+    around,
+    assert_known_rejection,
+    entry,
+    forge_block,
+    lookup,
+    quantities_around,
+)
+
+from kwhledger.scenario import (
+    ATTESTATION_WINDOW_S,
+    CHAIN_ID,
+    Ledger,
+    key_of,
+    seed_of,
+    small_village,
+)
+from spec.blocks import apply_block
+from spec.clearing import advance_clock
+from spec.invariants import check_state, check_step
+from spec.state import (
+    Encumbrance,
+    MarketStatus,
+    NodeKind,
+    OrderStatus,
+    Role,
+    Side,
+    State,
+    trading_close,
+)
+from spec.transactions import KINDS, Kind, apply_transaction, decode_transaction, make_transaction
+from spec.units import MONEY_MAX_MSEN, SLOT_SECONDS, WH_MAX, slot_end
+
+pytest_plugins = ("_rules_plugin",)
+
+STEPS = 40
+"""Steps per generated program."""
+EXAMPLES_FACTOR = 3
+"""Programs per run, as a multiple of the profile's max_examples (ci: 180, heavy: 6 000)."""
+VALIDATORS = ("validator-1", "validator-2", "validator-3")
+ZONES = (1, 10)
+NEWCOMERS = ("gina", "hank")
+
+# Rejections every CI run must have provoked at least once (a guard against a vacuous run).
+MUST_REJECT = {
+    "TX-01", "TX-04", "TX-05", "TX-06",
+    "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07",
+    "ORD-01", "ORD-02", "ORD-03", "ASK-01", "ASK-02", "ASK-03", "ASK-04",
+    "BID-01", "BID-02", "CAN-01", "CAN-02", "CAN-03",
+    "MNY-01", "MNY-02", "MNY-03", "MNY-04",
+    "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
+}  # fmt: skip
+
+
+@cache
+def base_state() -> State:
+    """The small village with three validators and a second attestor (for ATT-03)."""
+    ledger = small_village(Ledger.new(validators=VALIDATORS))
+    ledger.must("operator", Kind.REGISTER_ACCOUNT, {0: key_of("attestor-2"), 1: Role.ATTESTOR})
+    return ledger.state
+
+
+@dataclass
+class Stats:
+    """What a whole run did, over all generated programs."""
+
+    steps: int = 0
+    accepted: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    trades: int = 0
+    traded_wh: int = 0
+    clearings: int = 0
+    blocks_accepted: int = 0
+
+
+# --- The model: which rule should refuse an input (None: accept) ---------------------------------
+
+
+def open_order(state: State, owner: bytes, zone: int, slot: int, side: Side) -> bool:
+    return any(
+        o.owner == owner and o.zone == zone and o.slot == slot and o.side is side
+        for o in state.orders.values()
+        if o.status is OrderStatus.OPEN
+    )
+
+
+def expected_attest(state: State, sender: bytes, readings: list[dict[int, int]]) -> str | None:
+    seen: set[tuple[int, int]] = set()
+    for r in readings:
+        meter = lookup(state.meters, r[0])
+        if meter is None:
+            return "ATT-02"
+        if meter.attestor != sender:
+            return "ATT-03"
+        end = slot_end(r[1])
+        if state.time < end:
+            return "ATT-04"
+        if state.time >= end + state.params.attestation_window_s:
+            return "ATT-05"
+        if (r[0], r[1]) in state.readings or (r[0], r[1]) in seen:
+            return "ATT-06"
+        if r[2] > meter.capacity_wh or r[3] > meter.capacity_wh:
+            return "ATT-07"
+        seen.add((r[0], r[1]))
+    return None
+
+
+def expected_ask(state: State, sender: bytes, body: dict[int, int]) -> str | None:
+    lot = lookup(state.lots, (body[0], body[1]))
+    if lot is None:
+        return "ASK-01"
+    if lot.owner != sender:
+        return "ASK-02"
+    if lot.encumbrance is not Encumbrance.NONE:
+        return "ASK-03"
+    if body[2] == 0:
+        return "ORD-01"
+    if state.time >= trading_close(state.params, body[1]):
+        return "ORD-02"
+    if body[2] > lot.unsold_wh:
+        return "ASK-04"
+    if open_order(state, sender, lot.zone, body[1], Side.BID):
+        return "ORD-03"
+    return None
+
+
+def expected_bid(state: State, sender: bytes, body: dict[int, int]) -> str | None:
+    zone = lookup(state.nodes, body[0])
+    if zone is None or zone.kind is not NodeKind.SUBSTATION:
+        return "BID-01"
+    if body[2] == 0:
+        return "ORD-01"
+    if state.time >= trading_close(state.params, body[1]):
+        return "ORD-02"
+    if open_order(state, sender, body[0], body[1], Side.ASK):
+        return "ORD-03"
+    if body[2] * (body[3] + zone.wheeling_fee) > state.accounts[sender].balance:
+        return "BID-02"
+    return None
+
+
+def expected_cancel(state: State, sender: bytes, order_id: int) -> str | None:
+    order = lookup(state.orders, order_id)
+    if order is None:
+        return "CAN-01"
+    if order.owner != sender:
+        return "CAN-02"
+    if order.status is not OrderStatus.OPEN:
+        return "CAN-03"
+    return None
+
+
+def expected_payment(state: State, kind: Kind, sender: bytes, to: bytes, amount: int) -> str | None:
+    if kind is not Kind.WITHDRAW and to not in state.accounts:
+        return "MNY-01"
+    if amount == 0:
+        return "MNY-02"
+    if kind is Kind.DEPOSIT:
+        return "MNY-04" if state.total_deposited + amount > MONEY_MAX_MSEN else None
+    return "MNY-03" if amount > state.accounts[sender].balance else None
+
+
+# --- The machine ----------------------------------------------------------------------------------
+
+traders = st.sampled_from(TRADERS)
+limit_prices = st.integers(1_000, 3_000)
+
+
+class VillageMachine(RuleBasedStateMachine):
+    """Random programs over the small village; see the module docstring."""
+
+    def __init__(self, stats: Stats) -> None:
+        super().__init__()
+        self.stats = stats
+        self.state = base_state()
+        self.accepted_txs: list[bytes] = []
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @property
+    def slot(self) -> int:
+        return self.state.time // SLOT_SECONDS
+
+    def nonce(self, name: str) -> int:
+        account = self.state.accounts.get(key_of(name))
+        return 0 if account is None else int(account.nonce)
+
+    def make(self, name: str, kind: Kind, body: object, nonce_delta: int = 0) -> bytes:
+        nonce = self.nonce(name) + nonce_delta
+        return make_transaction(seed_of(name), CHAIN_ID, kind, nonce, body)
+
+    def submit(self, tx: bytes, label: str, expected: str | bool | None = False) -> bool:
+        """Apply one transaction and check the step. ``expected`` is the rule the model expects
+        to refuse it, ``None`` for acceptance, ``False`` when the model has no opinion."""
+        before = self.state
+        after, receipt = apply_transaction(before, tx)
+        self.stats.steps += 1
+        if receipt.accepted:
+            assert check_step(before, after, decode_transaction(tx), True) == []
+            self.state = after
+            self.accepted_txs.append(tx)
+            self.stats.accepted[label] += 1
+            event(f"accepted {label}")
+        else:
+            assert after == before, "a rejected transaction changed the state"
+            assert check_step(before, after, None, False) == []
+            assert_known_rejection(receipt.code, receipt.rule_id)
+            assert receipt.rule_id is not None
+            self.stats.rejected[receipt.rule_id] += 1
+            event(f"rejected {receipt.rule_id}")
+        if expected is not False:
+            assert receipt.rule_id == expected, (label, receipt, expected)
+        return receipt.accepted
+
+    def record_clearing(self, before: State, after: State) -> None:
+        for key, market in after.markets.items():
+            old = before.markets.get(key)
+            if old is None or old.status is not MarketStatus.OPEN:
+                continue
+            if market.status is MarketStatus.CLEARED:
+                self.stats.clearings += 1
+                if market.volume_wh:
+                    self.stats.trades += 1
+                    self.stats.traded_wh += market.volume_wh
+                    event("clearing traded")
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @rule(data=st.data())
+    def attest(self, data: st.DataObject) -> None:
+        attestor = data.draw(st.sampled_from(["attestor"] * 6 + ["attestor-2", "alice"]))
+        # slots now - 1 and now - 2 are inside the window; now has not ended, now - 3 is too late
+        slots = [self.slot - 1] * 3 + [self.slot - 2] * 2 + [self.slot - 3, self.slot]
+        energy = st.one_of(
+            st.integers(0, METER_CAPACITY_WH),
+            st.integers(0, 2_000),
+            around(METER_CAPACITY_WH),
+            st.just(0),
+        )
+        fresh = [
+            (m, s)
+            for s in (self.slot - 1, self.slot - 2)
+            for m in METER.values()
+            if (m, s) not in self.state.readings
+        ]
+        rest = st.fixed_dictionaries({2: energy, 3: energy, 4: st.sampled_from([0, 0, 0, 0, 1])})
+        if fresh and data.draw(st.integers(0, 9)) < 8:
+            # distinct (meter, slot) pairs not attested yet: valid unless an energy is too big
+            places = data.draw(
+                st.lists(st.sampled_from(fresh), min_size=1, max_size=3, unique=True)
+            )
+        else:
+            # anything: duplicates, unknown meters, slots outside the window
+            faulty_first = [self.slot - 3, self.slot]
+            anywhere = st.tuples(
+                st.sampled_from([999, *METER.values()]),
+                st.sampled_from([*faulty_first, *slots]),
+            )
+            done = sorted((int(m), int(s)) for m, s in self.state.readings if s >= self.slot - 2)
+            if done:  # attested already: a second attestation (ATT-06)
+                anywhere = st.sampled_from(done) | anywhere
+            places = data.draw(st.lists(anywhere, min_size=1, max_size=3))
+        batch = [{0: m, 1: s, **data.draw(rest)} for m, s in places]
+        tx = self.make(attestor, Kind.ATTEST, {0: batch})
+        if attestor == "alice":
+            expected: str | bool | None = "TX-06"
+        else:
+            expected = expected_attest(self.state, key_of(attestor), batch)
+        self.submit(tx, "ATTEST", expected)
+
+    @rule(data=st.data())
+    def market_round(self, data: st.DataObject) -> None:
+        """A seller's export and a buyer's import attested for one slot, then an ask and a bid in
+        that market with quantities and prices drawn around each other. Each transaction is its
+        own checked step; the clock rules later clear the market."""
+        zone = data.draw(st.sampled_from(ZONES))
+        people = [n for n in TRADERS if ZONE[n] == zone]
+        seller, buyer = data.draw(st.permutations(people))[:2]
+        slot = self.slot - data.draw(st.sampled_from([1, 2]))
+        if (METER[seller], slot) in self.state.readings or (
+            METER[buyer],
+            slot,
+        ) in self.state.readings:
+            return
+        exported = data.draw(st.integers(1, METER_CAPACITY_WH))
+        encumbrance = data.draw(st.sampled_from([0, 0, 0, 0, 1, 3]))  # mostly free to sell
+        imported = data.draw(st.integers(1, METER_CAPACITY_WH))
+        batch = [
+            {0: METER[seller], 1: slot, 2: exported, 3: 0, 4: encumbrance},
+            {0: METER[buyer], 1: slot, 2: 0, 3: imported, 4: 0},
+        ]
+        expected = expected_attest(self.state, key_of("attestor"), batch)
+        self.submit(self.make("attestor", Kind.ATTEST, {0: batch}), "ATTEST", expected)
+        ask_price = data.draw(limit_prices)
+        quantity = data.draw(st.integers(1, exported) | quantities_around(exported))
+        ask = {0: METER[seller], 1: slot, 2: quantity, 3: ask_price}
+        expected = expected_ask(self.state, key_of(seller), ask)
+        self.submit(self.make(seller, Kind.PLACE_ASK, ask), "PLACE_ASK", expected)
+        bid_price = ask_price + data.draw(st.integers(-200, 1_000))
+        wanted = data.draw(st.integers(1, imported) | quantities_around(imported))
+        bid = {0: zone, 1: slot, 2: wanted, 3: bid_price}
+        expected = expected_bid(self.state, key_of(buyer), bid)
+        self.submit(self.make(buyer, Kind.PLACE_BID, bid), "PLACE_BID", expected)
+        if data.draw(st.integers(0, 3)) == 0:
+            # the seller tries to buy back in its own market: a self-trade (ORD-03)
+            own = {0: zone, 1: slot, 2: 1, 3: bid_price}
+            expected = expected_bid(self.state, key_of(seller), own)
+            self.submit(self.make(seller, Kind.PLACE_BID, own), "PLACE_BID", expected)
+        if data.draw(st.booleans()):
+            self.advance(
+                trading_close(self.state.params, slot) + data.draw(st.sampled_from([0, 1]))
+            )
+
+    @rule(data=st.data())
+    def place_ask(self, data: st.DataObject) -> None:
+        lots = sorted(self.state.lots)
+        if lots and data.draw(st.integers(0, 9)) < 9:
+            meter, slot = map(int, data.draw(st.sampled_from(lots)))
+            lot = entry(self.state.lots, (meter, slot))
+            owner = next(n for n in TRADERS if key_of(n) == lot.owner)
+            name = data.draw(st.sampled_from([owner] * 6 + list(TRADERS)))
+            quantity = data.draw(quantities_around(lot.unsold_wh))
+        else:
+            name = data.draw(traders)
+            meter, slot = METER[name], self.slot - data.draw(st.integers(0, 3))
+            quantity = data.draw(st.integers(0, 100))
+        body = {0: int(meter), 1: int(slot), 2: quantity, 3: data.draw(limit_prices)}
+        expected = expected_ask(self.state, key_of(name), body)
+        lot_before = lookup(self.state.lots, (meter, slot))
+        if self.submit(self.make(name, Kind.PLACE_ASK, body), "PLACE_ASK", expected):
+            lot = entry(self.state.lots, (meter, slot))
+            assert lot_before is not None
+            assert lot.unsold_wh == lot_before.unsold_wh - quantity  # ASK-05
+            assert lot.reserved_wh == lot_before.reserved_wh + quantity
+
+    @rule(data=st.data())
+    def place_bid(self, data: st.DataObject) -> None:
+        markets = sorted(k for k, m in self.state.markets.items() if m.status is MarketStatus.OPEN)
+        if markets and data.draw(st.integers(0, 9)) < 8:
+            zone, slot = map(int, data.draw(st.sampled_from(markets)))
+            buyers = sorted(
+                name for name in TRADERS if (key_of(name), zone, slot) in self.state.demand
+            )
+            name = data.draw(st.sampled_from(buyers or list(TRADERS)))
+        else:
+            zone = data.draw(st.sampled_from([1, 10, 1, 10, 2, 99]))
+            slot = self.slot + data.draw(st.integers(-4, 1))
+            name = data.draw(traders)
+        price = data.draw(limit_prices)
+        fee = WHEELING_FEE.get(zone, 0)
+        affordable = self.state.accounts[key_of(name)].balance // (price + fee)
+        quantity = data.draw(
+            st.one_of(st.integers(0, 2_000), st.integers(1, 300), around(affordable, 0, WH_MAX))
+        )
+        body = {0: int(zone), 1: int(slot), 2: quantity, 3: price}
+        expected = expected_bid(self.state, key_of(name), body)
+        balance = self.state.accounts[key_of(name)].balance
+        if self.submit(self.make(name, Kind.PLACE_BID, body), "PLACE_BID", expected):
+            # BID-03: exactly the escrow leaves the balance
+            assert self.state.accounts[key_of(name)].balance == balance - quantity * (price + fee)
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        ids = sorted(self.state.orders)
+        open_ids = [i for i in ids if self.state.orders[i].status is OrderStatus.OPEN]
+        order_id = data.draw(st.sampled_from([*open_ids, *ids, int(self.state.next_order_id)]))
+        order = lookup(self.state.orders, order_id)
+        owner = next((n for n in TRADERS if order and key_of(n) == order.owner), None)
+        name = data.draw(st.sampled_from([owner] * 4 + list(TRADERS) if owner else TRADERS))
+        expected = expected_cancel(self.state, key_of(name), order_id)
+        balance = self.state.accounts[key_of(name)].balance
+        lot_before = None
+        if order is not None and order.lot_meter is not None:
+            lot_before = self.state.lots[(order.lot_meter, order.slot)]
+        if self.submit(self.make(name, Kind.CANCEL, {0: order_id}), "CANCEL", expected):
+            assert order is not None  # CAN-04: the release is exact
+            if order.side is Side.BID:
+                assert self.state.accounts[key_of(name)].balance == balance + order.escrow
+            else:
+                assert lot_before is not None
+                lot = entry(self.state.lots, (order.lot_meter, order.slot))
+                assert lot.unsold_wh == lot_before.unsold_wh + order.quantity_wh
+
+    @rule(data=st.data())
+    def pay(self, data: st.DataObject) -> None:
+        kind = data.draw(st.sampled_from([Kind.DEPOSIT, Kind.WITHDRAW, Kind.TRANSFER]))
+        if kind is Kind.DEPOSIT:
+            sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
+        else:
+            sender = data.draw(traders)
+        to = data.draw(st.sampled_from([*TRADERS, "operator", "mallory", sender]))
+        balance = self.state.accounts[key_of(sender)].balance
+        room = MONEY_MAX_MSEN - self.state.total_deposited
+        edge = around(room if kind is Kind.DEPOSIT else balance, 0, MONEY_MAX_MSEN)
+        amount = data.draw(st.one_of(st.integers(1, 10**9), edge, st.integers(0, 3)))
+        body: dict[int, object]
+        body = {0: amount} if kind is Kind.WITHDRAW else {0: key_of(to), 1: amount}
+        if kind is Kind.DEPOSIT and sender != "operator":
+            expected: str | None = "TX-06"
+        else:
+            expected = expected_payment(self.state, kind, key_of(sender), key_of(to), amount)
+        before = self.state
+        if self.submit(self.make(sender, kind, body), kind.name, expected):
+            after = self.state
+            paid = {Kind.DEPOSIT: 0, Kind.WITHDRAW: amount, Kind.TRANSFER: amount}[kind]
+            got = {Kind.DEPOSIT: amount, Kind.WITHDRAW: 0, Kind.TRANSFER: amount}[kind]
+            if kind is not Kind.WITHDRAW and to == sender:
+                paid -= got
+                got = 0
+            sender_after = after.accounts[key_of(sender)].balance
+            assert sender_after == before.accounts[key_of(sender)].balance - paid
+            if kind is not Kind.WITHDRAW and to != sender:
+                assert (
+                    after.accounts[key_of(to)].balance == before.accounts[key_of(to)].balance + got
+                )
+
+    @rule(data=st.data())
+    def register(self, data: st.DataObject) -> None:
+        what = data.draw(st.sampled_from(["account", "node", "meter"]))
+        sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
+        if what == "account":
+            name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
+            roles = data.draw(st.sampled_from([8, 8, 2, 9, 0, 16]))
+            kind, body = Kind.REGISTER_ACCOUNT, {0: key_of(name), 1: roles}
+        elif what == "node":
+            node = data.draw(st.sampled_from([50, 51, 52, 3]))
+            node_kind = data.draw(st.sampled_from([0, 1, 2]))
+            parent = data.draw(st.sampled_from([1, 2, 11, 50, 51, 3, 99]))
+            fee = data.draw(st.sampled_from([0, 0, 70]))
+            kind, body = Kind.REGISTER_NODE, {0: node, 1: node_kind, 2: parent, 3: fee}
+        else:
+            meter = data.draw(st.sampled_from([150, 151, 103]))
+            owner = data.draw(st.sampled_from([*TRADERS, *NEWCOMERS, "attestor"]))
+            node = data.draw(st.sampled_from([3, 12, 50, 51, 52, 2]))
+            capacity = data.draw(st.sampled_from([METER_CAPACITY_WH, 1, 0]))
+            body = {0: meter, 1: key_of(owner), 2: key_of("attestor"), 3: node, 4: 0, 5: capacity}
+            kind = Kind.REGISTER_METER
+        expected: str | bool | None = "TX-06" if sender != "operator" else False
+        self.submit(self.make(sender, kind, body), kind.name, expected)
+
+    # -- envelopes that must fail whatever their body -----------------------------------------
+
+    @rule(data=st.data())
+    def bad_envelope(self, data: st.DataObject) -> None:
+        how = data.draw(st.sampled_from(["replay", "next nonce", "wrong signer", "other chain"]))
+        name = data.draw(traders)
+        body = {0: 1}
+        if how == "replay":
+            if not self.accepted_txs:
+                return
+            tx, expected = data.draw(st.sampled_from(self.accepted_txs)), "TX-05"
+        elif how == "next nonce":
+            tx, expected = self.make(name, Kind.WITHDRAW, body, nonce_delta=1), "TX-05"
+        elif how == "wrong signer":
+            thief = data.draw(st.sampled_from([n for n in TRADERS if n != name]))
+            tx = make_transaction(
+                seed_of(thief), CHAIN_ID, Kind.WITHDRAW, self.nonce(name), body, key_of(name)
+            )
+            expected = "TX-04"
+        else:
+            tx = make_transaction(seed_of(name), "x", Kind.WITHDRAW, self.nonce(name), body)
+            expected = "TX-01"
+        self.submit(tx, "bad envelope", expected)
+
+    @rule(data=st.data())
+    def garbled(self, data: st.DataObject) -> None:
+        """A valid transaction cut short or with one bit flipped: never accepted, never a crash."""
+        tx = self.make(data.draw(traders), Kind.WITHDRAW, {0: 1})
+        if data.draw(st.booleans()):
+            broken = tx[: data.draw(st.integers(0, len(tx) - 1))]
+        else:
+            bit = data.draw(st.integers(0, 8 * len(tx) - 1))
+            flipped = bytearray(tx)
+            flipped[bit // 8] ^= 1 << (bit % 8)
+            broken = bytes(flipped)
+        assert not self.submit(broken, "garbled")
+
+    # -- time and blocks ----------------------------------------------------------------------
+
+    def clock_targets(self) -> list[int]:
+        """Seconds around the next trading close of an open market, and around the end of the
+        attestation window of the last slot."""
+        now = int(self.state.time)
+        closes = sorted(
+            trading_close(self.state.params, slot)
+            for (_, slot), m in self.state.markets.items()
+            if m.status is MarketStatus.OPEN
+        )
+        targets = [closes[0], closes[0] - 1, closes[0] + 1] if closes else []
+        window_end = slot_end(self.slot - 1) + ATTESTATION_WINDOW_S
+        targets += [now + 1, now + SLOT_SECONDS, window_end - 1, window_end, now, now + 60]
+        # the first targets are the likeliest draws: clearing first, so that markets do clear
+        return list(dict.fromkeys(t for t in targets if t >= now))
+
+    @rule(data=st.data())
+    def tick(self, data: st.DataObject) -> None:
+        before = self.state
+        now = data.draw(st.sampled_from([*self.clock_targets(), int(before.time) - 1]))
+        self.stats.steps += 1
+        if now < before.time:
+            try:
+                advance_clock(before, now)
+            except Exception as rejection:  # must be the typed BLK-04 rejection
+                assert getattr(getattr(rejection, "rule", None), "id", None) == "BLK-04"
+                self.stats.rejected["BLK-04"] += 1
+                return
+            raise AssertionError("the clock went back")
+        self.advance(now)
+
+    def advance(self, now: int) -> None:
+        """A checked clock advance to ``now`` (not before the ledger's time)."""
+        before = self.state
+        after = advance_clock(before, max(now, before.time))
+        assert check_step(before, after, None, True) == []
+        self.record_clearing(before, after)
+        self.state = after
+        event("tick")
+
+    def block_transactions(self, data: st.DataObject) -> list[bytes]:
+        """Up to three transactions, each valid on the state the previous ones leave (deposits
+        and small transfers by distinct senders, numbered from their current nonces)."""
+        txs = []
+        rich = [n for n in TRADERS if self.state.accounts[key_of(n)].balance >= 1000]
+        candidates = ["operator", *rich]
+        if self.state.total_deposited > MONEY_MAX_MSEN - 3000:
+            candidates.remove("operator")  # a deposit could break MNY-04
+        senders = data.draw(st.lists(st.sampled_from(candidates), max_size=3, unique=True))
+        for sender in senders:
+            to = key_of(data.draw(traders))
+            kind = Kind.DEPOSIT if sender == "operator" else Kind.TRANSFER
+            txs.append(self.make(sender, kind, {0: to, 1: data.draw(st.integers(1, 1000))}))
+        return txs
+
+    @rule(data=st.data())
+    def block(self, data: st.DataObject) -> None:
+        before = self.state
+        timestamp = data.draw(st.sampled_from(self.clock_targets()))
+        txs = self.block_transactions(data)
+        defect = data.draw(
+            st.sampled_from(
+                ["none", "none", "none", "quorum", "state root", "tx root", "height", "parent",
+                 "proposer", "time", "replay"]
+            )
+        )  # fmt: skip
+        signers = data.draw(st.sampled_from([VALIDATORS, VALIDATORS[:2], VALIDATORS[1:]]))
+        changes: dict[str, object] = {}
+        proposer = "validator-2"
+        expected: str | None = None
+        if defect == "quorum":
+            signers, expected = data.draw(st.sampled_from([(), VALIDATORS[2:]])), "BLK-07"
+        elif defect == "state root":
+            changes["state_root"], expected = bytes(32), "BLK-10"
+        elif defect == "tx root":
+            changes["tx_root"], expected = bytes(32), "BLK-08"
+        elif defect == "height":
+            changes["height"] = data.draw(st.sampled_from([before.height, before.height + 2]))
+            expected = "BLK-02"
+        elif defect == "parent":
+            changes["parent"], expected = b"\x01" * 32, "BLK-03"
+        elif defect == "proposer":
+            proposer, expected = "alice", "BLK-05"
+        elif defect == "time":
+            timestamp, expected = int(before.time) - 1, "BLK-04"
+        elif defect == "replay" and self.accepted_txs:
+            txs, expected = [*txs, data.draw(st.sampled_from(self.accepted_txs))], "BLK-09"
+        if timestamp > int(before.time) + 10 * SLOT_SECONDS:  # never: targets are near now
+            raise AssertionError(timestamp)
+        block = forge_block(before, txs, timestamp, proposer=proposer, signers=signers, **changes)
+        after, receipt = apply_block(before, block)
+        self.stats.steps += 1
+        if expected is not None:
+            assert receipt.rule_id == expected, (defect, receipt)
+            assert after == before, "a rejected block changed the state"
+            assert_known_rejection(receipt.code, receipt.rule_id)
+            assert receipt.rule_id is not None
+            self.stats.rejected[receipt.rule_id] += 1
+            event(f"block rejected {receipt.rule_id}")
+            return
+        assert receipt.accepted, receipt
+        # The block is its clock advance followed by its transactions: replay and check each step.
+        step = advance_clock(before, timestamp)
+        assert check_step(before, step, None, True) == []
+        self.record_clearing(before, step)
+        for tx in txs:
+            nxt, tx_receipt = apply_transaction(step, tx)
+            assert tx_receipt.accepted, tx_receipt
+            assert check_step(step, nxt, decode_transaction(tx), True) == []
+            step = nxt
+            self.accepted_txs.append(tx)
+        assert replace(step, height=after.height, tip_hash=after.tip_hash) == after
+        assert after.height == before.height + 1 and after.tip_hash != before.tip_hash
+        self.state = after
+        self.stats.blocks_accepted += 1
+        event("block accepted")
+
+    # -- after every step ---------------------------------------------------------------------
+
+    @invariant()
+    def state_invariants_hold(self) -> None:
+        assert check_state(self.state) == []
+
+
+KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06", "TX-07"}))
+
+
+@rules(
+    *("INV-01", "INV-02", "INV-03", "INV-04", "INV-05", "INV-06", "INV-07", "INV-08"),
+    *("INV-09", "INV-10", "INV-11", "INV-12", "INV-13", "INV-14"),
+    *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-08", "ATT-09"),
+    *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
+    *("BID-01", "BID-02", "BID-03", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
+    *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
+    *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
+    *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),
+)
+def test_random_village_keeps_every_invariant() -> None:
+    stats = Stats()
+    profile = settings.default
+    assert profile is not None
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+        lambda: VillageMachine(stats),
+        settings=settings(
+            profile,
+            max_examples=EXAMPLES_FACTOR * profile.max_examples,
+            stateful_step_count=STEPS,
+        ),
+    )
+    print(
+        f"\nstateful: {stats.steps} steps, accepted {dict(sorted(stats.accepted.items()))}, "
+        f"{stats.clearings} clearings, {stats.trades} with trades ({stats.traded_wh} Wh), "
+        f"{stats.blocks_accepted} blocks accepted, "
+        f"rejections {dict(sorted(stats.rejected.items()))}"
+    )
+    never_accepted = sorted(k.name for k in KINDS if stats.accepted[k.name] == 0)
+    assert never_accepted == [], f"transaction kinds never accepted: {never_accepted}"
+    assert stats.trades > 0, "clearing never produced a trade"
+    assert stats.blocks_accepted > 0, "no block was ever accepted"
+    never_rejected = sorted(MUST_REJECT - set(stats.rejected))
+    assert never_rejected == [], f"rejections never provoked: {never_rejected}"
