@@ -1731,6 +1731,19 @@ def group_encoding(suite: Suite) -> None:
         "boundary",
     )
     bad("nonce-is-null", replaced(3, b"\xf6"), "ENC-14", "The nonce is null.")
+    bad("amount-is-false", signed_body({0: False}), "ENC-14", "The amount is false.")
+    bad("chain-id-is-integer", replaced(0, encode(7)), "ENC-14", "The chain id is 7.")
+    bad("kind-is-negative", replaced(1, encode(-1)), "ENC-15", "The kind is -1.", "boundary")
+    suite.negative(
+        "encoding/ENC-15/roles-negative",
+        "Registering an account with roles -1.",
+        v.state,
+        tx(v.make("operator", Kind.REGISTER_ACCOUNT, {0: key_of("ivan"), 1: -1})),
+        None,
+        "ENC-15",
+        twin_id="account/ACC-03/roles-0-repaired",
+        flags=["encoding", "boundary"],
+    )
     bad("envelope-is-array", encode([0, 1]), "ENC-14", "The transaction is an array.")
     bad("sender-is-text", replaced(2, encode("alice")), "ENC-14", "The sender is text.")
     bad(
@@ -2203,6 +2216,8 @@ def group_blocks(suite: Suite) -> None:
             "A signature entry of three elements.",
         ),
         ("block-is-bytes", encode(good), "ENC-14", "The block wrapped in a byte string."),
+        ("transaction-is-text", encode({**block_map, 1: ["x"]}), "ENC-14", "A text entry."),
+        ("signature-entry-is-bytes", encode({**block_map, 2: [b"x"]}), "ENC-14", "Not a pair."),
     ]
     for name, data, rule_id, description in enc_cases:
         bad(name, data, rule_id, description, "encoding")
