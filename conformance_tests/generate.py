@@ -38,7 +38,7 @@ from spec.clearing import advance_clock
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
 from spec.invariants import check_state
-from spec.lifecycles import edge_labels, observed_transitions
+from spec.lifecycles import edge_labels, illegal_transitions, observed_transitions
 from spec.rules import RULES, RuleKind
 from spec.state import (
     Account,
@@ -194,6 +194,9 @@ class Suite:
                     f"{vector_id} step {index}: expected {expect[index]}, got {outcome.rule}"
                 )
             exercised |= step_rules(state, after, step, outcome)
+            illegal = illegal_transitions(state, after)
+            if illegal:
+                raise GenerationError(f"{vector_id} step {index} leaves its lifecycle: {illegal}")
             transitions |= {t.label() for t in observed_transitions(state, after)}
             recorded.append((step, outcome))
             state = after

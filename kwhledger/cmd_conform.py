@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--results", type=Path, help="write machine-readable results (JSON) here")
     parser.add_argument("--vectors", type=Path, help="suite directory (default: the bundled one)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--verbose", action="store_true", help="one PASS line per passing vector")
     parser.set_defaults(run=run)
 
 
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     def progress(result: runner.Result, done: int, total: int) -> None:
         if result.status == "fail":
             print(("\r" if interactive else "") + runner.failures_text([result]), file=sys.stderr)
+        elif args.verbose:
+            line = f"{result.status.upper()} {result.id} ({result.seconds * 1000:.0f} ms)"
+            print(("\r" if interactive else "") + line, file=sys.stderr)
         if interactive:
             print(f"\r{done}/{total} vectors", end="", file=sys.stderr, flush=True)
         elif not args.quiet and (done % 100 == 0 or done == total):
