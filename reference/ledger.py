@@ -32,7 +32,7 @@ from nacl.signing import SigningKey
 
 from reference.cbor import tstr, u
 from reference.errors import Rejected
-from reference.lthash import LtHash
+from reference.lthash import LtHash, combine, lane_sums
 from reference.wire import (
     CHAIN_ID_MAX_BYTES,
     COUNTER_MAX,
@@ -84,6 +84,7 @@ TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1\x00"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1\x00"
 
 _MISSING: Final = object()
+_SHARED_MAX: Final = 1_000_000
 _NULL: Final = b"\xf6"
 
 
@@ -201,6 +202,15 @@ class Ledger:
         self.lthash = LtHash()
         self.ledger_entries: list[bytes] = []
         self.store_changes: dict[tuple[int, Any], tuple[bytes, bytes | None]] | None = None
+        self.hash_pool: Any = None
+        """A ``multiprocessing`` pool that shares the hashing of large root updates, or None."""
+        self.hash_workers = 0
+        self.expansions: dict[tuple[int, Any], tuple[bytes, int]] = {}
+        """Expansions of recently added entries, by (table, key): see ``_hash_entries``."""
+        self.expansion_cache_size = 20_000
+        self.shared_ints: dict[int, int] = {}
+        """One object per distinct reading or demand value (flyweights: a day of a large village
+        repeats the same few thousand values millions of times)."""
         self._clear_indexes()
         for key, roles in (accounts or {}).items():
             self.accounts[key] = (roles, 0, 0)
@@ -296,6 +306,7 @@ class Ledger:
             entries,
         ) = self._snapshot
         self.lthash = lthash.copy()
+        self.expansions = {}
         self.ledger_entries = list(entries)
         self.log = []
         self.root_pos = 0
@@ -466,7 +477,11 @@ class Ledger:
         return lthash.root()
 
     def _fold_root(self) -> None:
-        """Bring the LtHash sum up to date with the writes logged since it was last computed."""
+        """Bring the LtHash sum up to date with the writes logged since it was last computed.
+
+        Entries are encoded here, hashed below: in this process, or split with the worker
+        processes of ``hash_pool`` when there are many (a clearing, a block of readings).
+        """
         log = self.log
         first: dict[tuple[int, Any], Any] = {}
         for i in range(self.root_pos, len(log)):
@@ -474,10 +489,10 @@ class Ledger:
             if (table, key) not in first:
                 first[(table, key)] = old
         self.root_pos = len(log)
-        lthash = self.lthash
         changes = self.store_changes
-        # Lots encode fields of their reading and meter: encode the old lot with the old reading
-        # (a reading and its lot are always written together, and never change afterwards).
+        adds: list[tuple[tuple[int, Any], bytes]] = []
+        removes: list[tuple[tuple[int, Any], bytes]] = []
+        # A lot's old encoding uses the current reading and meter: they never change once written.
         for (table, key), old in first.items():
             new = self.tables[table].get(key, _MISSING)
             if new == old:
@@ -485,13 +500,13 @@ class Ledger:
             key_bytes = self.encode_key(table, key)
             prefix = b"\x83" + bytes((table,)) + key_bytes
             if old is not _MISSING:
-                lthash.remove(prefix + self.encode_value(table, key, old))
+                removes.append(((table, key), prefix + self.encode_value(table, key, old)))
             if new is _MISSING:
                 if changes is not None:
                     changes[(table, key)] = (key_bytes, None)
             else:
                 value = self.encode_value(table, key, new)
-                lthash.add(prefix + value)
+                adds.append(((table, key), prefix + value))
                 if changes is not None:
                     changes[(table, key)] = (key_bytes, value)
         values = self._ledger_values()
@@ -500,11 +515,53 @@ class Ledger:
         ):
             if old_value != new_value:
                 prefix = b"\x83\x00" + u(number)
-                lthash.remove(prefix + old_value)
-                lthash.add(prefix + new_value)
+                removes.append(((0, number), prefix + old_value))
+                adds.append(((0, number), prefix + new_value))
                 if changes is not None:
                     changes[(0, number)] = (u(number), new_value)
         self.ledger_entries = values
+        self._hash_entries(adds, removes)
+
+    def _hash_entries(
+        self,
+        adds: list[tuple[tuple[int, Any], bytes]],
+        removes: list[tuple[tuple[int, Any], bytes]],
+    ) -> None:
+        """Add and remove entries from the sum.
+
+        The expansions of recently added entries are remembered (a bounded cache keyed by table
+        and key, checked against the exact entry bytes), so removing an entry that was added a
+        little earlier (an account's previous balance, an order being closed) costs no hashing.
+        """
+        lthash = self.lthash
+        cache = self.expansions
+        pending = []
+        for slot, entry in removes:
+            known = cache.pop(slot, None)
+            if known is not None and known[0] == entry:
+                lthash.remove_expansion(known[1])
+            else:
+                pending.append(entry)
+        pool = self.hash_pool
+        if pool is not None and len(adds) + len(pending) >= 256:
+            parts = self.hash_workers + 1  # the workers and this process
+            entries = [entry for _, entry in adds]
+            jobs = [(entries[i::parts], pending[i::parts]) for i in range(1, parts)]
+            results = pool.starmap_async(lane_sums, jobs)
+            combine(lthash, lane_sums(entries[::parts], pending[::parts]))
+            for partial in results.get():
+                combine(lthash, partial)
+            return
+        for entry in pending:
+            lthash.remove(entry)
+        room = self.expansion_cache_size - len(cache)
+        for slot, entry in adds:
+            x = lthash.add(entry)
+            if room <= 0:
+                del cache[next(iter(cache))]
+            else:
+                room -= 1
+            cache[slot] = (entry, x)
 
     def state_root(self) -> bytes:
         """HSH-01, updated from the entries written since the last call."""
@@ -513,12 +570,20 @@ class Ledger:
 
     # --- transactions --------------------------------------------------------------------------
 
-    def apply_tx(self, data: bytes, signature_ok: bool | None = None) -> Receipt:
+    def apply_tx(self, data: bytes | Tx, signature_ok: bool | None = None) -> Receipt:
         """Apply one transaction at the ledger's time; a rejection changes nothing.
 
+        ``data`` is the transaction's bytes, or the transaction already decoded (by the mempool).
         ``signature_ok`` is the verdict of a signature check already done elsewhere (a worker
         process); it is used at the TX-04 step, so the order of the checks does not change.
         """
+        if isinstance(data, Tx):
+            identifier = tx_id(data.data)
+            try:
+                self.execute(data, signature_ok)
+            except Rejected as rejection:
+                return Receipt(identifier, rejection.code, rejection.rule_id, rejection.detail)
+            return Receipt(identifier, 0, None)
         identifier = tx_id(data)
         try:
             self.execute(decode_tx(data), signature_ok)
@@ -652,10 +717,12 @@ class Ledger:
         log = self.log
         lots = self.lots
         markets = self.markets
+        shared = self.shared_ints
         for meter_id, slot, exported, imported, encumbrance in readings:
             key = meter_id << 30 | slot
             log.append((T_READINGS, key, _MISSING))
-            recorded[key] = exported | imported << 40 | encumbrance << 80
+            value = exported | imported << 40 | encumbrance << 80
+            recorded[key] = shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
             if exported:
                 meter = meters[meter_id]
                 log.append((T_LOTS, key, _MISSING))
@@ -675,7 +742,35 @@ class Ledger:
             old = demand.get(demand_key)
             log.append((T_DEMAND, demand_key, _MISSING if old is None else old))
             claimed = 0 if old is None else old >> 40
-            demand[demand_key] = total | claimed << 40
+            value = total | claimed << 40
+            demand[demand_key] = (
+                shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
+            )
+
+    def apply_raw_reading(
+        self, meter_id: int, slot: int, exported: int, imported: int, encumbrance: int = 0
+    ) -> None:
+        """Record a reading as an accepted attestation would, without checks and without the undo
+        log (for building large states in benchmarks; call ``recompute_root`` afterwards)."""
+        meter = self.meters[meter_id]
+        key = meter_id << 30 | slot
+        shared = self.shared_ints
+        value = exported | imported << 40 | encumbrance << 80
+        self.readings[key] = shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
+        zone = meter[3]
+        mkey = zone << 30 | slot
+        if exported:
+            self.lots[key] = exported | exported << 40
+            if mkey not in self.markets:
+                self.markets[mkey] = (OPEN, None, 0)
+                self._index_open_market(zone, slot)
+            self.market_lots.setdefault(mkey, []).append(key)
+        if imported:
+            demand_key = self.account_index[meter[0]] << 62 | mkey
+            value = self.demand.get(demand_key, 0) + imported
+            self.demand[demand_key] = (
+                shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
+            )
 
     def _add_order(self, order: tuple[Any, ...], mkey: int) -> None:
         oid = self.next_order_id
@@ -960,7 +1055,7 @@ class Ledger:
 
     def build_block(
         self,
-        txs: Iterable[bytes],
+        txs: Iterable[bytes | Tx],
         timestamp: int,
         proposer_seed: bytes,
         validator_seeds: list[bytes],
@@ -981,7 +1076,7 @@ class Ledger:
             receipt = self.apply_tx(tx, None if signature_ok is None else signature_ok[index])
             receipts.append(receipt)
             if receipt.code == 0:
-                included.append(tx)
+                included.append(tx.data if isinstance(tx, Tx) else tx)
         self.height += 1
         header_bytes = encode_header(
             self.chain_id,

@@ -25,6 +25,7 @@ from typing import Any
 
 import cbor2
 
+from reference.cbor import encode
 from reference.errors import Rejected
 from reference.ledger import (
     TAG_BLOCK_HEADER,
@@ -49,7 +50,7 @@ class Node:
         self.ledger = ledger
         ledger.store_changes = {}
         self.validator_seeds = list(validator_seeds or [])
-        self.mempool: dict[bytes, tuple[bytes, bool | None]] = {}
+        self.mempool: dict[bytes, tuple[Tx, bool | None]] = {}
         """Admitted transactions by id, in arrival order, with their signature verdict."""
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -128,11 +129,13 @@ class Node:
             signature_ok = verify(tx.sender, tx.signing_bytes(), tx.signature)
         if not signature_ok:
             raise Rejected("TX-03" if account is None else "TX-04")
+        # A committed transaction's nonce is below its sender's nonce, so a replay of one is
+        # caught here without looking it up; a second copy in the mempool by its id.
         if account is not None and tx.nonce < account[1]:
             raise Rejected("TX-05", "replay of a used nonce")
-        if identifier in self.mempool or self.store.has_transaction(identifier):
-            raise Rejected("TX-05", "replay of a known transaction")
-        self.mempool[identifier] = (tx.data, signature_ok)
+        if identifier in self.mempool:
+            raise Rejected("TX-05", "replay of a pending transaction")
+        self.mempool[identifier] = (tx, signature_ok)
 
     # --- blocks --------------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class Node:
             raise ValueError("this node has no validator keys")
         pool = list(self.mempool.values())
         block, receipts, included = self.ledger.build_block(
-            [data for data, _ in pool],
+            [tx for tx, _ in pool],
             timestamp,
             proposer_seed or self.validator_seeds[0],
             self.validator_seeds,
@@ -173,8 +176,8 @@ class Node:
                 ledger.height,
                 ledger.tip_hash,
                 block,
-                [(tx_id(tx), tx) for tx in included],
-                [(r.tx_id, r.code, r.rule_id) for r in receipts],
+                [tx_id(tx) for tx in included],
+                encode([[r.tx_id, r.code, r.rule_id] for r in receipts]),
                 [(table, key, value) for (table, _), (key, value) in changes.items()],
                 ledger.lthash.lanes(),
             )

@@ -1,7 +1,8 @@
 """The node's embedded store: SQLite, one file, one transaction per block.
 
-Tables: ``blocks`` (height, header hash, bytes), ``transactions`` (id, height, position, bytes),
-``receipts`` (every transaction the node tried when it made or applied a block, accepted or not),
+Tables: ``blocks`` (height, header hash, bytes), ``transactions`` (id, height, position: an index
+into the blocks, which hold the bytes), ``receipts`` (per block, the CBOR array of the receipts of
+every transaction the node tried when it made or applied the block, accepted or not),
 ``entries`` (the state: one row per state entry, its canonical key and value encodings) and
 ``meta`` (genesis encoding, tip hash, LtHash lanes).
 
@@ -26,10 +27,8 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
     height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transactions (
-    id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS receipts (
-    height INTEGER NOT NULL, attempt INTEGER NOT NULL, tx_id BLOB NOT NULL, code INTEGER NOT NULL,
-    rule_id TEXT, PRIMARY KEY (height, attempt));
+    id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipts (height INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     tbl INTEGER NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
 """
@@ -81,8 +80,8 @@ class Store:
         height: int,
         header_hash: bytes,
         block: bytes,
-        txs: list[tuple[bytes, bytes]],
-        receipts: list[tuple[bytes, int, str | None]],
+        tx_ids: list[bytes],
+        receipts: bytes,
         changes: Iterable[tuple[int, bytes, bytes | None]],
         lanes: bytes,
     ) -> None:
@@ -98,14 +97,10 @@ class Store:
             if pause:
                 time.sleep(pause)
             db.executemany(
-                "INSERT INTO transactions (id, height, position, data) VALUES (?, ?, ?, ?)",
-                [(tx_id, height, position, data) for position, (tx_id, data) in enumerate(txs)],
+                "INSERT INTO transactions (id, height, position) VALUES (?, ?, ?)",
+                [(tx_id, height, position) for position, tx_id in enumerate(tx_ids)],
             )
-            db.executemany(
-                "INSERT INTO receipts (height, attempt, tx_id, code, rule_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(height, i, tx_id, code, rule) for i, (tx_id, code, rule) in enumerate(receipts)],
-            )
+            db.execute("INSERT INTO receipts (height, data) VALUES (?, ?)", (height, receipts))
             upserts = []
             deletes = []
             for table, key, value in changes:
@@ -142,9 +137,10 @@ class Store:
         row = self.db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def has_transaction(self, tx_id: bytes) -> bool:
-        row = self.db.execute("SELECT 1 FROM transactions WHERE id = ?", (tx_id,)).fetchone()
-        return row is not None
+    def transaction_height(self, tx_id: bytes) -> int | None:
+        """The height of the block holding a transaction, if one does."""
+        row = self.db.execute("SELECT height FROM transactions WHERE id = ?", (tx_id,)).fetchone()
+        return None if row is None else int(row[0])
 
     def counts(self) -> dict[str, int]:
         out: dict[str, Any] = {}

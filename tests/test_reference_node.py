@@ -10,6 +10,7 @@ from reference import devchain
 from reference.client import TRANSFER
 from reference.ledger import encode_state
 from reference.node import Node, replay
+from reference.wire import tx_id
 from spec.blocks import apply_block
 from spec.cbor import encode
 from spec.state import decode_state, state_root
@@ -54,8 +55,10 @@ def test_malformed_forged_and_replayed_transactions_leave_the_store_unchanged(
         forged = good[:-1] + bytes([good[-1] ^ 1])
         outcomes = [node.submit(tx) for tx in (good[:-3], good + b"\x00", forged)]
         assert [r.rule_id for r in outcomes] == ["ENC-01", "ENC-08", "TX-04"]
-        stored = next(iter(node.store.db.execute("SELECT data FROM transactions LIMIT 1")))[0]
-        assert node.submit(bytes(stored)).rule_id == "TX-05"
+        _, first_block = next(node.store.blocks())
+        stored = cbor2.loads(first_block)[1][0]
+        assert node.store.transaction_height(tx_id(stored)) == 1
+        assert node.submit(stored).rule_id == "TX-05"
         other_chain = keys["operator"]
         other_chain.nonce = 0
         assert (

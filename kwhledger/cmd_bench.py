@@ -1,0 +1,106 @@
+"""``kwhledger bench``: throughput of the reference node, next to PyNaCl's raw verification rate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+TARGETS = {
+    "e2e_to_verify": 0.6,
+    "readings_per_second": 100_000,
+    "clear_100000_seconds": 1.0,
+    "memory_mib": 1024,
+}
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "bench",
+        help="measure the reference node: signed transactions, attested readings, clearing, "
+        "memory (--json for tools)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--quick", action="store_true", help="small workloads (a smoke test)")
+    parser.set_defaults(run=run)
+
+
+def verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target with the measured figure and whether it is met."""
+    best_e2e = max(figures["ratios"].values())
+    readings = figures["readings"]["apply_per_second"]
+    clear = figures.get("clearing_100000", {}).get("clear_seconds")
+    memory = figures["memory"]["rss_mib"]
+    rows = {
+        "e2e_to_verify": (best_e2e, best_e2e >= TARGETS["e2e_to_verify"]),
+        "readings_per_second": (readings, readings >= TARGETS["readings_per_second"]),
+        "clear_100000_seconds": (clear, clear is not None and clear < 1.0),
+        "memory_mib": (memory, memory < TARGETS["memory_mib"]),
+    }
+    return {
+        name: {"target": TARGETS[name], "measured": value, "met": met}
+        for name, (value, met) in rows.items()
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from reference.bench import run_all
+
+    def progress(message: str) -> None:
+        if not args.json:
+            print(f"... {message}", file=sys.stderr, flush=True)
+
+    figures = run_all(quick=args.quick, progress=progress)
+    figures["targets"] = verdicts(figures)
+    if args.json:
+        json.dump(figures, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    verify = figures["verify_per_second"]
+    single, pool = figures["e2e_single"], figures["e2e_pool"]
+    readings = figures["readings"]
+    print(f"cores: {figures['cpu_count']}")
+    print(f"PyNaCl Ed25519 verify, one core        {verify:>12,.0f} /s   (median of 3)")
+    print(
+        f"signed txs end to end, one process      {single['per_second']:>12,.0f} /s   "
+        f"ratio {figures['ratios']['e2e_single_to_verify']:.2f} of verify"
+    )
+    print(
+        f"signed txs end to end, {pool['workers']} verify workers  "
+        f"{pool['per_second']:>12,.0f} /s   "
+        f"ratio {figures['ratios']['e2e_pool_to_verify']:.2f} of verify"
+    )
+    print(
+        "attested readings (1024/batch), decode+verify+apply "
+        f"{readings['apply_per_second']:>10,.0f} /s"
+    )
+    print(
+        "  ... and the state root                 "
+        f"{readings['apply_and_root_per_second']:>12,.0f} /s"
+    )
+    print(
+        f"  ... through the node (root with {readings['node_hash_workers']} hash workers, SQLite) "
+        f"{readings['node_per_second']:>8,.0f} /s"
+    )
+    for key in sorted(k for k in figures if k.startswith("clearing_")):
+        c = figures[key]
+        print(
+            f"clear one (zone, slot) of {c['orders']:>7,} orders  {c['clear_seconds']:>8.3f} s   "
+            f"(then its root: {c['root_seconds']:.3f} s with {c['root_hash_workers']} workers; "
+            f"{c['volume_wh']:,} Wh at {c['price_sen_per_kwh']} sen/kWh)"
+        )
+    m = figures["memory"]
+    print(
+        f"memory: {m['meters']:,} meters, {m['readings']:,} readings, {m['lots']:,} lots, "
+        f"{m['demand']:,} demand entries: {m['rss_mib']:,.0f} MiB resident"
+    )
+    print("\ntargets:")
+    for name, row in figures["targets"].items():
+        measured = row["measured"]
+        shown = "n/a" if measured is None else f"{measured:,.2f}"
+        print(
+            f"  {name:<22} target {row['target']:>10,}  measured {shown:>12}  "
+            f"{'met' if row['met'] else 'NOT met'}"
+        )
+    return 0

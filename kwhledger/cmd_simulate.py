@@ -1,0 +1,117 @@
+"""``kwhledger simulate``: a rural village trading its solar surplus for a day or more.
+
+The village runs on the reference node (blocks in SQLite); at the end its final state is also
+handed to the executable spec's invariant checker, an independent second opinion on the
+conservation laws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "simulate", help="simulate a village trading energy through the reference node"
+    )
+    parser.add_argument("--households", type=int, default=40, help="number of homes (40)")
+    parser.add_argument("--days", type=int, default=1, help="days to simulate (1)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    parser.add_argument("--db", type=Path, help="SQLite file for the chain (default: a temp dir)")
+    parser.add_argument("--plot", type=Path, metavar="FILE.svg", help="draw the days as SVG")
+    parser.add_argument("--json", action="store_true", help="machine-readable summary")
+    parser.set_defaults(run=run)
+
+
+def spec_invariants(simulation: Any) -> list[str]:
+    """Violations the spec's invariant checker finds in the final state (empty: none)."""
+    from reference.ledger import encode_state
+    from spec.cbor import decode
+    from spec.invariants import check_state
+    from spec.state import decode_state
+
+    state = decode_state(decode(encode_state(simulation.ledger), max_size=1 << 30))
+    return [f"{v.rule_id}: {v.message}" for v in check_state(state)]
+
+
+def run(args: argparse.Namespace) -> int:
+    from reference.simulate import run as simulate
+
+    if args.households < 1 or args.days < 1:
+        print("need at least one household and one day", file=sys.stderr)
+        return 2
+    if args.db is not None and args.db.exists():
+        print(f"{args.db} exists; give a new path", file=sys.stderr)
+        return 2
+
+    def progress(message: str) -> None:
+        if not args.json:
+            print(f"... {message}", file=sys.stderr, flush=True)
+
+    simulation = simulate(args.households, args.days, args.seed, args.db, progress)
+    totals = simulation.totals()
+    checks = dict(simulation.checks)
+    violations = spec_invariants(simulation)
+    checks["the spec's invariant checker finds nothing (INV-01..INV-14)"] = not violations
+    if args.plot is not None:
+        from reference.plot import render
+
+        args.plot.write_text(render(simulation))
+    ok = all(checks.values())
+    if args.json:
+        out = {
+            "households": simulation.households,
+            "days": simulation.days,
+            "seed": simulation.seed,
+            "weather": simulation.weather,
+            "blocks": simulation.blocks,
+            "transactions": simulation.transactions,
+            "rejected": simulation.rejected,
+            "db": str(simulation.db_path),
+            "totals": totals,
+            "checks": checks,
+            "violations": violations,
+        }
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0 if ok else 1
+    t = totals
+    print(
+        f"village: {simulation.households} households, {simulation.days} day(s), seed "
+        f"{simulation.seed}, weather {', '.join(simulation.weather)}"
+    )
+    print(
+        f"chain:   {simulation.blocks} blocks, {simulation.transactions} transactions "
+        f"({simulation.rejected} rejected), stored in {simulation.db_path}"
+    )
+    print()
+    print(f"PV generated                     {t['pv_kwh']:>10,.1f} kWh")
+    print(f"consumed                         {t['consumption_kwh']:>10,.1f} kWh")
+    print(
+        f"exported to the grid             {t['export_kwh']:>10,.1f} kWh "
+        f"({t['sellable_export_kwh']:,.1f} kWh sellable, the rest under feed-in tariffs)"
+    )
+    print(f"imported from the grid           {t['import_kwh']:>10,.1f} kWh")
+    print(f"traded locally (neighbours)      {t['traded_kwh']:>10,.1f} kWh")
+    print(f"share of demand met by neighbours {t['share_of_demand_met_by_neighbours']:>9.1%}")
+    print(f"share of sellable export sold    {t['share_of_sellable_export_sold']:>10.1%}")
+    if t["average_price_yen_per_kwh"] is not None:
+        print(
+            f"average clearing price           {t['average_price_yen_per_kwh']:>10.2f} yen/kWh "
+            f"(from {t['min_price_yen_per_kwh']:.2f} to {t['max_price_yen_per_kwh']:.2f})"
+        )
+    print(f"paid by buyers to sellers        {t['paid_to_sellers_yen']:>10,.0f} yen")
+    print(f"wheeling fees to the operator    {t['wheeling_fees_yen']:>10,.0f} yen")
+    print()
+    print("checks:")
+    for name, held in checks.items():
+        print(f"  [{'ok' if held else 'FAILED'}] {name}")
+    for violation in violations:
+        print(f"    {violation}")
+    if args.plot is not None:
+        print(f"\npicture: {args.plot}")
+    return 0 if ok else 1

@@ -1,0 +1,394 @@
+"""Throughput of the reference node on realistic workloads (``kwhledger bench``).
+
+Each figure is measured in this run, next to the raw Ed25519 verification rate of PyNaCl on this
+machine, so that ratios mean something on any hardware. Setups that are not being measured
+(registering 100 000 meters, funding traders) write the tables directly; every measured path goes
+through the same code the node runs: decoding, verification, the rules, the root, SQLite.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nacl.bindings import crypto_sign_open
+from nacl.signing import SigningKey
+
+from reference.client import PLACE_ASK, PLACE_BID, TRANSFER, Signer, make_tx, seed_for
+from reference.ledger import (
+    ATTESTOR,
+    OPERATOR,
+    SERVICE_POINT,
+    SLOT_SECONDS,
+    SUBSTATION,
+    TRADER,
+    VALIDATOR,
+    Ledger,
+    verify,
+)
+from reference.node import Node
+from reference.village import consumption_wh, households, pv_wh
+from reference.wire import decode_tx
+
+CHAIN_ID = "kwhledger-bench"
+T0 = 1_764_255_600  # 2025-11-28 00:00 JST, a slot boundary
+ZONE = 1
+
+
+def _median_rate(count: int, runs: list[float]) -> float:
+    return count / statistics.median(runs)
+
+
+# --- raw verification -----------------------------------------------------------------------------
+
+
+def verify_rate(samples: int = 3000, repeats: int = 3) -> float:
+    """PyNaCl (libsodium) Ed25519 verifications per second on one core."""
+    key = SigningKey(seed_for("bench-verify"))
+    public = bytes(key.verify_key)
+    messages = [os.urandom(150) for _ in range(samples)]
+    signed = [bytes(key.sign(m)) for m in messages]
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for item in signed:
+            crypto_sign_open(item, public)
+        runs.append(time.perf_counter() - start)
+    return _median_rate(samples, runs)
+
+
+# --- a ledger set up for trading ------------------------------------------------------------------
+
+
+def trading_ledger(traders: int, slot: int, wh: int = 50_000) -> tuple[Ledger, list[Signer], bytes]:
+    """Zone 1 with ``traders`` traders, each with a meter, a lot and demand of ``wh`` in ``slot``,
+    and money; tables are written directly (setup, not measured)."""
+    operator = Signer(seed_for("operator"))
+    attestor = Signer(seed_for("attestor"))
+    validator = seed_for("validator-1")
+    accounts = {operator.account: OPERATOR, attestor.account: ATTESTOR}
+    accounts[bytes(SigningKey(validator).verify_key)] = VALIDATOR
+    now = (slot + 1) * SLOT_SECONDS + 60
+    ledger = Ledger(CHAIN_ID, 3600, 5400, operator.account, now, accounts)
+    ledger.nodes[ZONE] = (SUBSTATION, None, 200, ZONE)
+    people = [Signer(seed_for(f"trader-{i}")) for i in range(traders)]
+    for i, person in enumerate(people):
+        node = 1000 + i
+        ledger.accounts[person.account] = (TRADER, 0, 10**15)
+        ledger._index_account(person.account, TRADER)
+        ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
+        ledger.meters[node] = (person.account, attestor.account, node, ZONE, 0, 10**9)
+        ledger.apply_raw_reading(node, slot, wh, wh)
+    ledger.total_deposited = traders * 10**15
+    ledger.recompute_root()
+    ledger.checkpoint()
+    return ledger, people, validator
+
+
+# --- signed transactions end to end ---------------------------------------------------------------
+
+
+def _workload(people: list[Signer], slot: int, count: int, rng: random.Random) -> list[bytes]:
+    """Asks by the first half of the traders, bids by the second, transfers by anyone."""
+    half = len(people) // 2
+    txs = []
+    for _ in range(count):
+        choice = rng.random()
+        if choice < 0.3:
+            i = rng.randrange(half)
+            body = {0: 1000 + i, 1: slot, 2: rng.randint(1, 40), 3: rng.randint(800, 1500)}
+            txs.append(people[i].sign(CHAIN_ID, PLACE_ASK, body))
+        elif choice < 0.6:
+            buyer = people[half + rng.randrange(half)]
+            body = {0: ZONE, 1: slot, 2: rng.randint(1, 40), 3: rng.randint(1500, 2800)}
+            txs.append(buyer.sign(CHAIN_ID, PLACE_BID, body))
+        else:
+            sender = people[rng.randrange(len(people))]
+            to = people[rng.randrange(len(people))].account
+            txs.append(sender.sign(CHAIN_ID, TRANSFER, {0: to, 1: rng.randint(1, 10_000)}))
+    return txs
+
+
+def _verify_chunk(txs: list[bytes]) -> list[bool | None]:
+    """Worker: the signature verdict of each transaction (None if it does not even decode)."""
+    out: list[bool | None] = []
+    for data in txs:
+        try:
+            tx = decode_tx(data)
+        except Exception:
+            out.append(None)
+            continue
+        out.append(verify(tx.sender, tx.signing_bytes(), tx.signature))
+    return out
+
+
+def end_to_end(count: int, block_size: int, workers: int, directory: Path) -> dict[str, Any]:
+    """Signed transactions per second: decode, verify, apply, root, SQLite commit, per block."""
+    slot = T0 // SLOT_SECONDS
+    ledger, people, validator = trading_ledger(1000, slot)
+    txs = _workload(people, slot, count, random.Random(7))
+    path = directory / f"e2e-{workers}.db"
+    node = Node.create(path, ledger, [validator])
+    blocks = [txs[i : i + block_size] for i in range(0, len(txs), block_size)]
+    accepted = 0
+    gc.collect()
+    start = time.perf_counter()
+    if workers == 0:
+        for number, chunk in enumerate(blocks):
+            for tx in chunk:
+                node.submit(tx)
+            _, receipts = node.produce_block(ledger.time + number)
+            accepted += sum(1 for r in receipts if r.code == 0)
+    else:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+
+            def dispatch(chunk: list[bytes]) -> Any:
+                parts = [chunk[i::workers] for i in range(workers)]
+                return pool.map_async(_verify_chunk, parts)
+
+            pending = dispatch(blocks[0])
+            for number, chunk in enumerate(blocks):
+                parts = pending.get()
+                if number + 1 < len(blocks):
+                    pending = dispatch(blocks[number + 1])
+                verdicts: list[bool | None] = [None] * len(chunk)
+                for i, part in enumerate(parts):
+                    verdicts[i::workers] = part
+                for tx, verdict in zip(chunk, verdicts, strict=True):
+                    node.submit(tx, verdict)
+                _, receipts = node.produce_block(ledger.time + number)
+                accepted += sum(1 for r in receipts if r.code == 0)
+    elapsed = time.perf_counter() - start
+    node.close()
+    return {
+        "transactions": count,
+        "accepted": accepted,
+        "seconds": elapsed,
+        "per_second": count / elapsed,
+        "block_size": block_size,
+        "workers": workers,
+    }
+
+
+# --- attested readings ----------------------------------------------------------------------------
+
+
+def attestation(meters: int, directory: Path, workers: int = 2) -> dict[str, Any]:
+    """Readings per second in signed batches of 1024, applied alone and through the node."""
+    slot = T0 // SLOT_SECONDS
+    operator = Signer(seed_for("operator"))
+    attestor = Signer(seed_for("attestor"))
+    validator = seed_for("validator-1")
+
+    def fresh() -> Ledger:
+        accounts = {operator.account: OPERATOR, attestor.account: ATTESTOR}
+        accounts[bytes(SigningKey(validator).verify_key)] = VALIDATOR
+        ledger = Ledger(CHAIN_ID, 3600, 5400, operator.account, (slot + 2) * SLOT_SECONDS, accounts)
+        ledger.nodes[ZONE] = (SUBSTATION, None, 200, ZONE)
+        homes = households(meters, random.Random(3))
+        owners = [Signer(seed_for(f"home-{i}")).account for i in range(min(meters, 500))]
+        for owner in owners:
+            ledger.accounts[owner] = (TRADER, 0, 0)
+            ledger._index_account(owner, TRADER)
+        for i in range(meters):
+            node = 10_000 + i
+            ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
+            ledger.meters[node] = (owners[i % len(owners)], attestor.account, node, ZONE, 0, 10**6)
+        ledger.recompute_root()
+        ledger.checkpoint()
+        del homes
+        return ledger
+
+    rng = random.Random(5)
+    homes = households(meters, rng)
+    batches = []
+    signer = SigningKey(seed_for("attestor"))
+    for s in (slot, slot + 1):
+        period = (s * SLOT_SECONDS + 9 * 3600) // SLOT_SECONDS % 48 + 20  # a sunny afternoon
+        readings = []
+        for i, home in enumerate(homes):
+            produced = pv_wh(home, period % 48, 100, rng)
+            used = consumption_wh(home, period % 48, rng)
+            readings.append(
+                {0: 10_000 + i, 1: s, 2: max(produced - used, 0), 3: max(used - produced, 0), 4: 0}
+            )
+        for i in range(0, len(readings), 1024):
+            batches.append(readings[i : i + 1024])
+    txs = [make_tx(signer, CHAIN_ID, 4, nonce, {0: b}) for nonce, b in enumerate(batches)]
+    total = sum(len(b) for b in batches)
+
+    ledger = fresh()
+    gc.collect()
+    start = time.perf_counter()
+    for tx in txs:
+        receipt = ledger.apply_tx(tx)
+        assert receipt.code == 0, receipt
+    applied = time.perf_counter() - start
+    start = time.perf_counter()
+    ledger.state_root()
+    rooted = time.perf_counter() - start
+
+    ledger = fresh()
+    node = Node.create(directory / "readings.db", ledger, [validator])
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        ledger.hash_pool, ledger.hash_workers = pool, workers
+        gc.collect()
+        start = time.perf_counter()
+        for i in range(0, len(txs), 8):  # blocks of 8 batches (8 192 readings)
+            for tx in txs[i : i + 8]:
+                node.submit(tx)
+            _, receipts = node.produce_block(ledger.time)
+            assert all(r.code == 0 for r in receipts)
+        through_node = time.perf_counter() - start
+        ledger.hash_pool = None
+    node.close()
+    return {
+        "readings": total,
+        "batches": len(txs),
+        "apply_per_second": total / applied,
+        "apply_and_root_per_second": total / (applied + rooted),
+        "node_per_second": total / through_node,
+        "node_hash_workers": workers,
+    }
+
+
+# --- clearing -------------------------------------------------------------------------------------
+
+
+def clearing(orders: int, workers: int = 2) -> dict[str, Any]:
+    """Time to clear one (zone, slot) holding ``orders`` open orders (half asks, half bids)."""
+    slot = T0 // SLOT_SECONDS
+    traders = 2000
+    ledger, people, _ = trading_ledger(traders, slot, wh=10**7)
+    rng = random.Random(11)
+    half = traders // 2
+    for n in range(orders):
+        if n % 2 == 0:
+            i = rng.randrange(half)
+            body = (1000 + i, slot, rng.randint(1, 2000), rng.randint(500, 2500))
+            ledger.place_ask(people[i].account, body)
+        else:
+            buyer = people[half + rng.randrange(half)]
+            ledger.place_bid(
+                buyer.account, (ZONE, slot, rng.randint(1, 2000), rng.randint(1000, 3000))
+            )
+    ledger.state_root()
+    ledger.checkpoint()
+    gc.collect()
+    start = time.perf_counter()
+    ledger.advance_clock((slot + 1) * SLOT_SECONDS + ledger.trading_close_s)
+    cleared = time.perf_counter() - start
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        ledger.hash_pool, ledger.hash_workers = pool, workers
+        start = time.perf_counter()
+        ledger.state_root()
+        rooted = time.perf_counter() - start
+        ledger.hash_pool = None
+    market = ledger.markets[ZONE << 30 | slot]
+    return {
+        "orders": orders,
+        "clear_seconds": cleared,
+        "root_seconds": rooted,
+        "root_hash_workers": workers,
+        "volume_wh": market[2],
+        "price_sen_per_kwh": market[1],
+    }
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+
+def _memory_child(meters: int, queue: Any) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ledger = village_day_state(meters)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put(
+        {
+            "meters": meters,
+            "readings": len(ledger.readings),
+            "lots": len(ledger.lots),
+            "demand": len(ledger.demand),
+            "rss_kib_before": before,
+            "rss_kib_after": after,
+        }
+    )
+
+
+def village_day_state(meters: int) -> Ledger:
+    """``meters`` households with a meter each and one day of attested readings: a lot for every
+    period with export, demand for every period with import (written directly: a setup)."""
+    operator = bytes(SigningKey(seed_for("operator")).verify_key)
+    attestor = bytes(SigningKey(seed_for("attestor")).verify_key)
+    ledger = Ledger(CHAIN_ID, 3600, 5400, operator, T0 + 86_400, {operator: OPERATOR})
+    ledger.nodes[ZONE] = (SUBSTATION, None, 200, ZONE)
+    rng = random.Random(21)
+    homes = households(meters, rng)
+    first = T0 // SLOT_SECONDS
+    for i, home in enumerate(homes):
+        owner = i.to_bytes(4, "big") * 8  # distinct 32-byte account ids (not keys: a setup)
+        ledger.accounts[owner] = (TRADER, 0, 0)
+        ledger._index_account(owner, TRADER)
+        node = 100_000 + i
+        ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
+        ledger.meters[node] = (owner, attestor, node, ZONE, 0, 10**6)
+        for period in range(48):
+            produced = pv_wh(home, period, 100, rng)
+            used = consumption_wh(home, period, rng)
+            ledger.apply_raw_reading(
+                node, first + period, max(produced - used, 0), max(used - produced, 0)
+            )
+    return ledger
+
+
+def memory(meters: int) -> dict[str, Any]:
+    """Resident memory of a fresh process holding ``village_day_state(meters)``."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_memory_child, args=(meters, queue))
+    child.start()
+    result: dict[str, Any] = queue.get()
+    child.join()
+    result["rss_mib"] = result["rss_kib_after"] / 1024
+    return result
+
+
+# --- all of it ------------------------------------------------------------------------------------
+
+
+def run_all(
+    quick: bool = False, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Every figure of ``kwhledger bench`` (``quick`` shrinks the workloads for tests)."""
+    out: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    progress("raw Ed25519 verification")
+    out["verify_per_second"] = verify_rate(500 if quick else 3000)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        count = 400 if quick else 8000
+        progress("signed transactions end to end, one process")
+        out["e2e_single"] = end_to_end(count, 500 if quick else 1000, 0, directory)
+        progress("signed transactions end to end, verification in 2 worker processes")
+        out["e2e_pool"] = end_to_end(count, 500 if quick else 1000, 2, directory)
+        progress("attested readings in batches of 1024")
+        out["readings"] = attestation(1024 if quick else 20_480, directory)
+    for orders in (1000,) if quick else (10_000, 100_000):
+        progress(f"clearing one market of {orders} orders")
+        out[f"clearing_{orders}"] = clearing(orders)
+    progress("memory: meters and one day of readings, lots and demand")
+    out["memory"] = memory(1000 if quick else 100_000)
+    verify_rate_ = out["verify_per_second"]
+    out["ratios"] = {
+        "e2e_single_to_verify": out["e2e_single"]["per_second"] / verify_rate_,
+        "e2e_pool_to_verify": out["e2e_pool"]["per_second"] / verify_rate_,
+    }
+    return out
