@@ -2207,7 +2207,34 @@ def group_blocks(suite: Suite) -> None:
     )
     # Block-level encoding.
     block_map = _decode_block(good)
+    header_entries = [(encode(k), encode(x)) for k, x in sorted(block_map[0].items())]
+    height_long = [
+        (k, head(0, int(block_map[0][1]), 8) if i == 1 else x)
+        for i, (k, x) in enumerate(header_entries)
+    ]
+    tx_items = b"".join(encode(t) for t in block_map[1])
+    block_entries = [(encode(k), encode(x)) for k, x in sorted(block_map.items())]
     enc_cases: list[tuple[str, bytes, str, str]] = [
+        (
+            "height-non-shortest",
+            raw_map([(encode(0), raw_map(height_long)), *block_entries[1:]]),
+            "ENC-02",
+            "The header's height in an 8-byte head.",
+        ),
+        (
+            "transactions-indefinite",
+            raw_map(
+                [block_entries[0], (encode(1), b"\x9f" + tx_items + b"\xff"), block_entries[2]]
+            ),
+            "ENC-03",
+            "The transaction list as an indefinite-length array.",
+        ),
+        (
+            "keys-unsorted",
+            raw_map([block_entries[1], block_entries[0], block_entries[2]]),
+            "ENC-04",
+            "Block keys 1, 0, 2.",
+        ),
         ("trailing-byte", good + b"\x00", "ENC-08", "A byte after the block."),
         ("truncated", good[:-1], "ENC-01", "The block's last byte is missing."),
         ("unknown-field", encode({**block_map, 3: 0}), "ENC-12", "The block has a key 3."),
@@ -2436,8 +2463,8 @@ def group_clearing(suite: Suite) -> None:
         ),
         (
             "ask-side-tie",
-            "Two asks at the marginal price share a 7 Wh bid pro rata: 3 and 3, one Wh left to "
-            "the lower order id.",
+            "Two asks at the marginal price share a 7 Wh bid pro rata: 3 and 3, and the Wh "
+            "left goes to the lower order id: fills 4 and 3.",
             [
                 Plan(0, 5, 0, ((5, 2000),), ()),
                 Plan(1, 5, 0, ((5, 2000),), ()),
@@ -2516,14 +2543,15 @@ def group_clearing(suite: Suite) -> None:
         ),
         (
             "self-trade-across-zones",
-            "One trader asks in zone 10 and bids in zone 1: two markets, no self-trade.",
+            "t10 offers in zone 10 and bids in zone 1, another market (ORD-03 allows it). t11 "
+            "buys t10's energy in zone 10; t10 has no demand attested in zone 1, so its bid is "
+            "not eligible and zone 1 trades nothing.",
             [
-                Plan(10, 100, 100, ((100, 2000),), ()),
-                Plan(11, 0, 0, (), ()),
+                Plan(10, 100, 0, ((100, 2000),), ((1, 100, 2500),)),
+                Plan(11, 0, 100, (), ((10, 100, 2500),)),
                 Plan(1, 100, 0, ((100, 1900),), ()),
-                Plan(2, 0, 100, (), ((10, 100, 2500),)),
             ],
-            ["self-trade"],
+            ["self-trade", "import-cap", "zero-volume"],
         ),
         (
             "two-zones-clear-in-order",
