@@ -1,7 +1,8 @@
 """Shared test settings: Hypothesis profiles.
 
 ``ci`` (the default) is derandomized so that every run of the suite is the same run; ``heavy`` is
-for long local or nightly runs: ``pytest --hypothesis-profile=heavy``.
+for long local or nightly runs: ``pytest --hypothesis-profile=heavy``; ``audit`` is the fixed
+budget ``kwhledger audit`` gives the differential check.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ settings.register_profile(
     derandomize=False,
     deadline=None,
     max_examples=2000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+# The audit's differential step: derandomized like ci, with a larger fixed budget.
+settings.register_profile(
+    "audit",
+    derandomize=True,
+    deadline=None,
+    max_examples=300,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
