@@ -78,14 +78,17 @@ def test_cheap_groups_regenerate_byte_for_byte() -> None:
     for group in (
         generate.group_transactions,
         generate.group_accounts_grid_meters,
+        generate.group_attestation,
+        generate.group_orders,
         generate.group_money,
         generate.group_encoding,
+        generate.group_schemas,
         generate.group_blocks,
         generate.group_clock,
         generate.group_lifecycles,
     ):
         group(suite)
-    assert len(suite.vectors) > 300
+    assert len(suite.vectors) > 550
     for vector_id, vector in suite.vectors.items():
         assert (SUITE / vector_path(vector_id)).read_bytes() == vector.encode(), vector_id
 
