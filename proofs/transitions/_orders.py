@@ -1,0 +1,43 @@
+"""spec.orders helpers shared by place_ask and place_bid: ``has_open_order`` and ``_add_order``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import z3
+
+from proofs.model import (
+    ASK,
+    MARKET_OPEN,
+    NONE,
+    Checks,
+    Ledger,
+    OrderRow,
+    Term,
+    get,
+    put,
+    write_order,
+)
+from spec.units import COUNTER_MAX
+
+
+def has_open_order(s: Ledger, owner: Term, zone: Term, slot: Term, side: int) -> Term:
+    """spec.orders.has_open_order, through the ghost count of the owner's open orders."""
+    counts = s.trader_open_asks if side == ASK else s.trader_open_bids
+    return get(counts, owner, zone, slot) > 0
+
+
+def add_order(s: Ledger, order: OrderRow, checks: Checks) -> Ledger:
+    """spec.orders._add_order: store under the next id (ORD-04, ORD-05), open the market."""
+    checks.require(s.next_order_id < COUNTER_MAX, "ORD-05")
+    market = (order.zone, order.slot)
+    new_market = z3.Not(get(s.market_exists, *market))
+    for name, value in (
+        ("market_exists", z3.BoolVal(True)),
+        ("market_status", z3.IntVal(MARKET_OPEN)),
+        ("market_price", z3.IntVal(NONE)),
+        ("market_volume", z3.IntVal(0)),
+    ):
+        s = put(s, name, market, z3.If(new_market, value, get(getattr(s, name), *market)))
+    s = write_order(s, s.next_order_id, order)
+    return replace(s, next_order_id=s.next_order_id + 1)

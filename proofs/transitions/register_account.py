@@ -1,0 +1,68 @@
+"""spec.accounts.register_account (ACC-01 .. ACC-03), sent by the operator (TX-06)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from proofs.model import (
+    Checks,
+    Ledger,
+    Term,
+    Transition,
+    account_id,
+    advance_nonce,
+    envelope,
+    get,
+    put,
+    write_balance,
+)
+from proofs.transitions._common import Points, symbolic_fields
+
+KIND = "register_account"
+
+
+@dataclass(frozen=True)
+class Tx:
+    """Envelope (sender, nonce) and body of a REGISTER_ACCOUNT transaction."""
+
+    sender: Term
+    nonce: Term
+    account: Term
+    key_valid: Term
+    """ACC-02's verdict on the public key (axiom KEY: the point check is not modelled)."""
+    roles_valid: Term
+    """ACC-03: the roles are non-empty and known (computed from the bit set)."""
+    operator: Term
+    attestor: Term
+    trader: Term
+
+
+def symbolic(prefix: str) -> Tx:
+    flags = ("key_valid", "roles_valid", "operator", "attestor", "trader")
+    return symbolic_fields(Tx, prefix, flags)
+
+
+def domain(tx: Tx) -> Term:
+    return z3.And(account_id(tx.sender), account_id(tx.account))
+
+
+def step(s: Ledger, tx: Tx) -> Transition:
+    checks = Checks()
+    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks.require(z3.Not(get(s.account_registered, tx.account)), "ACC-01")
+    checks.require(tx.key_valid, "ACC-02")
+    checks.require(tx.roles_valid, "ACC-03")
+    key = (tx.account,)
+    s = put(s, "account_registered", key, z3.BoolVal(True))
+    s = put(s, "account_operator", key, tx.operator)
+    s = put(s, "account_attestor", key, tx.attestor)
+    s = put(s, "account_trader", key, tx.trader)
+    s = put(s, "account_nonce", key, z3.IntVal(0))
+    s = write_balance(s, tx.account, z3.IntVal(0))
+    return checks.done(advance_nonce(s, tx.sender))
+
+
+def touched(s: Ledger, tx: Tx) -> Points:
+    return Points(accounts=[tx.sender, tx.account])

@@ -1,0 +1,89 @@
+"""spec.meters.register_meter (MTR-01 .. MTR-05), sent by the operator (TX-06).
+
+The meter's source is not modelled: no rule reads it after registration except to copy it into
+lots, and no invariant is about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from proofs.model import (
+    SERVICE_POINT,
+    Checks,
+    Ledger,
+    Term,
+    Transition,
+    account_id,
+    advance_nonce,
+    envelope,
+    get,
+    ident,
+    put,
+    wh,
+)
+from proofs.transitions._common import Points, symbolic_fields
+
+KIND = "register_meter"
+
+
+@dataclass(frozen=True)
+class Tx:
+    sender: Term
+    nonce: Term
+    meter: Term
+    owner: Term
+    attestor: Term
+    node: Term
+    capacity_wh: Term
+
+
+def symbolic(prefix: str) -> Tx:
+    return symbolic_fields(Tx, prefix)
+
+
+def domain(tx: Tx) -> Term:
+    return z3.And(
+        account_id(tx.sender),
+        ident(tx.meter),
+        account_id(tx.owner),
+        account_id(tx.attestor),
+        ident(tx.node),
+        wh(tx.capacity_wh),
+    )
+
+
+def step(s: Ledger, tx: Tx) -> Transition:
+    checks = Checks()
+    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks.require(z3.Not(get(s.meter_registered, tx.meter)), "MTR-01")
+    checks.require(
+        z3.And(get(s.account_registered, tx.owner), get(s.account_trader, tx.owner)), "MTR-02"
+    )
+    checks.require(
+        z3.And(get(s.account_registered, tx.attestor), get(s.account_attestor, tx.attestor)),
+        "MTR-03",
+    )
+    checks.require(
+        z3.And(get(s.node_registered, tx.node), get(s.node_kind, tx.node) == SERVICE_POINT),
+        "MTR-04",
+    )
+    checks.require(tx.capacity_wh >= 1, "MTR-05")
+    key = (tx.meter,)
+    s = put(s, "meter_registered", key, z3.BoolVal(True))
+    s = put(s, "meter_owner", key, tx.owner)
+    s = put(s, "meter_attestor", key, tx.attestor)
+    s = put(s, "meter_node", key, tx.node)
+    s = put(s, "meter_zone", key, get(s.node_zone, tx.node))
+    s = put(s, "meter_capacity", key, tx.capacity_wh)
+    return checks.done(advance_nonce(s, tx.sender))
+
+
+def touched(s: Ledger, tx: Tx) -> Points:
+    return Points(
+        accounts=[tx.sender, tx.owner, tx.attestor],
+        nodes=[tx.node, get(s.node_zone, tx.node)],
+        meters=[tx.meter],
+    )
