@@ -205,8 +205,9 @@ class Ledger:
         self.hash_pool: Any = None
         """A ``multiprocessing`` pool that shares the hashing of large root updates, or None."""
         self.hash_workers = 0
-        self.expansions: dict[tuple[int, Any], tuple[bytes, int]] = {}
-        """Expansions of recently added entries, by (table, key): see ``_hash_entries``."""
+        self.expansions: dict[tuple[int, Any], tuple[Any, int]] = {}
+        """Expansions of recently added entries, by (table, key), with their value: see
+        ``_fold_root``."""
         self.expansion_cache_size = 20_000
         self.shared_ints: dict[int, int] = {}
         """One object per distinct reading or demand value (flyweights: a day of a large village
@@ -479,8 +480,11 @@ class Ledger:
     def _fold_root(self) -> None:
         """Bring the LtHash sum up to date with the writes logged since it was last computed.
 
-        Entries are encoded here, hashed below: in this process, or split with the worker
-        processes of ``hash_pool`` when there are many (a clearing, a block of readings).
+        Only entries written since then are touched: the old value's expansion is removed and
+        the new one's added. Expansions of recently added entries are remembered (a bounded memo
+        keyed by table and key, holding the value they were computed for), so removing a value
+        added a little earlier (an account's previous balance, an order being closed) costs no
+        hashing. Large updates can be hashed with the worker processes of ``hash_pool``.
         """
         log = self.log
         first: dict[tuple[int, Any], Any] = {}
@@ -490,78 +494,75 @@ class Ledger:
                 first[(table, key)] = old
         self.root_pos = len(log)
         changes = self.store_changes
-        adds: list[tuple[tuple[int, Any], bytes]] = []
-        removes: list[tuple[tuple[int, Any], bytes]] = []
-        # A lot's old encoding uses the current reading and meter: they never change once written.
-        for (table, key), old in first.items():
+        memo = self.expansions
+        lthash = self.lthash
+        adds: list[tuple[tuple[int, Any], Any, bytes]] = []
+        removes: list[bytes] = []
+        # A lot's encoding uses its reading and meter, which never change once written, so equal
+        # lot values have equal encodings.
+        for slot, old in first.items():
+            table, key = slot
             new = self.tables[table].get(key, _MISSING)
             if new == old:
                 continue
             key_bytes = self.encode_key(table, key)
             prefix = b"\x83" + bytes((table,)) + key_bytes
             if old is not _MISSING:
-                removes.append(((table, key), prefix + self.encode_value(table, key, old)))
+                known = memo.pop(slot, None)
+                if known is not None and known[0] == old:
+                    lthash.remove_expansion(known[1])
+                else:
+                    removes.append(prefix + self.encode_value(table, key, old))
             if new is _MISSING:
                 if changes is not None:
-                    changes[(table, key)] = (key_bytes, None)
+                    changes[slot] = (key_bytes, None)
             else:
                 value = self.encode_value(table, key, new)
-                adds.append(((table, key), prefix + value))
+                adds.append((slot, new, prefix + value))
                 if changes is not None:
-                    changes[(table, key)] = (key_bytes, value)
+                    changes[slot] = (key_bytes, value)
         values = self._ledger_values()
         for number, (old_value, new_value) in enumerate(
             zip(self.ledger_entries, values, strict=True)
         ):
             if old_value != new_value:
                 prefix = b"\x83\x00" + u(number)
-                removes.append(((0, number), prefix + old_value))
-                adds.append(((0, number), prefix + new_value))
+                known = memo.pop((0, number), None)
+                if known is not None and known[0] == old_value:
+                    lthash.remove_expansion(known[1])
+                else:
+                    removes.append(prefix + old_value)
+                adds.append(((0, number), new_value, prefix + new_value))
                 if changes is not None:
                     changes[(0, number)] = (u(number), new_value)
         self.ledger_entries = values
         self._hash_entries(adds, removes)
 
     def _hash_entries(
-        self,
-        adds: list[tuple[tuple[int, Any], bytes]],
-        removes: list[tuple[tuple[int, Any], bytes]],
+        self, adds: list[tuple[tuple[int, Any], Any, bytes]], removes: list[bytes]
     ) -> None:
-        """Add and remove entries from the sum.
-
-        The expansions of recently added entries are remembered (a bounded cache keyed by table
-        and key, checked against the exact entry bytes), so removing an entry that was added a
-        little earlier (an account's previous balance, an order being closed) costs no hashing.
-        """
         lthash = self.lthash
-        cache = self.expansions
-        pending = []
-        for slot, entry in removes:
-            known = cache.pop(slot, None)
-            if known is not None and known[0] == entry:
-                lthash.remove_expansion(known[1])
-            else:
-                pending.append(entry)
         pool = self.hash_pool
-        if pool is not None and len(adds) + len(pending) >= 256:
+        if pool is not None and len(adds) + len(removes) >= 256:
             parts = self.hash_workers + 1  # the workers and this process
-            entries = [entry for _, entry in adds]
-            jobs = [(entries[i::parts], pending[i::parts]) for i in range(1, parts)]
+            entries = [entry for _, _, entry in adds]
+            jobs = [(entries[i::parts], removes[i::parts]) for i in range(1, parts)]
             results = pool.starmap_async(lane_sums, jobs)
-            combine(lthash, lane_sums(entries[::parts], pending[::parts]))
+            combine(lthash, lane_sums(entries[::parts], removes[::parts]))
             for partial in results.get():
                 combine(lthash, partial)
             return
-        for entry in pending:
+        for entry in removes:
             lthash.remove(entry)
-        room = self.expansion_cache_size - len(cache)
-        for slot, entry in adds:
+        memo = self.expansions
+        room = self.expansion_cache_size - len(memo)
+        for slot, value, entry in adds:
             x = lthash.add(entry)
             if room <= 0:
-                del cache[next(iter(cache))]
+                del memo[next(iter(memo))]
             else:
                 room -= 1
-            cache[slot] = (entry, x)
+            memo[slot] = (value, x)
 
     def state_root(self) -> bytes:
         """HSH-01, updated from the entries written since the last call."""
