@@ -47,7 +47,7 @@ def test_simulate_command_prints_checks_and_draws_svg(tmp_path: Path, capsys: ob
 
 
 def test_bench_quick_reports_every_figure(capsys: object) -> None:
-    assert main(["bench", "--quick", "--json"]) == 0
+    assert main(["bench", "--quick", "--json", "--repeats", "1"]) == 0
     figures = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert figures["verify_per_second"] > 0
     assert figures["e2e_single"]["accepted"] > 0
