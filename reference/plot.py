@@ -77,7 +77,7 @@ def render(simulation: Simulation) -> str:
         for value, colour, offset, width in (
             (s.import_wh, "#aed6f1", 0.0, bar),
             (s.sellable_wh, "#f9e79f", 0.0, bar / 2),
-            (s.traded_wh, "#27ae60", bar / 4, bar / 2),
+            (s.traded_wh, "#27ae60", bar / 2, bar / 2),
         ):
             if value:
                 top = y_kwh(value / 1000)
