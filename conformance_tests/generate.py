@@ -2719,6 +2719,52 @@ def group_lifecycles(suite: Suite) -> None:
     )
 
 
+def group_block_scenarios(suite: Suite) -> None:
+    """Short chains of blocks: clearing before transactions, a rejected block in the middle,
+    rotating proposers (BLK-12)."""
+    names = ("validator-1", "validator-2", "validator-3")
+    v = with_validators(*names)
+    s = v.slot - 1
+    must(v.attest([(103, s, 3000, 0), (104, s, 0, 2500)]))
+    must(v.ask("alice", 103, s, 2000, 2000))
+    must(v.bid("bob", 1, s, 2000, 2400))
+    close = trading_close(v.state.params, s)
+    cancel = v.make("bob", Kind.CANCEL, {0: 2})
+    two = ("validator-1", "validator-2")
+    suite.negative(
+        "scenario/BLK-09/clearing-before-transactions",
+        "A block at trading_close(s) clears the market before its transactions run, so bob's "
+        "cancel of his bid meets a closed order (CAN-03) and the block is rejected. The same "
+        "block one second earlier is accepted.",
+        v.state,
+        block(forge_block(v.state, [cancel], close, signers=two)),
+        block(forge_block(v.state, [cancel], close - 1, signers=two)),
+        "BLK-09",
+        flags=["block", "time", "boundary", "clearing"],
+    )
+    # A chain: good block, a block with a wrong state root, the good block again, one more.
+    chain = copy(v)
+    first = forge_block(chain.state, [], chain.state.time + 60, signers=two)
+    after_first, _ = apply_step(chain.state, block(first))
+    deposit = chain.make("operator", Kind.DEPOSIT, {0: key_of("carol"), 1: 7})
+    wrong = forge_block(after_first, [deposit], close - 1, signers=two, state_root=bytes(32))
+    right = forge_block(after_first, [deposit], close - 1, proposer="validator-2", signers=two)
+    after_right, _ = apply_step(after_first, block(right))
+    last = forge_block(
+        after_right, [], close, proposer="validator-3", signers=("validator-2", "validator-3")
+    )
+    suite.add(
+        "scenario/rejected-block-in-a-chain",
+        "Four blocks: an empty one; one with a wrong state root, rejected and without effect; "
+        "the corrected block at the same height by another proposer; a last one, proposed and "
+        "signed by other validators, at trading close, which clears the market.",
+        v.state,
+        [block(first), block(wrong), block(right), block(last)],
+        expect=[None, "BLK-10", None, None],
+        flags=["block", "multi-block", "scenario", "clearing", "atomicity"],
+    )
+
+
 # --- A day in a small village ------------------------------------------------------------------
 
 
@@ -2807,6 +2853,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_clock,
     group_clearing,
     group_lifecycles,
+    group_block_scenarios,
     lambda suite: village_day(suite, "village-day", "day", 8),
 )
 
