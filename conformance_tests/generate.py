@@ -34,8 +34,8 @@ from conformance_tests.spec_adapter import state_root as cached_state_root
 from conformance_tests.vector import FORMAT_VERSION, Outcome, Vector, vector_path
 from kwhledger.scenario import Ledger, key_of, seed_of, small_village
 from spec.attestation import MAX_BATCH_READINGS
-from spec.blocks import MAX_BLOCK_TXS, Header, build_block, vote_bytes
-from spec.cbor import encode
+from spec.blocks import MAX_BLOCK_TXS, Header, build_block, decode_block, vote_bytes
+from spec.cbor import decode, encode
 from spec.clearing import advance_clock
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
@@ -53,7 +53,15 @@ from spec.state import (
     state_root,
     trading_close,
 )
-from spec.transactions import MAX_TX_BYTES, Kind, apply_transaction, signing_bytes, tx_id
+from spec.transactions import (
+    MAX_TX_BYTES,
+    Kind,
+    apply_transaction,
+    decode_transaction,
+    make_transaction,
+    signing_bytes,
+    tx_id,
+)
 from spec.units import (
     COUNTER_MAX,
     MONEY_MAX_MSEN,
@@ -99,8 +107,6 @@ _BOUND_RULES: Final = {"ENC-15", "MNY-04", "ATT-10", "ATT-07"}
 
 
 def _tx_kind(tx: bytes) -> Kind | None:
-    from spec.transactions import decode_transaction
-
     try:
         return decode_transaction(tx).kind
     except Rejected:
@@ -161,8 +167,6 @@ def stages_of(before: State, step: Step, after: State, outcome: Outcome) -> list
     transaction in turn (each of them moves a record by at most one lifecycle edge)."""
     if step.kind != "block" or outcome.code != 0:
         return [before, after]
-    from spec.blocks import decode_block
-
     assert step.input is not None
     decoded = decode_block(step.input)
     stages = [before, advance_clock(before, decoded.header.timestamp)]
@@ -584,8 +588,6 @@ def group_transactions(suite: Suite) -> None:
 
 
 def _decode_pairs(entries: list[tuple[bytes, bytes]]) -> list[Any]:
-    from spec.cbor import decode
-
     return [decode(value, max_size=MAX_TX_BYTES) for _, value in entries]
 
 
@@ -742,8 +744,6 @@ def _signature_vectors(suite: Suite, v: Ledger) -> None:
 
 
 def make_signed(seed: bytes, chain: str, kind: Kind, nonce: int, body: Any, sender: bytes) -> bytes:
-    from spec.transactions import make_transaction
-
     return make_transaction(seed, chain, kind, nonce, body, sender=sender)
 
 
@@ -2274,16 +2274,12 @@ def group_blocks(suite: Suite) -> None:
 
 
 def _decode_block(data: bytes) -> dict[Any, Any]:
-    from spec.cbor import decode
-
     value = decode(data, max_size=2**24)
     assert isinstance(value, dict)
     return value
 
 
 def _decode_header(data: bytes) -> Header:
-    from spec.blocks import decode_block
-
     return decode_block(data).header
 
 
