@@ -20,6 +20,11 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--dir", type=Path, default=None, help="suite directory (default: ours)")
     check.set_defaults(run=run_check)
+    show = actions.add_parser("show", help="print one vector in CBOR diagnostic notation")
+    show.add_argument("id", help="vector id")
+    show.add_argument("--dir", type=Path, default=None, help="suite directory (default: ours)")
+    show.add_argument("--states", action="store_true", help="also print the pre- and post-state")
+    show.set_defaults(run=run_show)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -61,4 +66,47 @@ def run_check(args: argparse.Namespace) -> int:
     if differing or extra:
         return 1
     print(f"{len(files)} files identical to a fresh generation")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from conformance_tests.diag import diag
+    from conformance_tests.runner import SuiteError, default_suite_dir, load_vectors
+    from spec.cbor import decode
+
+    directory = args.dir or default_suite_dir()
+    try:
+        found = [v for v in load_vectors(directory, [args.id]) if v.id == args.id]
+    except SuiteError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    if not found:
+        print(f"no vector {args.id}", file=sys.stderr)
+        return 2
+    vector = found[0]
+    print(f"id:          {vector.id}")
+    print(f"description: {vector.description}")
+    print(f"rules:       {' '.join(vector.rules)}")
+    print(f"flags:       {' '.join(vector.flags)}")
+    print(f"transitions: {' '.join(vector.transitions) or '-'}")
+    if vector.twin:
+        print(f"twin:        {vector.twin}")
+    print(f"pre-state root:  {vector.pre_state_root.hex()}")
+    for index, (step, outcome) in enumerate(vector.steps):
+        what = f"time {step.time}" if step.kind == "tick" else diag(step.input, 24)
+        verdict = "accepted" if outcome.code == 0 else f"rejected {outcome.code} {outcome.rule}"
+        print(f"step {index}: {step.kind} {what}")
+        print(f"    expect {verdict}, root {outcome.root.hex()}")
+        if step.kind != "tick":
+            assert step.input is not None
+            try:
+                print(f"    input  {diag(decode(step.input, max_size=2**26), 12, 8)}")
+            except Exception as problem:  # malformed on purpose: say why it does not decode
+                print(f"    input  does not decode: {problem}")
+        if outcome.block_receipt is not None:
+            print(f"    receipt {diag(outcome.block_receipt, 8)}")
+    print(f"post-state root: {vector.post_state_root.hex()}")
+    if args.states:
+        for name, data in (("pre-state", vector.pre_state), ("post-state", vector.post_state)):
+            print(f"{name}: {diag(decode(data, max_size=2**26), 12, 40, 8)}")
     return 0

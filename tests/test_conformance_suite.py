@@ -123,3 +123,21 @@ def test_spec_adapter_passes_a_sample_over_the_protocol(vectors: list[Vector]) -
 def test_suite_stays_small() -> None:
     size = sum(p.stat().st_size for p in Path(SUITE, "vectors").rglob("*.cbor"))
     assert size < 30_000_000
+
+
+def test_vectors_show_prints_a_vector_readably() -> None:
+    import subprocess
+
+    run = subprocess.run(
+        ["kwhledger", "vectors", "show", "tx/TX-04/s-plus-l"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "expect rejected 204 TX-04" in run.stdout
+    assert "twin:        tx/valid/transfer" in run.stdout
+    missing = subprocess.run(
+        ["kwhledger", "vectors", "show", "no/such/vector"], capture_output=True, check=False
+    )
+    assert missing.returncode == 2
