@@ -138,14 +138,31 @@ class AdapterProcess:
         return reply
 
     def exchange(self, message: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
-        """Send one message and read one reply before the deadline."""
+        """Send one message and read one reply, all before the deadline."""
+        deadline = time.monotonic() + (timeout_s or self.timeout_s)
+        self._send(cbor2.dumps(message), deadline)
+        return self._read(deadline)
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        """Write without blocking past the deadline: a child that stops reading is a hang."""
         assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(cbor2.dumps(message))
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise AdapterFailure("crash", self._exit_description()) from None
-        return self._read(time.monotonic() + (timeout_s or self.timeout_s))
+        fd = self.process.stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AdapterFailure("timeout", "the adapter stopped reading its input")
+            _, writable, _ = select.select([], [fd], [], left)
+            if not writable:
+                continue
+            try:
+                written = os.write(fd, view[: 1 << 16])
+            except BlockingIOError:
+                continue
+            except OSError:  # EPIPE: the child is gone
+                raise AdapterFailure("crash", self._exit_description()) from None
+            view = view[written:]
 
     def _read(self, deadline: float) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -323,7 +340,8 @@ def run_suite(
     """Run ``vectors`` against the adapter started by ``command`` with ``jobs`` children."""
     started = time.perf_counter()
     work: queue.Queue[Vector] = queue.Queue()
-    for vector in vectors:
+    # Longest vectors first, so that one long scenario does not start last and run alone.
+    for vector in sorted(vectors, key=lambda v: -len(v.steps)):
         work.put(vector)
     results: dict[str, Result] = {}
     hello: dict[str, Any] = {}

@@ -213,3 +213,26 @@ def test_reference_adapter_command_exists() -> None:
     assert run.returncode in (0, 2)
     if run.returncode == 2:
         assert b"reference.adapter.serve" in run.stderr
+
+
+def test_an_adapter_that_stops_reading_times_out(tmp_path: Path) -> None:
+    """A request larger than a pipe's buffer to a child that no longer reads is a hang too."""
+    script = tmp_path / "deaf_adapter.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys, time, cbor2
+            cbor2.CBORDecoder(sys.stdin.buffer).decode()
+            hello = {"msg": "hello", "protocol": 1, "name": "deaf", "version": "0",
+                     "capabilities": ["tx", "block", "tick"]}
+            sys.stdout.buffer.write(cbor2.dumps(hello))
+            sys.stdout.buffer.flush()
+            time.sleep(60)
+            """
+        )
+    )
+    vectors = load_vectors(SUITE, ["scenario/village-day"])
+    assert sum(len(s.input or b"") for s, _ in vectors[0].steps) > 1 << 17  # pipe: 64 KiB
+    report = run_suite(f"{sys.executable} {script}", vectors, timeout_s=2)
+    assert [(r.status, r.reason) for r in report.results] == [("fail", "timeout")]
+    assert report.seconds < 20
