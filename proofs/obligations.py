@@ -345,8 +345,24 @@ def _register(name: str, build: Callable[[], Obligation]) -> None:
     BUILDERS[name] = build
 
 
+_SETTINGS_BUILT: dict[str, Setting] = {}
+"""Settings already built in this process: every invariant of a kind shares one."""
+
+
+def setting(kind: str, make: Callable[[], Setting]) -> Setting:
+    """The kind's setting, built once per process (``forget_settings`` empties the cache, which
+    the runner does whenever it applies a different seeded bug)."""
+    if kind not in _SETTINGS_BUILT:
+        _SETTINGS_BUILT[kind] = make()
+    return _SETTINGS_BUILT[kind]
+
+
+def forget_settings() -> None:
+    _SETTINGS_BUILT.clear()
+
+
 def state_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Obligation:
-    st = make()
+    st = setting(kind, make)
     inv = next(i for i in STATE_INVARIANTS if i.rule_id == rule_id)
     return Obligation(
         name=f"{kind}/{rule_id}",
@@ -354,12 +370,12 @@ def state_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Ob
         hypotheses=st.hypotheses,
         goal=inv.holds(st.post, st.fresh),
         scope=st.scope,
-        show=_show(st.pre, st.post, st.fresh, st.tx),
+        show=_show(st.pre, st.post, st.points, st.tx),
     )
 
 
 def step_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Obligation:
-    st = make()
+    st = setting(kind, make)
     inv = next(i for i in STEP_INVARIANTS if i.rule_id == rule_id)
     return Obligation(
         name=f"{kind}/{rule_id}-step",
@@ -367,7 +383,7 @@ def step_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Obl
         hypotheses=st.hypotheses,
         goal=inv.holds(st.pre, st.post, st.fresh, st.actor),
         scope=st.scope,
-        show=_show(st.pre, st.post, st.fresh, st.tx),
+        show=_show(st.pre, st.post, st.points, st.tx),
     )
 
 
@@ -436,6 +452,50 @@ for _kind, _make in SETTINGS.items():
             functools.partial(step_obligation, _kind, _make, _sinv.rule_id),
         )
 _register("bounds/balance", balance_bound)
+
+
+def aliasing_obligation(name: str, kind: str, case: Callable[[Setting], Term]) -> Obligation:
+    """Money conservation in an aliasing case on purpose, with the case in the hypotheses so
+    that its vacuity witness is an instance of it."""
+    st = setting(kind, SETTINGS[kind])
+    inv = next(i for i in STATE_INVARIANTS if i.rule_id == "INV-06")
+    return Obligation(
+        name=name,
+        rule_ids=("INV-06", *st.rules),
+        hypotheses=[*st.hypotheses, case(st)],
+        goal=inv.holds(st.post, st.fresh),
+        scope=st.scope,
+        show=_show(st.pre, st.post, st.points, st.tx),
+    )
+
+
+def _self_transfer(st: Setting) -> Term:
+    return st.tx["tx.to"] == st.tx["tx.sender"]
+
+
+def _self_trade(st: Setting) -> Term:
+    """The first ask's owner also owns the first bid, and the trade happens."""
+    ask, bid = st.tx["order[0]"], st.tx[f"order[{clearing.BOOK_SIDE}]"]
+    fill = st.tx["fill[0]"]
+    return z3.And(
+        read_order(st.pre, ask).owner == read_order(st.pre, bid).owner,
+        fill > 0,
+        st.tx["price"] > 0,
+    )
+
+
+_register(
+    "transfer/INV-06-self-transfer",
+    functools.partial(
+        aliasing_obligation, "transfer/INV-06-self-transfer", "transfer", _self_transfer
+    ),
+)
+_register(
+    "clear_market/INV-06-self-trade",
+    functools.partial(
+        aliasing_obligation, "clear_market/INV-06-self-trade", "clear_market", _self_trade
+    ),
+)
 for _name, _build in auction.OBLIGATIONS.items():
     _register(_name, _build)
 

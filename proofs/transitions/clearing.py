@@ -12,6 +12,7 @@ of one seller or one buyer (and a self-trade, which the model does not exclude) 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import z3
 
@@ -143,9 +144,26 @@ def settlement_price(out: Outcome) -> Term:
     return z3.If(out.price == NONE, 0, out.price)
 
 
+def proceeds(s: Ledger, before: Ledger, owner: Term, filled: Term, price: Term) -> Term:
+    """CLR-06: the seller's balance after being paid fill x price (read from the state as the
+    previous orders of the loop left it)."""
+    return get(s.account_balance, owner) + filled * price
+
+
+def cost(filled: Term, price: Term, order: Any) -> Term:
+    """CLR-06: what a buyer pays for its fill, before the wheeling fee."""
+    return filled * price
+
+
+def claimed_after(claimed: Term, filled: Term) -> Term:
+    """CLR-08: the buyer's claimed demand after its fill."""
+    return z3.If(filled > 0, claimed + filled, claimed)
+
+
 def settle(s: Ledger, book: Book, out: Outcome) -> Ledger:
     """CLR-06 .. CLR-08: pay, refund, claim, close every order; expire the market's lots."""
     price = settlement_price(out)
+    before = s
     orders = [(k, read_order(s, k)) for k in book.orders]
     for index, ((order_id, order), filled) in enumerate(zip(orders, out.fills, strict=True)):
         if index < len(book.asks):
@@ -155,18 +173,16 @@ def settle(s: Ledger, book: Book, out: Outcome) -> Ledger:
             s = put(s, "lot_reserved", key, reserved - order.quantity)
             s = put(s, "lot_sold", key, sold + filled)
             s = put(s, "lot_unsold", key, unsold + order.quantity - filled)
-            seller = get(s.account_balance, order.owner)
-            s = write_balance(s, order.owner, seller + filled * price)
+            s = write_balance(s, order.owner, proceeds(s, before, order.owner, filled, price))
         else:
-            cost = filled * price
             fee = filled * order.fee
-            refund = order.escrow - cost - fee
+            refund = order.escrow - cost(filled, price, order) - fee
             s = write_balance(s, order.owner, get(s.account_balance, order.owner) + refund)
             collector = get(s.account_balance, s.fee_account)
             s = write_balance(s, s.fee_account, collector + fee)
             key3 = (order.owner, order.zone, order.slot)
             imported, claimed = get(s.demand_imported, *key3), get(s.demand_claimed, *key3)
-            s = write_demand(s, key3, imported, z3.If(filled > 0, claimed + filled, claimed))
+            s = write_demand(s, key3, imported, claimed_after(claimed, filled))
         closed = replace(
             order,
             status=closing_status(filled, order.quantity),

@@ -53,6 +53,12 @@ def domain(tx: Tx) -> Term:
     )
 
 
+def zone_of(s: Ledger, tx: Tx) -> Term:
+    """A substation (or the root) is its own zone; any other node is in its parent's zone."""
+    is_zone = z3.Or(tx.parent == NONE, tx.kind == SUBSTATION)
+    return z3.If(is_zone, tx.node, get(s.node_zone, tx.parent))
+
+
 def step(s: Ledger, tx: Tx) -> Transition:
     checks = Checks()
     envelope(s, tx.sender, tx.nonce, "operator", checks)
@@ -69,9 +75,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     has_parent = tx.parent != NONE
     checks.require(z3.Implies(has_parent, get(s.node_registered, tx.parent)), "GRD-02")
     checks.require(z3.Implies(has_parent, get(s.node_kind, tx.parent) != SERVICE_POINT), "GRD-05")
-    zone = z3.If(
-        z3.Or(z3.Not(has_parent), tx.kind == SUBSTATION), tx.node, get(s.node_zone, tx.parent)
-    )
+    zone = zone_of(s, tx)
     key = (tx.node,)
     s = put(s, "node_registered", key, z3.BoolVal(True))
     s = put(s, "node_kind", key, tx.kind)

@@ -1,0 +1,238 @@
+"""Seeded bugs: each must make some obligation fail with a counterexample.
+
+A proof that passes whatever the rules say proves nothing; these mutants are the evidence that the
+obligations see the rules. Each mutant changes one thing in the model, the way a plausible slip in
+the spec would, and names the invariant it should break. Some drop one check (a guard of a given
+rule id), some change a computation through the small seams the model has for that purpose, and
+two combine a harmless-looking slip with an aliasing case: a self-transfer whose second write
+reads the pre-state, and a clearing that pays sellers from the balance before clearing (broken
+only when one account holds two orders of the market, or trades with itself).
+
+``kwhledger prove --mutants`` runs every mutant against the obligations of the kinds it touches and
+fails unless each one is caught.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from proofs import auction, model
+from proofs.transitions import clearing, place_bid, register_node, transfer
+
+Patch = tuple[Any, str, Any]
+"""(module or class, attribute, replacement)."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    description: str
+    targets: str
+    """The invariant (rule id) the bug should break."""
+    scopes: tuple[str, ...]
+    """Prefixes of the obligations to run it against."""
+    patches: Callable[[], list[Patch]]
+
+    def candidates(self, names: list[str]) -> list[str]:
+        return [n for n in names if n.startswith(self.scopes)]
+
+
+def without_check(rule_id: str) -> Callable[[], list[Patch]]:
+    """The spec forgets the check of ``rule_id``: ``Checks.require`` ignores it."""
+    original = model.Checks.require
+
+    def require(self: model.Checks, condition: Any, rule: str) -> None:
+        if rule != rule_id:
+            original(self, condition, rule)
+
+    return lambda: [(model.Checks, "require", require)]
+
+
+def _transfer_reading_pre_state() -> list[Patch]:
+    def step(s: model.Ledger, tx: transfer.Tx) -> model.Transition:
+        checks = model.Checks()
+        model.envelope(s, tx.sender, tx.nonce, None, checks)
+        checks.require(model.get(s.account_registered, tx.to), "MNY-01")
+        checks.require(tx.amount >= 1, "MNY-02")
+        checks.require(tx.amount <= model.get(s.account_balance, tx.sender), "MNY-03")
+        pre = s
+        s = model.write_balance(s, tx.sender, model.get(pre.account_balance, tx.sender) - tx.amount)
+        # The bug: the recipient's balance is read from the state before the first write.
+        s = model.write_balance(s, tx.to, model.get(pre.account_balance, tx.to) + tx.amount)
+        return checks.done(model.advance_nonce(s, tx.sender))
+
+    return [(transfer, "step", step)]
+
+
+def _seam(module: Any, name: str, replacement: Any) -> Callable[[], list[Patch]]:
+    return lambda: [(module, name, replacement)]
+
+
+def _pays_from_pre_state(
+    s: model.Ledger, before: model.Ledger, owner: Any, filled: Any, price: Any
+) -> Any:
+    return model.get(before.account_balance, owner) + filled * price
+
+
+def _tie_break_by_arrival(orders: Any, at_margin: list[Any], i: int) -> Any:
+    return z3.Sum(*[z3.If(at_margin[j], 1, 0) for j in range(i)], z3.IntVal(0))
+
+
+def _zone_is_parent(s: model.Ledger, tx: register_node.Tx) -> Any:
+    is_zone = z3.Or(tx.parent == model.NONE, tx.kind == model.SUBSTATION)
+    return z3.If(is_zone, tx.node, tx.parent)
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "cancel-releases-twice",
+        "cancel skips CAN-03, so a cancelled ask releases its reservation again",
+        "INV-03",
+        ("cancel/",),
+        without_check("CAN-03"),
+    ),
+    Mutant(
+        "ask-beyond-unsold",
+        "place_ask skips ASK-04 and reserves more than the lot's unsold Wh",
+        "INV-01",
+        ("place_ask/",),
+        without_check("ASK-04"),
+    ),
+    Mutant(
+        "attest-twice",
+        "attest skips ATT-06, so a (meter, slot) can be attested again",
+        "INV-04",
+        ("attest/",),
+        without_check("ATT-06"),
+    ),
+    Mutant(
+        "clearing-forgets-claim",
+        "clearing does not add a buyer's fill to its claimed demand (CLR-08)",
+        "INV-02",
+        ("clear_market/",),
+        _seam(clearing, "claimed_after", lambda claimed, filled: claimed),
+    ),
+    Mutant(
+        "eligible-ignores-demand",
+        "the auction does not cap bids by the buyer's unclaimed import (CLR-02)",
+        "INV-05",
+        ("auction/",),
+        _seam(auction, "eligible_bids", lambda bids, ranked=False: [b.quantity_wh for b in bids]),
+    ),
+    Mutant(
+        "self-transfer-reads-pre-state",
+        "transfer reads the recipient's balance from before the debit (aliasing when to = sender)",
+        "INV-06",
+        ("transfer/",),
+        _transfer_reading_pre_state,
+    ),
+    Mutant(
+        "clearing-pays-bid-price",
+        "clearing charges buyers their own limit instead of the clearing price",
+        "INV-06",
+        ("clear_market/",),
+        _seam(clearing, "cost", lambda filled, price, order: filled * order.limit),
+    ),
+    Mutant(
+        "clearing-pays-from-pre-state",
+        "clearing pays each seller from its balance before clearing (aliasing: two asks of one "
+        "seller, or a seller who also bids)",
+        "INV-06",
+        ("clear_market/",),
+        _seam(clearing, "proceeds", _pays_from_pre_state),
+    ),
+    Mutant(
+        "withdraw-overdraft",
+        "withdraw skips MNY-03",
+        "INV-07",
+        ("withdraw/",),
+        without_check("MNY-03"),
+    ),
+    Mutant(
+        "deposit-unbounded",
+        "deposit skips MNY-04, so total deposits can exceed MONEY_MAX_MSEN",
+        "INV-08",
+        ("deposit/",),
+        without_check("MNY-04"),
+    ),
+    Mutant(
+        "price-not-halved",
+        "the clearing price is lo + hi instead of their midpoint (CLR-04)",
+        "INV-09",
+        ("auction/",),
+        _seam(auction, "midpoint", lambda lo, hi: lo + hi),
+    ),
+    Mutant(
+        "escrow-without-fee",
+        "a bid escrows quantity x max price, without the wheeling fee (BID-02)",
+        "INV-10",
+        ("place_bid/",),
+        _seam(place_bid, "escrow_of", lambda quantity, max_price, fee: quantity * max_price),
+    ),
+    Mutant(
+        "missing-nonce-check",
+        "the envelope skips TX-05, so a replayed transaction is accepted",
+        "INV-11",
+        ("withdraw/", "transfer/"),
+        without_check("TX-05"),
+    ),
+    Mutant(
+        "cancel-by-anyone",
+        "cancel skips CAN-02, so anybody can cancel an order",
+        "INV-12",
+        ("cancel/",),
+        without_check("CAN-02"),
+    ),
+    Mutant(
+        "ask-after-close",
+        "place_ask skips ORD-02, so orders arrive after trading closed",
+        "INV-13",
+        ("place_ask/",),
+        without_check("ORD-02"),
+    ),
+    Mutant(
+        "attest-before-slot-end",
+        "attest skips ATT-04, so a slot is attested before it ended",
+        "INV-13",
+        ("attest/",),
+        without_check("ATT-04"),
+    ),
+    Mutant(
+        "zone-is-parent",
+        "a new node's zone is its parent's id instead of its parent's zone",
+        "INV-14",
+        ("register_node/",),
+        _seam(register_node, "zone_of", _zone_is_parent),
+    ),
+    Mutant(
+        "tie-break-by-arrival",
+        "the pro-rata remainder goes to orders in arrival order instead of ascending id",
+        "INV-15",
+        ("auction/arrival-order", "auction/tie-break"),
+        _seam(auction, "margin_position", _tie_break_by_arrival),
+    ),
+)
+
+BY_NAME = {m.name: m for m in MUTANTS}
+
+
+@contextlib.contextmanager
+def applied(name: str) -> Iterator[None]:
+    """Apply the mutant called ``name`` (nothing for the empty name) for the duration."""
+    if not name:
+        yield
+        return
+    patches = BY_NAME[name].patches()
+    saved = [(target, attr, getattr(target, attr)) for target, attr, _ in patches]
+    try:
+        for target, attr, replacement in patches:
+            setattr(target, attr, replacement)
+        yield
+    finally:
+        for target, attr, original in saved:
+            setattr(target, attr, original)
