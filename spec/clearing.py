@@ -77,7 +77,16 @@ from spec.state import (
     trading_close,
     with_account,
 )
-from spec.units import MilliSen, NodeId, OrderId, PriceSenPerKwh, Slot, Timestamp, Wh
+from spec.units import (
+    TIME_MAX_S,
+    MilliSen,
+    NodeId,
+    OrderId,
+    PriceSenPerKwh,
+    Slot,
+    Timestamp,
+    Wh,
+)
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,8 @@ def _closing_status(filled: int, quantity: int) -> OrderStatus:
 def advance_clock(state: State, now: int) -> State:
     """Move the ledger's clock to ``now`` and clear every market whose trading has closed."""
     require(now >= state.time, "BLK-04", f"{now} < {state.time}")
+    # A clock value beyond its unit is a typed rejection, never an overflow (ENC-15).
+    require(now <= TIME_MAX_S, "ENC-15", f"{now} > TIME_MAX_S")
     due = sorted(
         (slot, zone)
         for (zone, slot), market in state.markets.items()
