@@ -287,16 +287,18 @@ class VillageMachine(RuleBasedStateMachine):
                 st.lists(st.sampled_from(fresh), min_size=1, max_size=3, unique=True)
             )
         else:
-            # anything: duplicates, unknown meters, slots outside the window
-            faulty_first = [self.slot - 3, self.slot]
-            anywhere = st.tuples(
-                st.sampled_from([999, *METER.values()]),
-                st.sampled_from([*faulty_first, *slots]),
-            )
+            # one kind of fault on purpose: a reading attested already (ATT-06), a slot that has
+            # not ended or whose window has closed (ATT-04, ATT-05), or anything at all
+            fault = data.draw(st.sampled_from(["again", "window", "anything"]))
             done = sorted((int(m), int(s)) for m, s in self.state.readings if s >= self.slot - 2)
-            if done:  # attested already: a second attestation (ATT-06)
-                anywhere = st.sampled_from(done) | anywhere
-            places = data.draw(st.lists(anywhere, min_size=1, max_size=3))
+            meter_ids = st.sampled_from([*METER.values(), 999])
+            if fault == "again" and done:
+                where: st.SearchStrategy[tuple[int, int]] = st.sampled_from(done)
+            elif fault == "window":
+                where = st.tuples(meter_ids, st.sampled_from([self.slot - 3, self.slot]))
+            else:
+                where = st.tuples(meter_ids, st.sampled_from(slots))
+            places = data.draw(st.lists(where, min_size=1, max_size=3))
         batch = [{0: m, 1: s, **data.draw(rest)} for m, s in places]
         tx = self.make(attestor, Kind.ATTEST, {0: batch})
         if attestor == "alice":
@@ -561,6 +563,8 @@ class VillageMachine(RuleBasedStateMachine):
         candidates = ["operator", *rich]
         if self.state.total_deposited > MONEY_MAX_MSEN - 3000:
             candidates.remove("operator")  # a deposit could break MNY-04
+        if not candidates:
+            return []
         senders = data.draw(st.lists(st.sampled_from(candidates), max_size=3, unique=True))
         for sender in senders:
             to = key_of(data.draw(traders))
