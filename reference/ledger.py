@@ -579,7 +579,7 @@ class Ledger:
         process); it is used at the TX-04 step, so the order of the checks does not change.
         """
         if isinstance(data, Tx):
-            identifier = tx_id(data.data)
+            identifier = data.id
             try:
                 self.execute(data, signature_ok)
             except Rejected as rejection:
@@ -1071,6 +1071,7 @@ class Ledger:
         self.advance_clock(timestamp)
         receipts = []
         included: list[bytes] = []
+        included_ids: list[bytes] = []
         for index, tx in enumerate(txs):
             if len(included) == MAX_BLOCK_TXS:
                 break
@@ -1078,13 +1079,14 @@ class Ledger:
             receipts.append(receipt)
             if receipt.code == 0:
                 included.append(tx.data if isinstance(tx, Tx) else tx)
+                included_ids.append(receipt.tx_id)
         self.height += 1
         header_bytes = encode_header(
             self.chain_id,
             self.height,
             self.tip_hash,
             timestamp,
-            merkle_root([tx_id(tx) for tx in included]),
+            merkle_root(included_ids),
             self.state_root(),
             bytes(SigningKey(proposer_seed).verify_key),
         )

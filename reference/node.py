@@ -25,7 +25,7 @@ from typing import Any
 
 import cbor2
 
-from reference.cbor import encode
+from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
 from reference.ledger import (
     TAG_BLOCK_HEADER,
@@ -153,7 +153,7 @@ class Node:
             self.validator_seeds,
             [ok for _, ok in pool],
         )
-        self._commit(block, included, receipts)
+        self._commit(block, included, receipts, produced=True)
         for receipt in receipts:
             self.mempool.pop(receipt.tx_id, None)
         return block, receipts
@@ -168,7 +168,9 @@ class Node:
                 self.mempool.pop(receipt.tx_id, None)
         return result
 
-    def _commit(self, block: bytes, included: list[bytes], receipts: list[Receipt]) -> None:
+    def _commit(
+        self, block: bytes, included: list[bytes], receipts: list[Receipt], produced: bool = False
+    ) -> None:
         ledger = self.ledger
         changes = ledger.store_changes or {}
         try:
@@ -176,8 +178,10 @@ class Node:
                 ledger.height,
                 ledger.tip_hash,
                 block,
-                [tx_id(tx) for tx in included],
-                encode([[r.tx_id, r.code, r.rule_id] for r in receipts]),
+                [r.tx_id for r in receipts if r.code == 0]
+                if produced
+                else [tx_id(tx) for tx in included],
+                encode_receipts(receipts),
                 [(table, key, value) for (table, _), (key, value) in changes.items()],
                 ledger.lthash.lanes(),
             )
@@ -188,6 +192,15 @@ class Node:
 
     def state_root(self) -> bytes:
         return self.ledger.state_root()
+
+
+def encode_receipts(receipts: list[Receipt]) -> bytes:
+    """``[[tx id, code, rule id or null], ...]`` in canonical CBOR."""
+    parts = [uint_bytes(len(receipts), 4)]
+    for r in receipts:
+        rule = b"\xf6" if r.rule_id is None else tstr(r.rule_id)
+        parts.append(b"\x83\x58\x20" + r.tx_id + u(r.code) + rule)
+    return b"".join(parts)
 
 
 def _parse_row(value: Any) -> Any:

@@ -220,7 +220,7 @@ def _head_length(n: int) -> int:
 class Tx:
     """A decoded transaction; ``data`` is its canonical encoding."""
 
-    __slots__ = ("body", "chain_id", "data", "kind", "nonce", "sender", "signature")
+    __slots__ = ("body", "chain_id", "data", "id", "kind", "nonce", "sender", "signature")
 
     def __init__(
         self,
@@ -239,6 +239,8 @@ class Tx:
         self.nonce = nonce
         self.body = body
         self.signature = signature
+        self.id = tx_id(data)
+        """HSH-02, computed once: the mempool, the block and the receipts all need it."""
 
     def signing_bytes(self) -> bytes:
         """The kind's tag and ``[chain_id, kind, sender, nonce, body]``, cut from the envelope.
@@ -268,9 +270,6 @@ class Tx:
                 data[nonce_end + 1 : len(data) - 67],
             )
         )
-
-    def tx_id(self) -> bytes:
-        return tx_id(self.data)
 
 
 def tx_id(data: bytes) -> bytes:
