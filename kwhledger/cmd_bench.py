@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         f"ratio {figures['ratios']['e2e_single_to_verify']:.2f} of verify"
     )
     print(
-        f"signed txs end to end, {pool['workers']} verify workers  "
+        f"signed txs end to end, +{pool['workers']} verify process "
         f"{pool['per_second']:>12,.0f} /s   "
         f"ratio {figures['ratios']['e2e_pool_to_verify']:.2f} of verify"
     )
