@@ -2342,6 +2342,16 @@ def group_clock(suite: Suite) -> None:
         expect=[None],
         flags=["boundary", "time", "clearing"],
     )
+    suite.negative(
+        "clock/ENC-15/past-time-max",
+        "A tick to TIME_MAX_S + 1: a time beyond its unit is rejected, never wrapped.",
+        m.state,
+        tick(2**40),
+        None,
+        "ENC-15",
+        twin_id="clock/valid/far-future",
+        flags=["boundary", "time", "overflow"],
+    )
     suite.add(
         "clock/valid/close-then-back",
         "Clearing at trading close, then a tick back is refused and changes nothing.",
