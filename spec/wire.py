@@ -130,13 +130,6 @@ def text(max_length: int) -> Callable[[CborValue], str]:
     return parse
 
 
-def boolean(value: CborValue) -> bool:
-    """``true`` or ``false``."""
-    if not isinstance(value, bool):
-        raise Rejected("ENC-14", "expected a boolean")
-    return value
-
-
 def nullable(inner: Callable[[CborValue], T]) -> Callable[[CborValue], T | None]:
     """``null`` or a value of ``inner``."""
 
