@@ -947,42 +947,51 @@ class Ledger:
         fills, volume, price = call_auction(sell, buy)
         settle_price = price or 0
         lots = self.lots
-        fee_account = self.fee_account
+        # Money, lots and claims move by sums per account, lot and buyer: each is written once.
+        money: dict[bytes, int] = {}
+        lot_moves: dict[int, int] = {}
+        claims: dict[int, int] = {}
         fees = 0
+        sides = set()
         for oid in oids:
             order = orders[oid]
             filled = fills.get(oid, 0)
             owner = order[1]
+            quantity = order[5]
             if order[0] == ASK:
                 key = order[4] << 30 | slot
-                lot = lots[key]
-                log.append((T_LOTS, key, lot))
-                quantity = order[5]
-                # reserved -= q, sold += filled, unsold += q - filled
-                lots[key] = lot - (quantity << 80) + (filled << 120) + ((quantity - filled) << 40)
+                # reserved -= q, sold += filled, unsold += q - filled (fields of a packed lot)
+                move = ((quantity - filled) << 40) - (quantity << 80) + (filled << 120)
+                lot_moves[key] = lot_moves.get(key, 0) + move
                 if filled:
-                    self._set_balance(owner, filled * settle_price)
+                    money[owner] = money.get(owner, 0) + filled * settle_price
             else:
-                cost = filled * settle_price
                 fee = filled * order[7]
-                refund = order[8] - cost - fee
+                refund = order[8] - filled * settle_price - fee
                 if refund:
-                    self._set_balance(owner, refund)
+                    money[owner] = money.get(owner, 0) + refund
                 fees += fee
                 if filled:
                     demand_key = account_index[owner] << 62 | mkey
-                    d = demand[demand_key]
-                    log.append((T_DEMAND, demand_key, d))
-                    demand[demand_key] = d + (filled << 40)
-            status = FILLED if filled == order[5] else (PARTLY_FILLED if filled else EXPIRED)
+                    claims[demand_key] = claims.get(demand_key, 0) + filled
+            status = FILLED if filled == quantity else (PARTLY_FILLED if filled else EXPIRED)
             log.append((T_ORDERS, oid, order))
             orders[oid] = (*order[:8], 0, status, filled)
-            side_key = (owner, mkey, order[0])
-            self.open_sides[side_key] -= 1
-            if not self.open_sides[side_key]:
-                del self.open_sides[side_key]
+            sides.add((owner, order[0]))
+        for key, move in lot_moves.items():
+            lot = lots[key]
+            log.append((T_LOTS, key, lot))
+            lots[key] = lot + move
+        for owner, amount in money.items():
+            self._set_balance(owner, amount)
         if fees:
-            self._set_balance(fee_account, fees)
+            self._set_balance(self.fee_account, fees)
+        for demand_key, filled in claims.items():
+            d = demand[demand_key]
+            log.append((T_DEMAND, demand_key, d))
+            demand[demand_key] = d + (filled << 40)
+        for owner, side in sides:  # every open order of the market is closed now
+            del self.open_sides[(owner, mkey, side)]
         # CLR-07: what a lot did not sell expires.
         for key in self.market_lots.pop(mkey, ()):
             lot = lots[key]
