@@ -327,3 +327,26 @@ def test_incremental_root_is_the_spec_root_after_every_transaction() -> None:
     small_village(spec_ledger)
     assert len(roots) > 20
     assert all(mine == theirs for mine, theirs in roots)
+
+
+@given(st.permutations([0, 1, 2, 3, 4]), st.sampled_from([0, 1, 2]), st.data())
+def test_reading_maps_out_of_order_or_retyped_name_the_spec_rule(
+    order: list[int], position: int, data: st.DataObject
+) -> None:
+    """The attestation fast path must not accept a reading the strict path rejects."""
+    values = [7, 9, 100, 200, 0]
+    if data.draw(st.booleans()):
+        values[data.draw(st.integers(0, 4))] = data.draw(odd_values)
+    reading = b"\xa5" + b"".join(encode(k) + encode(values[k]) for k in order)
+    readings = [encode({0: 1, 1: 2, 2: 3, 3: 4, 4: 0})] * 2
+    readings.insert(position, reading)
+    body = b"\xa1\x00" + bytes([0x80 + len(readings)]) + b"".join(readings)
+    tx = (
+        b"\xa6\x00" + encode("kwhledger-test") + b"\x01\x04\x02" + encode(bytes(32)) + b"\x03\x00"
+        + b"\x04" + body + b"\x05" + encode(bytes(64))
+    )  # fmt: skip
+    expected = _spec_outcome(lambda: decode_transaction(tx).body)
+    got = _reference_outcome(lambda: decode_tx(tx).body)
+    assert got[0] == expected[0]
+    if expected[0] == "rejected":
+        assert got == expected
