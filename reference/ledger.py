@@ -903,6 +903,8 @@ class Ledger:
         """Move the clock to ``now``, clearing every market whose trading closed (CLR-01)."""
         if now < self.time:
             raise Rejected("BLK-04", f"{now} < {self.time}")
+        if now > TIME_MAX:  # a clock beyond its unit is a typed rejection, never an overflow
+            raise Rejected("ENC-15", f"{now} > TIME_MAX")
         heap = self.slot_heap
         close = self.trading_close_s
         while heap and (heap[0] + 1) * SLOT_SECONDS + close <= now:

@@ -336,7 +336,9 @@ def steps(draw: Any, pair: Pair) -> None:
     """Run one step on the pair (drawing lets each step depend on the state so far)."""
     what = STEPS[draw(st.integers(0, len(STEPS) - 1))]
     if what == "clock":
-        _apply_clock(pair, draw(st.sampled_from([0, 1, 600, SLOT_SECONDS, 3 * SLOT_SECONDS, -5])))
+        _apply_clock(
+            pair, draw(st.sampled_from([0, 1, 600, SLOT_SECONDS, 3 * SLOT_SECONDS, -5, 2**40]))
+        )
     elif what == "block":
         _block(pair, draw)
     else:
