@@ -1373,11 +1373,13 @@ def decode_state(value: Any) -> Ledger:
         if type(top[table]) is not list:
             raise Rejected("ENC-14", "expected an array")
     ledger_rows: dict[int, Any] = {}
+    numbers = []
     for row in top[0]:
         number, item = parse_strict(row, ("p", ("u", 0, 5), ("*",)))
         ledger_rows[number] = item
-    if len(ledger_rows) != len(top[0]):
-        raise Rejected("ENC-15", "ledger entries repeat")
+        numbers.append(number)
+    if numbers != sorted(ledger_rows):
+        raise Rejected("ENC-15", "ledger rows must be sorted by key, each key once")
     fields = parse_map_strict(ledger_rows, _LEDGER_FIELDS)
     _chain_id, window, close, _ = fields[0]
     if not 1 <= window <= close <= TIME_MAX:

@@ -350,3 +350,40 @@ def test_reading_maps_out_of_order_or_retyped_name_the_spec_rule(
     assert got[0] == expected[0]
     if expected[0] == "rejected":
         assert got == expected
+
+
+@given(st.data())
+def test_state_decoding_names_the_spec_rule(data: st.DataObject) -> None:
+    """Pre-states (as vectors carry them) bent at the ledger rows, a table or the tip hash."""
+    from reference.ledger import decode_state as reference_decode_state
+    from spec.state import decode_state, encode_state
+
+    value = encode_state(small_village().state)
+    assert isinstance(value, dict)
+    what = data.draw(st.sampled_from(["ledger-swap", "ledger-dup", "ledger-drop", "table",
+                                      "tip", "row", "none"]))  # fmt: skip
+    ledger = list(value[0])  # type: ignore[arg-type]
+    if what == "ledger-swap":
+        i = data.draw(st.integers(0, len(ledger) - 2))
+        ledger[i], ledger[i + 1] = ledger[i + 1], ledger[i]
+    elif what == "ledger-dup":
+        ledger.insert(data.draw(st.integers(0, len(ledger))), ledger[data.draw(st.integers(0, 5))])
+    elif what == "ledger-drop":
+        del ledger[data.draw(st.integers(0, len(ledger) - 1))]
+    value[0] = ledger
+    if what == "table":
+        value[data.draw(st.integers(1, 8))] = data.draw(odd_values)
+    elif what == "tip":
+        value[9] = data.draw(odd_values)
+    elif what == "row":
+        table = data.draw(st.integers(1, 8))
+        rows = list(value[table])  # type: ignore[arg-type]
+        if rows:
+            rows[data.draw(st.integers(0, len(rows) - 1))] = data.draw(odd_values)
+        value[table] = rows
+    data_bytes = encode(value)
+    expected = _spec_outcome(lambda: decode_state(decode(data_bytes, max_size=1 << 24)).height)
+    got = _reference_outcome(
+        lambda: reference_decode_state(decode_strict(data_bytes, 1 << 24)).height
+    )
+    assert got == expected
