@@ -303,17 +303,31 @@ def tx_id(data: bytes) -> bytes:
     return hashlib.blake2b(TAG_TX_ID + b"\x00" + data, digest_size=32).digest()
 
 
+_ENVELOPE_KEYS: Final = [0, 1, 2, 3, 4, 5]
+
+
 def decode_tx(data: bytes) -> Tx:
     """Decode and schema-check a transaction (steps 1 and 2 of the rule book), or raise."""
     if len(data) > MAX_TX_BYTES:
         raise Rejected("ENC-09", f"{len(data)} bytes")
     value = decode_fast(data)
-    if value is not None:
-        head = _fast_map(value, ENVELOPE)
-        if head is not None and head[1] in BODY_SCHEMAS:
-            body = _fast_map(head[4], BODY_SCHEMAS[head[1]])
-            if body is not None:
-                return Tx(bytes(data), head[0], head[1], head[2], head[3], body, head[5])
+    if (
+        type(value) is dict
+        and len(value) == 6
+        and all(type(key) is int for key in value)  # 1.0 == 1, but a float key is ENC-06
+        and list(value) == _ENVELOPE_KEYS
+    ):
+        # The envelope by hand (the hot path); anything unexpected goes the strict way.
+        chain_id, kind, sender, nonce, body, signature = value.values()
+        if (
+            type(chain_id) is str and type(kind) is int and kind in BODY_SCHEMAS
+            and type(sender) is bytes and len(sender) == 32 and type(nonce) is int
+            and 0 <= nonce <= COUNTER_MAX and type(signature) is bytes and len(signature) == 64
+            and 1 <= len(chain_id.encode("utf-8")) <= CHAIN_ID_MAX_BYTES
+        ):  # fmt: skip
+            fields = _fast_map(body, BODY_SCHEMAS[kind])
+            if fields is not None:
+                return Tx(bytes(data), chain_id, kind, sender, nonce, fields, signature)
     value = decode_strict(data, MAX_TX_BYTES)
     head = parse_map_strict(value, ENVELOPE)
     kind = head[1]

@@ -342,9 +342,16 @@ def test_reading_maps_out_of_order_or_retyped_name_the_spec_rule(
     readings.insert(position, reading)
     body = b"\xa1\x00" + bytes([0x80 + len(readings)]) + b"".join(readings)
     tx = (
-        b"\xa6\x00" + encode("kwhledger-test") + b"\x01\x04\x02" + encode(bytes(32)) + b"\x03\x00"
-        + b"\x04" + body + b"\x05" + encode(bytes(64))
-    )  # fmt: skip
+        b"\xa6\x00"
+        + encode("kwhledger-test")
+        + b"\x01\x04\x02"
+        + encode(bytes(32))
+        + b"\x03\x00"
+        + b"\x04"
+        + body
+        + b"\x05"
+        + encode(bytes(64))
+    )
     expected = _spec_outcome(lambda: decode_transaction(tx).body)
     got = _reference_outcome(lambda: decode_tx(tx).body)
     assert got[0] == expected[0]
@@ -360,8 +367,9 @@ def test_state_decoding_names_the_spec_rule(data: st.DataObject) -> None:
 
     value = encode_state(small_village().state)
     assert isinstance(value, dict)
-    what = data.draw(st.sampled_from(["ledger-swap", "ledger-dup", "ledger-drop", "table",
-                                      "tip", "row", "none"]))  # fmt: skip
+    what = data.draw(
+        st.sampled_from(["ledger-swap", "ledger-dup", "ledger-drop", "table", "tip", "row", "none"])
+    )
     ledger = list(value[0])  # type: ignore[arg-type]
     if what == "ledger-swap":
         i = data.draw(st.integers(0, len(ledger) - 2))
@@ -387,3 +395,22 @@ def test_state_decoding_names_the_spec_rule(data: st.DataObject) -> None:
         lambda: reference_decode_state(decode_strict(data_bytes, 1 << 24)).height
     )
     assert got == expected
+
+
+@given(
+    st.permutations([0, 1, 2, 3, 4, 5]),
+    st.sampled_from([None, b"\xf9\x3c\x00", b"\xf5"]),
+    st.sampled_from(list(VALID_BODIES)),
+)
+def test_envelope_keys_out_of_order_or_not_integers_name_the_spec_rule(
+    order: list[int], odd_key: bytes | None, kind: Kind
+) -> None:
+    """The envelope fast path must check key order and key types, not only byte equality."""
+    fields = {0: "kwhledger-test", 1: int(kind), 2: bytes(32), 3: 0, 4: VALID_BODIES[kind]}
+    fields[5] = bytes(64)
+    keys = [encode(k) for k in order]
+    if odd_key is not None:
+        keys[order.index(1)] = odd_key  # key 1 written as 1.0 or true
+    tx = b"\xa6" + b"".join(key + encode(fields[k]) for key, k in zip(keys, order, strict=True))
+    expected = _spec_outcome(lambda: decode_transaction(tx).kind)
+    assert _reference_outcome(lambda: decode_tx(tx).kind) == expected
