@@ -70,8 +70,9 @@ def pv_wh(home: Household, period: int, weather_percent: int, rng: random.Random
     t = 2 * (period - SUNRISE_PERIOD) + 1
     parabola = 1000 * 4 * t * (width - t) // (width * width)  # 0..1000, 1000 at noon
     bell = (parabola + parabola * parabola // 1000) // 2  # narrower than a parabola
-    # kW x 0.5 h, times 65 %: November sun angle and system losses (about 3 kWh per kW a day)
-    peak_wh = home.pv_kw_tenths * 1000 // 10 // 2 * 65 // 100
+    # kW x 0.5 h, times 45 %: November sun angle and system losses (3 to 3.5 kWh per kW on a
+    # clear day)
+    peak_wh = home.pv_kw_tenths * 1000 // 10 // 2 * 45 // 100
     noise = rng.randint(90, 110)
     return peak_wh * bell // 1000 * weather_percent // 100 * noise // 100
 
