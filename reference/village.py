@@ -43,7 +43,7 @@ def households(count: int, rng: random.Random) -> list[Household]:
     """A village: about half the homes with panels, a few of those still under a FIT contract."""
     homes = []
     for i in range(count):
-        has_pv = rng.random() < 0.55
+        has_pv = rng.randrange(100) < 55
         homes.append(
             Household(
                 name=f"home-{i:03d}",
@@ -51,7 +51,7 @@ def households(count: int, rng: random.Random) -> list[Household]:
                 base_wh=rng.randint(90, 180),
                 morning_wh=rng.randint(250, 550),
                 evening_wh=rng.randint(450, 950),
-                feed_in_tariff=has_pv and rng.random() < 0.15,
+                feed_in_tariff=has_pv and rng.randrange(100) < 15,
             )
         )
     return homes
@@ -59,7 +59,11 @@ def households(count: int, rng: random.Random) -> list[Household]:
 
 def day_weather(rng: random.Random) -> tuple[str, int]:
     """Today's weather and the share of clear-sky PV output it lets through (percent)."""
-    return WEATHER[rng.choices(range(len(WEATHER)), weights=(45, 25, 20, 10))[0]]
+    draw = rng.randrange(100)  # clear 45 %, hazy 25 %, cloudy 20 %, rain 10 %
+    for (name, percent), threshold in zip(WEATHER, (45, 70, 90, 100), strict=True):
+        if draw < threshold:
+            return name, percent
+    raise AssertionError("unreachable")
 
 
 def pv_wh(home: Household, period: int, weather_percent: int, rng: random.Random) -> int:
