@@ -33,6 +33,9 @@ def register(sub: Any) -> None:
         "--timeout", type=float, default=30.0, help="seconds per solver call (default 30)"
     )
     parser.add_argument("--only", metavar="PREFIX", help="only obligations whose name starts so")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Z3 random seed (try several to see timing spread)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -61,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     names = obligations.names()
     if args.only:
         names = [n for n in names if n.startswith(args.only)]
-    report = runner.prove_all(names, max(1, args.jobs), args.timeout, str(out), _progress)
+    report = runner.prove_all(
+        names, max(1, args.jobs), args.timeout, str(out), _progress, seed=args.seed
+    )
     data = report.to_json()
     text = json.dumps(data, indent=2, sort_keys=False) + "\n"
     (out / "proofs.json").write_text(text, encoding="utf-8")

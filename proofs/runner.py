@@ -295,10 +295,13 @@ class Task:
     out_dir: str | None
     mutant: str = ""
     hygiene: bool = True
+    seed: int = 0
 
 
 def _run_task(task: Task) -> Result:
-    return discharge(task.name, task.timeout_s, task.out_dir, task.mutant, hygiene=task.hygiene)
+    return discharge(
+        task.name, task.timeout_s, task.out_dir, task.mutant, task.seed, hygiene=task.hygiene
+    )
 
 
 def run_tasks(tasks: list[Task], jobs: int) -> Iterator[Result]:
@@ -332,6 +335,7 @@ class Report:
     jobs: int
     timeout_s: float
     mutants: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
 
     @property
     def all_proved(self) -> bool:
@@ -354,6 +358,7 @@ class Report:
                 "jobs": self.jobs,
                 "timeout_s_per_obligation": self.timeout_s,
                 "z3_version": z3.get_version_string(),
+                "z3_random_seed": self.seed,
                 "invariants_without_proof": sorted(k for k, v in mapping.items() if not v),
             },
             "axioms": [{"id": a, "statement": s} for a, s in AXIOMS],
@@ -433,16 +438,18 @@ def prove_all(
     timeout_s: float,
     out_dir: str | None,
     progress: Callable[[int, int, Result], None] | None = None,
+    seed: int = 0,
 ) -> Report:
     """Discharge ``names``; ``progress`` hears about each result as it arrives."""
     start = time.perf_counter()
-    tasks = [Task(n, timeout_s, out_dir) for n in sorted(names, key=_heavy_first)]
+    ordered = sorted(names, key=_heavy_first)
+    tasks = [Task(n, timeout_s, out_dir, seed=seed) for n in ordered]
     results = []
     for done, result in enumerate(run_tasks(tasks, jobs), 1):
         results.append(result)
         if progress is not None:
             progress(done, len(tasks), result)
-    return Report(results, time.perf_counter() - start, jobs, timeout_s)
+    return Report(results, time.perf_counter() - start, jobs, timeout_s, seed=seed)
 
 
 def run_mutants(
