@@ -389,7 +389,11 @@ class VillageMachine(RuleBasedStateMachine):
         fee = WHEELING_FEE.get(zone, 0)
         affordable = self.state.accounts[key_of(name)].balance // (price + fee)
         quantity = data.draw(
-            st.one_of(st.integers(0, 2_000), st.integers(1, 300), around(affordable, 0, WH_MAX))
+            st.one_of(
+                st.integers(0, 2_000),
+                st.integers(1, 300),
+                around(min(affordable, WH_MAX), 0, WH_MAX),
+            )
         )
         body = {0: int(zone), 1: int(slot), 2: quantity, 3: price}
         expected = expected_bid(self.state, key_of(name), body)
@@ -639,6 +643,15 @@ class VillageMachine(RuleBasedStateMachine):
     @invariant()
     def state_invariants_hold(self) -> None:
         assert check_state(self.state) == []
+
+    @invariant()
+    def cleared_markets_hold_no_energy(self) -> None:
+        """CLR-07, which check_state does not cover: once a market has cleared, none of its lots
+        keeps unsold or reserved Wh (they were sold or expired)."""
+        for (meter, slot), lot in self.state.lots.items():
+            market = self.state.markets[(lot.zone, slot)]
+            if market.status is MarketStatus.CLEARED:
+                assert (lot.unsold_wh, lot.reserved_wh) == (0, 0), (meter, slot, lot)
 
 
 KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06", "TX-07"}))

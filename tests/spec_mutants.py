@@ -1,0 +1,442 @@
+"""Seeded bugs in a copy of the spec: does some test of the suite catch each one?
+
+Run from the repository root::
+
+    python tests/spec_mutants.py            # every mutant
+    python tests/spec_mutants.py --only nonce-check-removed --keep
+
+For each mutant the script copies the spec, the scenario driver and the spec's test files to a
+temporary directory, applies a textual patch to the *copy* of ``spec/`` (the real ``spec/`` is
+never touched), and runs pytest there with ``PYTHONPATH`` pointing at the copy. Before the run it
+checks, in a child Python with the same environment, that ``import spec`` resolves to the copy; a
+``conftest`` line added to the copy asserts the same inside pytest. The baseline (no patch) must
+pass first, or the table would mean nothing.
+
+The copy runs the Hypothesis ``ci`` profile minus shrinking (profile ``mutants``, added to the
+copy's conftest only): a mutant is caught by the first failing example, and shrinking it would
+only cost time. The table lists every failing test.
+
+A patch is a list of (old, new) replacements, each ``old`` occurring exactly once in its file, so
+a patch that no longer applies to a changed spec is reported as such instead of silently testing
+nothing. Not collected by pytest (its name does not start with ``test_``).
+"""
+
+# The patches quote lines of the spec verbatim, so some are longer than the line limit.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = sorted(
+    p.name
+    for p in (ROOT / "tests").glob("test_spec_*.py")
+    if p.name != "test_spec_coverage_of_rules.py"
+)
+SUPPORT = ["conftest.py", "_rules_plugin.py", "strategies.py"]
+
+CONFTEST_TAIL = """
+
+# --- added by tests/spec_mutants.py to this temporary copy only ---
+import pathlib as _pathlib
+
+import spec as _spec
+from hypothesis import Phase as _Phase
+
+_COPY = _pathlib.Path(__file__).resolve().parent.parent
+assert _pathlib.Path(_spec.__file__).resolve().is_relative_to(_COPY), _spec.__file__
+settings.register_profile(
+    "mutants",
+    parent=settings.get_profile("ci"),
+    phases=[_Phase.explicit, _Phase.reuse, _Phase.generate],
+)
+"""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One seeded bug: which rule or invariant it breaks and how."""
+
+    name: str
+    breaks: str
+    file: str
+    patch: tuple[tuple[str, str], ...]
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "cancel-releases-twice",
+        "INV-01 energy conservation (CAN-04)",
+        "spec/orders.py",
+        (
+            (
+                "unsold_wh=Wh(lot.unsold_wh + order.quantity_wh),",
+                "unsold_wh=Wh(lot.unsold_wh + 2 * order.quantity_wh),",
+            ),
+        ),
+    ),
+    Mutant(
+        "sold-not-matching-claims",
+        "INV-02 energy balance per slot (CLR-05)",
+        "spec/clearing.py",
+        (
+            (
+                "fills.update(_ration(sell, volume, marginal_ask))",
+                "fills.update(_ration(sell, volume - 1, marginal_ask))",
+            ),
+        ),
+    ),
+    Mutant(
+        "ask-reserves-nothing",
+        "INV-03 no double-sell (ASK-05)",
+        "spec/orders.py",
+        (
+            ("reserved_wh=Wh(lot.reserved_wh + body.quantity_wh),", "reserved_wh=lot.reserved_wh,"),
+            ("unsold_wh=Wh(lot.unsold_wh - body.quantity_wh),", "unsold_wh=lot.unsold_wh,"),
+        ),
+    ),
+    Mutant(
+        "duplicate-attestation",
+        "INV-04 no double-attestation (ATT-06)",
+        "spec/attestation.py",
+        (
+            (
+                'require(key not in readings, "ATT-06", f"meter {reading.meter} slot {reading.slot}")',
+                'require(True, "ATT-06")',
+            ),
+        ),
+    ),
+    Mutant(
+        "claim-not-capped-by-import",
+        "INV-05 no double-claim (CLR-02)",
+        "spec/clearing.py",
+        (("quantity = min(order.quantity_wh, left[order.owner])", "quantity = order.quantity_wh"),),
+    ),
+    Mutant(
+        "claim-not-recorded",
+        "INV-05 no double-claim (CLR-08)",
+        "spec/clearing.py",
+        (
+            (
+                "demand[key] = replace(claimed, claimed_wh=Wh(claimed.claimed_wh + filled))",
+                "demand[key] = claimed",
+            ),
+        ),
+    ),
+    Mutant(
+        "self-transfer-reads-pre-state",
+        "INV-06 money conservation (MNY transfer)",
+        "spec/money.py",
+        (
+            (
+                "    # Read each balance after the previous write",
+                "    before = state\n    # Read each balance after the previous write",
+            ),
+            (
+                "balance=MilliSen(state.accounts[body.to].balance + body.amount)",
+                "balance=MilliSen(before.accounts[body.to].balance + body.amount)",
+            ),
+        ),
+    ),
+    Mutant(
+        "deposit-not-totalled",
+        "INV-06 money conservation (deposit)",
+        "spec/money.py",
+        (
+            (
+                "return replace(state, total_deposited=MilliSen(state.total_deposited + body.amount))",
+                "return state",
+            ),
+        ),
+    ),
+    Mutant(
+        "transfer-overdraft",
+        "INV-07 no overdraft (MNY-03)",
+        "spec/money.py",
+        (
+            (
+                '    require(body.amount <= state.accounts[sender].balance, "MNY-03")\n'
+                "    # Read each balance",
+                "    # Read each balance",
+            ),
+        ),
+    ),
+    Mutant(
+        "deposit-total-unbounded",
+        "INV-08 bounds (MNY-04)",
+        "spec/money.py",
+        (
+            (
+                'require(state.total_deposited + body.amount <= MONEY_MAX_MSEN, "MNY-04", "total deposits")',
+                'require(True, "MNY-04")',
+            ),
+        ),
+    ),
+    Mutant(
+        "clearing-pays-bid-price",
+        "INV-09 price integrity (CLR-04)",
+        "spec/clearing.py",
+        (("price = (lo + hi) // 2", "price = marginal_bid"),),
+    ),
+    Mutant(
+        "price-above-hi",
+        "INV-09 price integrity (price outside [lo, hi])",
+        "spec/clearing.py",
+        (("price = (lo + hi) // 2", "price = hi + 1"),),
+    ),
+    Mutant(
+        "escrow-fee-omitted",
+        "INV-10 escrow backs open bids (BID-02)",
+        "spec/orders.py",
+        (
+            (
+                "escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)",
+                "escrow = body.quantity_wh * body.max_price",
+            ),
+        ),
+    ),
+    Mutant(
+        "nonce-check-removed",
+        "INV-11 nonce monotonicity / replay (TX-05)",
+        "spec/transactions.py",
+        (
+            (
+                'require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")',
+                'require(account.nonce < COUNTER_MAX, "TX-05")',
+            ),
+        ),
+    ),
+    Mutant(
+        "nonce-grows-by-two",
+        "INV-11 nonce monotonicity (TX-07)",
+        "spec/transactions.py",
+        (
+            (
+                "nonce=Nonce(after.accounts[tx.sender].nonce + 1)",
+                "nonce=Nonce(after.accounts[tx.sender].nonce + 2)",
+            ),
+        ),
+    ),
+    Mutant(
+        "non-operator-registers",
+        "INV-12 authorization (TX-06)",
+        "spec/transactions.py",
+        (
+            (
+                "RegisterAccount, REGISTER_ACCOUNT_FIELDS, Role.OPERATOR, register_account",
+                "RegisterAccount, REGISTER_ACCOUNT_FIELDS, None, register_account",
+            ),
+        ),
+    ),
+    Mutant(
+        "cancel-by-anyone",
+        "INV-12 authorization (CAN-02)",
+        "spec/orders.py",
+        (('require(order.owner == sender, "CAN-02")', 'require(True, "CAN-02")'),),
+    ),
+    Mutant(
+        "attestation-one-second-early",
+        "INV-13 time (ATT-04)",
+        "spec/attestation.py",
+        (
+            (
+                'require(state.time >= end, "ATT-04", f"slot {reading.slot}")',
+                'require(state.time >= end - 1, "ATT-04", f"slot {reading.slot}")',
+            ),
+        ),
+    ),
+    Mutant(
+        "attestation-window-inclusive",
+        "INV-13 time (ATT-05)",
+        "spec/attestation.py",
+        (
+            (
+                'require(state.time < end + state.params.attestation_window_s, "ATT-05")',
+                'require(state.time <= end + state.params.attestation_window_s, "ATT-05")',
+            ),
+        ),
+    ),
+    Mutant(
+        "expiry-skipped",
+        "INV-13 / CLR-07 expiry",
+        "spec/clearing.py",
+        (
+            (
+                "lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))",
+                "lots[lot_key] = lot",
+            ),
+        ),
+    ),
+    Mutant(
+        "substation-takes-parent-zone",
+        "INV-14 grid is a tree of zones",
+        "spec/grid.py",
+        (
+            (
+                "zone = body.node if body.kind is NodeKind.SUBSTATION else parent.zone",
+                "zone = parent.zone",
+            ),
+        ),
+    ),
+    Mutant(
+        "self-trade-allowed",
+        "ORD-03 no self-trade",
+        "spec/orders.py",
+        (
+            (
+                'require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")',
+                'require(True, "ORD-03")',
+            ),
+        ),
+    ),
+    Mutant(
+        "quorum-one-third",
+        "BLK-07 quorum",
+        "spec/blocks.py",
+        (
+            (
+                "require(3 * len(signers) >= 2 * len(voters)",
+                "require(3 * len(signers) >= len(voters)",
+            ),
+        ),
+    ),
+)
+
+
+def make_copy(destination: Path) -> None:
+    """The spec, the scenario driver and the spec's tests, as they are in the working tree."""
+    for package in ("spec", "kwhledger"):
+        shutil.copytree(
+            ROOT / package, destination / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy2(ROOT / "pyproject.toml", destination / "pyproject.toml")
+    (destination / "tests").mkdir()
+    for name in [*SUPPORT, *TESTS]:
+        shutil.copy2(ROOT / "tests" / name, destination / "tests" / name)
+    with (destination / "tests" / "conftest.py").open("a") as conftest:
+        conftest.write(CONFTEST_TAIL)
+
+
+def apply_patch(copy: Path, mutant: Mutant) -> None:
+    path = copy / mutant.file
+    text = path.read_text()
+    for old, new in mutant.patch:
+        count = text.count(old)
+        if count != 1:
+            raise LookupError(f"{mutant.name}: {old!r} occurs {count} times in {mutant.file}")
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def environment(copy: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(copy)
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def verify_import(copy: Path) -> None:
+    """``import spec`` in the copy's environment must load the copy, not the installed tree."""
+    probe = (
+        "import spec, kwhledger.scenario; print(spec.__file__); print(kwhledger.scenario.__file__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=copy,
+        env=environment(copy),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for loaded in out:
+        if not Path(loaded).resolve().is_relative_to(copy.resolve()):
+            raise RuntimeError(f"the copy is not what is imported: {loaded}")
+
+
+def run_tests(copy: Path) -> tuple[int, list[str], float]:
+    """Run the copied spec tests; return pytest's exit code, the failing tests and the time."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+            "--hypothesis-profile=mutants", *[f"tests/{name}" for name in TESTS],
+        ],
+        cwd=copy,
+        env=environment(copy),
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    failed = re.findall(r"^FAILED (\S+)", result.stdout, flags=re.MULTILINE)
+    if result.returncode not in (0, 1):
+        failed.append(
+            f"pytest exit {result.returncode}: {result.stdout[-300:]}{result.stderr[-300:]}"
+        )
+    return result.returncode, failed, time.monotonic() - started
+
+
+def short(test_id: str) -> str:
+    """``tests/test_spec_money.py::test_x[param]`` -> ``money::test_x``."""
+    module, _, name = test_id.partition("::")
+    return f"{Path(module).stem.removeprefix('test_spec_')}::{name.split('[')[0]}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", help="run just this mutant (repeatable)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="kwh-mutants-") as scratch:
+        base = Path(scratch) / "baseline"
+        make_copy(base)
+        verify_import(base)
+        code, failed, seconds = run_tests(base)
+        print(f"baseline: pytest exit {code} in {seconds:.0f} s", flush=True)
+        if code != 0:
+            print("the unmutated copy fails; fix that first:", *failed, sep="\n  ")
+            return 2
+        for mutant in chosen:
+            copy = Path(scratch) / mutant.name
+            make_copy(copy)
+            try:
+                apply_patch(copy, mutant)
+            except LookupError as problem:
+                rows.append((mutant.name, mutant.breaks, "PATCH FAILED", str(problem)))
+                continue
+            verify_import(copy)
+            code, failed, seconds = run_tests(copy)
+            caught = "yes" if failed else "NO"
+            names = sorted({short(t) for t in failed})
+            shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6 else "")
+            rows.append((mutant.name, mutant.breaks, caught, shown))
+            print(f"{mutant.name}: caught {caught} in {seconds:.0f} s", flush=True)
+            if not args.keep:
+                shutil.rmtree(copy)
+        if args.keep:
+            kept = Path(tempfile.mkdtemp(prefix="kwh-mutants-kept-"))
+            shutil.copytree(scratch, kept, dirs_exist_ok=True)
+            print(f"copies kept in {kept}")
+    print()
+    print("| mutant | invariant / rule broken | caught | failing tests |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    missed = [r[0] for r in rows if r[2] != "yes"]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} mutants caught")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
