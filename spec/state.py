@@ -264,7 +264,12 @@ def genesis(
     accounts: Mapping[AccountId, int],
     time: int,
 ) -> State:
-    """The state at height 0: the given accounts with their roles, no money, an empty grid."""
+    """The state at height 0: the given accounts with their roles, no money, an empty grid.
+
+    The fee account must be one of the accounts: clearing credits wheeling fees to it (CLR-06).
+    """
+    if params.fee_account not in accounts:
+        raise ValueError("the fee account must be a genesis account")
     return State(
         params=params,
         time=Timestamp(time),

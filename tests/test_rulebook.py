@@ -416,7 +416,7 @@ def _run_example(text: str) -> tuple[dict[str, object], dict[str, object]]:
             claimed["fills"] = words[1:]
         else:
             raise AssertionError(f"unknown example line {raw!r}")
-    market_state = replace(genesis(params, {}, 0), demand=FrozenMap(demand))
+    market_state = replace(genesis(params, {params.fee_account: 1}, 0), demand=FrozenMap(demand))
     eligible = eligible_bids(market_state, bids)
     result = call_auction(asks, eligible)
     computed: dict[str, object] = {
