@@ -368,7 +368,8 @@ def run_tests(copy: Path) -> tuple[int, list[str], float]:
     started = time.monotonic()
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+            sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
+            "--continue-on-collection-errors",
             "--hypothesis-profile=mutants", *[f"tests/{name}" for name in TESTS],
         ],
         cwd=copy,
@@ -377,7 +378,7 @@ def run_tests(copy: Path) -> tuple[int, list[str], float]:
         text=True,
         check=False,
     )  # fmt: skip
-    failed = re.findall(r"^FAILED (\S+)", result.stdout, flags=re.MULTILINE)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, flags=re.MULTILINE)
     if result.returncode not in (0, 1):
         failed.append(
             f"pytest exit {result.returncode}: {result.stdout[-300:]}{result.stderr[-300:]}"
@@ -386,9 +387,11 @@ def run_tests(copy: Path) -> tuple[int, list[str], float]:
 
 
 def short(test_id: str) -> str:
-    """``tests/test_spec_money.py::test_x[param]`` -> ``money::test_x``."""
+    """``tests/test_spec_money.py::test_x[param]`` -> ``money::test_x``; a module that could not
+    even be collected -> ``money (collection)``."""
     module, _, name = test_id.partition("::")
-    return f"{Path(module).stem.removeprefix('test_spec_')}::{name.split('[')[0]}"
+    area = Path(module).stem.removeprefix("test_spec_")
+    return f"{area}::{name.split('[')[0]}" if name else f"{area} (collection)"
 
 
 def main() -> int:
