@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import z3
 
-from proofs.model import NONE, Obligation, Term, price
+from proofs.model import NONE, Obligation, Term, price, total
 from spec.units import WH_MAX
 
 ASKS = 4
@@ -74,7 +74,7 @@ class AuctionResult:
 
 
 def _sum(terms: Sequence[Term]) -> Term:
-    return z3.Sum(*terms) if terms else z3.IntVal(0)
+    return total(list(terms))
 
 
 def _min(a: Term, b: Term) -> Term:

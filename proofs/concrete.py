@@ -23,7 +23,10 @@ from proofs.model import (
     SCALARS,
     Ledger,
     Term,
+    constant_table,
     field_arity,
+    get,
+    store,
 )
 from spec.state import MarketStatus, OrderStatus, Role, Side, State
 from spec.units import NodeId
@@ -55,19 +58,13 @@ def _array(name: str, entries: dict[tuple[int, ...], Any]) -> Term:
         sort, default = BOOL, z3.BoolVal(False)
     else:
         sort, default = INT, z3.IntVal(NONE if name == "market_price" else 0)
-    domain = [INT] * arity
-    term: Term = z3.K(domain[0], default) if arity == 1 else _k(domain, default)
     del sort
+    term: Term = constant_table(arity, default)
     for key in sorted(entries):
         value = entries[key]
         literal = z3.BoolVal(bool(value)) if _is_bool(name) else z3.IntVal(int(value))
-        term = z3.Store(term, *[z3.IntVal(int(k)) for k in key], literal)
+        term = store(term, tuple(z3.IntVal(int(k)) for k in key), literal)
     return term
-
-
-def _k(domain: list[z3.SortRef], default: Term) -> Term:
-    names = [z3.Const(f"key{i}", d) for i, d in enumerate(domain)]
-    return z3.Lambda(names, default)
 
 
 def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any]]:
@@ -218,4 +215,4 @@ def read(ledger: Ledger, name: str, key: tuple[int, ...]) -> Any:
     """One field of one row of a model ledger."""
     if field_arity(name) == 0:
         return value(getattr(ledger, name))
-    return value(z3.Select(getattr(ledger, name), *[z3.IntVal(int(k)) for k in key]))
+    return value(get(getattr(ledger, name), *[z3.IntVal(int(k)) for k in key]))

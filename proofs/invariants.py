@@ -34,6 +34,7 @@ from proofs.model import (
     get,
     read_order,
     slot_end,
+    total,
     trading_close,
 )
 from proofs.transitions._common import Points
@@ -62,7 +63,7 @@ def inv01(s: Ledger, p: Points) -> Term:
         parts.append(
             z3.If(
                 get(s.lot_exists, *k),
-                z3.And(minted == z3.Sum(*parts_of), *[x >= 0 for x in parts_of]),
+                z3.And(minted == total(parts_of), *[x >= 0 for x in parts_of]),
                 z3.And(minted == 0, *[x == 0 for x in parts_of]),  # no row: nothing in it
             )
         )
@@ -227,7 +228,7 @@ def inv09(s: Ledger, p: Points) -> Term:
             z3.If(
                 z3.And(exists, status == MARKET_CLEARED),
                 z3.And(asks == volume, bids == volume, z3.Implies(volume > 0, price != NONE)),
-                z3.And(asks == 0, bids == 0, price == NONE, volume == 0),
+                z3.And(asks == 0, bids == 0, volume == 0, z3.Implies(exists, price == NONE)),
             )
         )
         parts.append(z3.Implies(exists, z3.Or(status == MARKET_OPEN, status == MARKET_CLEARED)))

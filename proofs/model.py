@@ -219,12 +219,46 @@ def field_arity(name: str) -> int:
 
 
 def field_sort(name: str) -> z3.SortRef:
-    """The Z3 sort of a field: an array from its key to Int or Bool, or a scalar Int."""
-    value = BOOL if name in _BOOL_FIELDS else INT
-    arity = field_arity(name)
-    if arity == 0:
-        return value
-    return z3.ArraySort(*([INT] * arity), value)
+    """The Z3 sort of a field: a scalar Int, or an array from its key to Int or Bool. A key of
+    two or three parts is an array of arrays (standard SMT-LIB arrays have one index, so the
+    exported obligations stay readable by other solvers)."""
+    sort: z3.SortRef = BOOL if name in _BOOL_FIELDS else INT
+    for _ in range(field_arity(name)):
+        sort = z3.ArraySort(INT, sort)
+    return sort
+
+
+def total(terms: list[Term] | tuple[Term, ...]) -> Term:
+    """The sum of ``terms`` (0 for none; a single term as itself, since ``(+ x)`` with one
+    argument is not standard SMT-LIB and other solvers reject it)."""
+    if not terms:
+        return z3.IntVal(0)
+    if len(terms) == 1:
+        return terms[0]
+    return z3.Sum(*terms)
+
+
+def constant_table(arity: int, value: Term) -> Term:
+    """A table of ``arity`` key parts holding ``value`` everywhere (an empty table)."""
+    term = value
+    for _ in range(arity):
+        term = z3.K(INT, term)
+    return term
+
+
+def table(keys: list[Term], body: Term) -> Term:
+    """The table whose entry at ``keys`` is ``body`` (a nested lambda)."""
+    term = body
+    for k in reversed(keys):
+        term = z3.Lambda([k], term)
+    return term
+
+
+def store(array: Term, key: tuple[Term, ...], value: Term) -> Term:
+    """``array`` with the entry at ``key`` replaced (through every level of nesting)."""
+    if len(key) == 1:
+        return z3.Store(array, key[0], value)
+    return z3.Store(array, key[0], store(z3.Select(array, key[0]), key[1:], value))
 
 
 FIELD_NAMES = tuple(f.name for f in fields(Ledger))
@@ -289,20 +323,22 @@ def counter(x: Term) -> Term:
 
 
 def get(array: Term, *key: Term) -> Term:
-    """``array[key]`` for a one-, two- or three-index array."""
-    return z3.Select(array, *key)
+    """``array[key]`` for a key of one, two or three parts."""
+    for k in key:
+        array = z3.Select(array, k)
+    return array
 
 
 def put(s: Ledger, name: str, key: tuple[Term, ...], value: Term) -> Ledger:
     """Store one field of one row of a table that no ghost total sums over."""
     assert name not in _SUMMED, f"{name} is summed: write it through its helper"
-    return replace(s, **{name: z3.Store(getattr(s, name), *key, value)})
+    return replace(s, **{name: store(getattr(s, name), key, value)})
 
 
 def _bump(s: Ledger, name: str, key: tuple[Term, ...], delta: Term) -> Ledger:
     """Add ``delta`` to a ghost array entry, reading the entry as it is now."""
     array = getattr(s, name)
-    return replace(s, **{name: z3.Store(array, *key, z3.Select(array, *key) + delta)})
+    return replace(s, **{name: store(array, key, get(array, *key) + delta)})
 
 
 _SUMMED = {
@@ -317,7 +353,7 @@ def write_balance(s: Ledger, account: Term, new: Term) -> Ledger:
     old = get(s.account_balance, account)
     return replace(
         s,
-        account_balance=z3.Store(s.account_balance, account, new),
+        account_balance=store(s.account_balance, (account,), new),
         balance_total=s.balance_total - old + new,
     )
 
@@ -327,8 +363,8 @@ def write_demand(s: Ledger, key: tuple[Term, Term, Term], imported: Term, claime
     old = get(s.demand_claimed, *key)
     s = replace(
         s,
-        demand_imported=z3.Store(s.demand_imported, *key, imported),
-        demand_claimed=z3.Store(s.demand_claimed, *key, claimed),
+        demand_imported=store(s.demand_imported, key, imported),
+        demand_claimed=store(s.demand_claimed, key, claimed),
     )
     return _bump(s, "slot_claimed_wh", (key[2],), claimed - old)
 

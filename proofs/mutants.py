@@ -80,7 +80,7 @@ def _pays_from_pre_state(
 
 
 def _tie_break_by_arrival(orders: Any, at_margin: list[Any], i: int) -> Any:
-    return z3.Sum(*[z3.If(at_margin[j], 1, 0) for j in range(i)], z3.IntVal(0))
+    return model.total([z3.If(at_margin[j], 1, 0) for j in range(i)])
 
 
 def _zone_is_parent(s: model.Ledger, tx: register_node.Tx) -> Any:

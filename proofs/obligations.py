@@ -38,16 +38,17 @@ from proofs.invariants import (
 from proofs.model import (
     ASK,
     FIELD_NAMES,
-    NONE,
     OPEN,
     Ledger,
     Obligation,
     Term,
+    constant_table,
     field_arity,
     get,
     parameter_domain,
     read_order,
     symbolic_ledger,
+    total,
 )
 from proofs.transitions import (
     attest,
@@ -134,7 +135,7 @@ def sum_subset(s: Ledger, orders: list[Term], accounts: list[Term]) -> list[Term
     facts = []
     rows = [read_order(s, x) for x in orders]
     if rows:
-        facts.append(s.escrow_total >= z3.Sum(*[z3.If(o.exists, o.escrow, 0) for o in rows]))
+        facts.append(s.escrow_total >= total([z3.If(o.exists, o.escrow, 0) for o in rows]))
     for o in rows:
         same_lot = [
             z3.If(
@@ -150,7 +151,7 @@ def sum_subset(s: Ledger, orders: list[Term], accounts: list[Term]) -> list[Term
             )
             for r in rows
         ]
-        facts.append(get(s.lot_open_ask_wh, o.lot_meter, o.slot) >= z3.Sum(*same_lot))
+        facts.append(get(s.lot_open_ask_wh, o.lot_meter, o.slot) >= total(same_lot))
     for a in accounts:
         facts.append(s.balance_total >= get(s.account_balance, a))
     if len(accounts) == 2:
@@ -329,9 +330,8 @@ def genesis() -> tuple[Ledger, list[Term]]:
         if name.endswith(("_exists", "_registered")):
             value: Term = z3.BoolVal(False)
         else:
-            value = z3.IntVal(NONE if name == "market_price" else 0)
-        keys = [z3.Int(f"k{i}") for i in range(arity)]
-        values[name] = z3.Lambda(keys, value)
+            value = z3.IntVal(0)  # (a literal: other solvers want values in constant arrays)
+        values[name] = constant_table(arity, value)
     g = replace(s, **values)
     return g, [parameter_domain(g), get(g.account_registered, g.fee_account)]
 
@@ -505,14 +505,14 @@ def lemma_sum_update(n: int = 8) -> Obligation:
     f = z3.Array("f", z3.IntSort(), z3.IntSort())
     k, v = z3.Ints("k v")
 
-    def total(a: Term) -> Term:
-        return z3.Sum(*[z3.Select(a, i) for i in range(n)])
+    def sum_of(a: Term) -> Term:
+        return total([z3.Select(a, i) for i in range(n)])
 
     return Obligation(
         name="lemma/sum-update",
         rule_ids=("INV-06", "INV-02", "INV-03", "INV-05"),
         hypotheses=[k >= 0, k < n],
-        goal=total(z3.Store(f, k, v)) == total(f) - z3.Select(f, k) + v,
+        goal=sum_of(z3.Store(f, k, v)) == sum_of(f) - z3.Select(f, k) + v,
         scope=f"bounded: {n} keys",
         show={"tx": {"k": k, "v": v}},
     )
@@ -529,8 +529,7 @@ def lemma_sum_subset(n: int = 8, m: int = 3) -> Obligation:
         name="lemma/sum-subset",
         rule_ids=("INV-06", "INV-07", "INV-08", "INV-01"),
         hypotheses=hyps,
-        goal=z3.Sum(*[z3.Select(f, k) for k in keys])
-        <= z3.Sum(*[z3.Select(f, i) for i in range(n)]),
+        goal=total([z3.Select(f, k) for k in keys]) <= total([z3.Select(f, i) for i in range(n)]),
         scope=f"bounded: {n} keys, {m} chosen",
         show={"tx": {f"k{i}": k for i, k in enumerate(keys)}},
     )

@@ -31,7 +31,7 @@ import z3
 
 from proofs import mutants as mutant_catalogue
 from proofs import obligations
-from proofs.model import FIELD_NAMES, SCALARS, Ledger, Obligation, Term, field_arity
+from proofs.model import FIELD_NAMES, SCALARS, Ledger, Obligation, Term, field_arity, get
 from proofs.transitions._common import Points
 from spec.rules import RULES, RuleKind
 
@@ -148,7 +148,7 @@ def _rows(model: z3.ModelRef, s: Ledger, points: Points) -> dict[str, dict[str, 
                 if table in prefixes and field_arity(name) == len(concrete):
                     index = [z3.IntVal(c) for c in concrete]
                     row[name if len(prefixes) > 1 else column] = _value(
-                        model, z3.Select(getattr(s, name), *index)
+                        model, get(getattr(s, name), *index)
                     )
             rows[label] = row
     return rows

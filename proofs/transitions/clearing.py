@@ -33,6 +33,8 @@ from proofs.model import (
     get,
     put,
     read_order,
+    table,
+    total,
     trading_close,
     write_balance,
     write_demand,
@@ -119,11 +121,11 @@ def contract(s: Ledger, book: Book, out: Outcome) -> Term:
             unclaimed = get(s.demand_imported, o.owner, book.zone, book.slot) - get(
                 s.demand_claimed, o.owner, book.zone, book.slot
             )
-            parts.append(z3.Sum(*same_buyer) <= unclaimed)
+            parts.append(total(same_buyer) <= unclaimed)
         bound = o.limit >= out.price if i >= n_asks else o.limit <= out.price
         parts.append(z3.Implies(f > 0, bound))
-    volume = z3.Sum(*out.fills[:n_asks])
-    parts.append(volume == z3.Sum(*out.fills[n_asks:]))
+    volume = total(out.fills[:n_asks])
+    parts.append(volume == total(out.fills[n_asks:]))
     parts.append(
         z3.If(
             volume == 0,
@@ -198,13 +200,13 @@ def settle(s: Ledger, book: Book, out: Outcome) -> Ledger:
     unsold, expired = get(s.lot_unsold, m, sl), get(s.lot_expired, m, sl)
     s = replace(
         s,
-        lot_expired=z3.Lambda([m, sl], z3.If(in_market, expired + unsold, expired)),
-        lot_unsold=z3.Lambda([m, sl], z3.If(in_market, 0, unsold)),
+        lot_expired=table([m, sl], z3.If(in_market, expired + unsold, expired)),
+        lot_unsold=table([m, sl], z3.If(in_market, 0, unsold)),
     )
     market = (book.zone, book.slot)
     s = put(s, "market_status", market, z3.IntVal(MARKET_CLEARED))
     s = put(s, "market_price", market, out.price)
-    return put(s, "market_volume", market, z3.Sum(*out.fills[: len(book.asks)], 0))
+    return put(s, "market_volume", market, total(out.fills[: len(book.asks)]))
 
 
 def step(s: Ledger, book: Book, out: Outcome) -> Transition:
