@@ -291,7 +291,7 @@ class VillageMachine(RuleBasedStateMachine):
             # not ended or whose window has closed (ATT-04, ATT-05), or anything at all
             fault = data.draw(st.sampled_from(["again", "window", "anything"]))
             done = sorted((int(m), int(s)) for m, s in self.state.readings if s >= self.slot - 2)
-            meter_ids = st.sampled_from([*METER.values(), 999])
+            meter_ids = st.sampled_from([999, *METER.values()])  # an unknown meter first (ATT-02)
             if fault == "again" and done:
                 where: st.SearchStrategy[tuple[int, int]] = st.sampled_from(done)
             elif fault == "window":
