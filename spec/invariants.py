@@ -197,6 +197,14 @@ def check_state(state: State) -> list[Violation]:
         closes = trading_close(state.params, market_key[1])
         if market.status is MarketStatus.OPEN and closes <= state.time:
             fail("INV-13", f"market {market_key} still open at {state.time} (closed {closes})")
+    # ... and a cleared market's lots have nothing left to sell (CLR-07 expired it).
+    for lot_key in sorted(state.lots):
+        lot = state.lots[lot_key]
+        lot_market = state.markets.get((lot.zone, lot_key[1]))
+        if lot_market is None:
+            fail("INV-13", f"lot {lot_key} outside any market")
+        elif lot_market.status is MarketStatus.CLEARED and (lot.unsold_wh or lot.reserved_wh):
+            fail("INV-13", f"lot {lot_key} still holds energy after its market cleared")
 
     # INV-14: the grid is a tree rooted at a substation; zones are nearest substations.
     if state.nodes:
