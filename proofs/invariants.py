@@ -267,7 +267,8 @@ def inv10(s: Ledger, p: Points) -> Term:
 
 def inv13(s: Ledger, p: Points) -> Term:
     """INV-13: every reading was attested inside its window; an open order sits in an open
-    market; no market is open after its trading closed. While the clock advances (the ghost
+    market; no market is open after its trading closed; every lot has a market, and a cleared
+    market's lots hold no unsold or reserved Wh. While the clock advances (the ghost
     horizon is ahead of the time) the markets due by the horizon are the ones being cleared."""
     parts = [s.time <= s.clock_horizon]
     for k in p.readings:
@@ -293,6 +294,23 @@ def inv13(s: Ledger, p: Points) -> Term:
         parts.append(z3.Implies(opened, s.time < trading_close(s, k[1])))
         cleared = z3.And(get(s.market_exists, *k), get(s.market_status, *k) == MARKET_CLEARED)
         parts.append(z3.Implies(cleared, trading_close(s, k[1]) <= s.clock_horizon))
+    for k in p.readings:
+        # Every lot has a market; once it cleared, the lot holds nothing to sell (CLR-07).
+        market = (get(s.lot_zone, *k), k[1])
+        cleared = z3.And(
+            get(s.market_exists, *market), get(s.market_status, *market) == MARKET_CLEARED
+        )
+        parts.append(
+            z3.Implies(
+                get(s.lot_exists, *k),
+                z3.And(
+                    get(s.market_exists, *market),
+                    z3.Implies(
+                        cleared, z3.And(get(s.lot_unsold, *k) == 0, get(s.lot_reserved, *k) == 0)
+                    ),
+                ),
+            )
+        )
     return _all(parts)
 
 

@@ -203,6 +203,13 @@ MUTANTS: tuple[Mutant, ...] = (
         without_check("ATT-04"),
     ),
     Mutant(
+        "clearing-skips-expiry",
+        "clearing leaves the market's unsold Wh in its lots (CLR-07)",
+        "INV-13",
+        ("clear_market/",),
+        _seam(clearing, "expire", lambda s, book: s),
+    ),
+    Mutant(
         "zone-is-parent",
         "a new node's zone is its parent's id instead of its parent's zone",
         "INV-14",

@@ -246,6 +246,7 @@ def clearing_setting(
         clearing.book_is_market(pre, book, fresh.orders),
         clearing.contract(pre, book, outcome),
         *sum_subset(pre, list(book.orders), []),
+        *book_complete(pre, book, points),
         *refund_facts(pre, book, outcome),
         result.accepted,
     ]
@@ -291,6 +292,21 @@ def clock_finish_setting() -> Setting:
     actor = Actor(None, None, "advance_clock.finish")
     tx_terms = {"horizon": pre.clock_horizon}
     return Setting(pre, result.after, hypotheses, points, fresh, actor, tx_terms, ("CLR-01",))
+
+
+def book_complete(s: Ledger, book: clearing.Book, points: Points) -> list[Term]:
+    """SUM-COMPLETE under BOOK: the book lists every open order of the market, and every open
+    ask on a lot of the market is such an order (INV-03: an ask's zone is its lot's), so a lot of
+    the market has exactly the book's asks on it as open asks."""
+    facts = []
+    asks = [read_order(s, k) for k in book.asks]
+    for k in points.readings:
+        of_market = z3.And(
+            get(s.lot_exists, *k), k[1] == book.slot, get(s.lot_zone, *k) == book.zone
+        )
+        on_lot = [z3.If(z3.And(o.lot_meter == k[0], o.slot == k[1]), o.quantity, 0) for o in asks]
+        facts.append(z3.Implies(of_market, get(s.lot_open_ask_wh, *k) == total(on_lot)))
+    return facts
 
 
 def refund_covered(f: Term, q: Term, p: Term, limit: Term, fee: Term) -> Term:

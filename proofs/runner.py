@@ -48,6 +48,12 @@ AXIOMS: tuple[tuple[str, str], ...] = (
         "most the total. Checked on 8 keys by lemma/sum-subset; used in pre-states only.",
     ),
     (
+        "SUM-COMPLETE",
+        "When the keys of every term of a sum are known (the book lists every open order of the "
+        "market: BOOK), the total is the sum of those terms. Used in clearing pre-states for the "
+        "open-ask total of the market's lots.",
+    ),
+    (
         "SIG",
         "A valid signature on the ledger's chain authenticates the sender: TX-01 and TX-04 are "
         "not modelled, nor is the CBOR layer (ENC rules) beyond the field bounds of ENC-15.",

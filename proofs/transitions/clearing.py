@@ -192,21 +192,25 @@ def settle(s: Ledger, book: Book, out: Outcome) -> Ledger:
             escrow=z3.IntVal(0),
         )
         s = write_order(s, order_id, closed)
-    # CLR-07: every lot of the market moves its unsold Wh to expired.
+    s = expire(s, book)
+    market = (book.zone, book.slot)
+    s = put(s, "market_status", market, z3.IntVal(MARKET_CLEARED))
+    s = put(s, "market_price", market, out.price)
+    return put(s, "market_volume", market, total(out.fills[: len(book.asks)]))
+
+
+def expire(s: Ledger, book: Book) -> Ledger:
+    """CLR-07: every lot of the market moves its unsold Wh to expired."""
     m, sl = z3.Ints("lot_meter lot_slot")
     in_market = z3.And(
         get(s.lot_exists, m, sl), sl == book.slot, get(s.lot_zone, m, sl) == book.zone
     )
     unsold, expired = get(s.lot_unsold, m, sl), get(s.lot_expired, m, sl)
-    s = replace(
+    return replace(
         s,
         lot_expired=table([m, sl], z3.If(in_market, expired + unsold, expired)),
         lot_unsold=table([m, sl], z3.If(in_market, 0, unsold)),
     )
-    market = (book.zone, book.slot)
-    s = put(s, "market_status", market, z3.IntVal(MARKET_CLEARED))
-    s = put(s, "market_price", market, out.price)
-    return put(s, "market_volume", market, total(out.fills[: len(book.asks)]))
 
 
 def step(s: Ledger, book: Book, out: Outcome) -> Transition:
