@@ -189,10 +189,11 @@ MUTANTS: tuple[Mutant, ...] = (
         without_check("CAN-02"),
     ),
     Mutant(
-        "ask-after-close",
-        "place_ask skips ORD-02, so orders arrive after trading closed",
+        "bid-after-close",
+        "place_bid skips ORD-02, so a bid opens a market after its trading closed (for asks the "
+        "same slip is harmless: a lot's market is open until its close, and empty after it)",
         "INV-13",
-        ("place_ask/",),
+        ("place_bid/",),
         without_check("ORD-02"),
     ),
     Mutant(
