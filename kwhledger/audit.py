@@ -148,7 +148,9 @@ def run_step(step: Step, out: Path, say: Callable[[str], None]) -> None:
     log.write_text(f"$ {' '.join(step.command)}\n\n{result.stdout}\n{result.stderr}")
     step.log_file = str(log.relative_to(out))
     step.status = "passed" if result.returncode == 0 else "failed"
-    lines = [line for line in (result.stdout + "\n" + result.stderr).splitlines() if line.strip()]
+    # Commands print progress on stderr and their verdict last on stdout.
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    lines = lines or [line for line in result.stderr.splitlines() if line.strip()]
     step.summary = lines[-1].strip() if lines else ""
     say(f"[audit] {step.name}: {step.status} in {step.seconds} s - {step.summary}")
 
