@@ -76,6 +76,9 @@ def run_build(args: argparse.Namespace) -> int:
                     ("conformance/FORMAT.md", SUITE_DIR / "FORMAT.md"),
                     ("conformance/ADAPTER.md", SUITE_DIR / "ADAPTER.md"),
                     ("conformance/vectors", SUITE_DIR / "vectors"),
+                    ("conformance/index.cbor", SUITE_DIR / "index.cbor"),
+                    ("conformance/manifest.cbor", SUITE_DIR / "manifest.cbor"),
+                    ("conformance/SHA256SUMS", SUITE_DIR / "SHA256SUMS"),
                     ("proofs", proofs),
                 ]
                 + [(f"schema/{p.name}", p) for p in sorted(SUITE_DIR.glob("*.cddl"))]

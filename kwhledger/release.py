@@ -124,7 +124,9 @@ def verify_bundle(archive: bytes, signature_hex: str, public_key: str) -> Verifi
         key = VerifyKey(bytes.fromhex(public_key.strip()))
         key.verify(signing_message(archive), bytes.fromhex(signature_hex.strip()))
     except (BadSignatureError, ValueError, TypeError) as problem:
-        raise ReleaseError(f"signature does not verify with this key: {problem}") from None
+        raise ReleaseError(
+            f"the signature does not match this archive under this public key: {problem}"
+        ) from None
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
             contents: dict[str, bytes] = {}
