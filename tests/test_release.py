@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
+
 import pytest
 from nacl.signing import SigningKey
 
+from kwhledger.cli import main
 from kwhledger.release import (
     ReleaseError,
     build_bundle,
@@ -58,3 +62,38 @@ def test_content_changed_and_resigned_is_refused_by_the_sums() -> None:
     signature = bytes(SigningKey(SEED).sign(signing_message(tampered)).signature).hex()
     with pytest.raises(ReleaseError, match=r"RULEBOOK\.md"):
         verify_bundle(tampered, signature, public_key_hex(SEED))
+
+
+def test_release_command_bundles_the_published_artifacts_and_verifies(tmp_path: Path) -> None:
+    key = tmp_path / "release.key"
+    key.write_text(SEED.hex() + "\n")
+    proofs = tmp_path / "proofs"
+    proofs.mkdir()
+    (proofs / "proofs.json").write_text('{"summary": "stand-in for a proof report"}\n')
+    out = tmp_path / "out"
+    assert main(["release", "--key", str(key), "--out", str(out), "--proofs", str(proofs)]) == 0
+    (archive,) = out.glob("*.tar")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    for expected in (
+        "RULEBOOK.md",
+        "schema/kwhledger.cddl",
+        "conformance/FORMAT.md",
+        "conformance/index.cbor",
+        "conformance/manifest.cbor",
+        "proofs/proofs.json",
+    ):
+        assert expected in names
+    assert any(name.startswith("conformance/vectors/") for name in names)
+    public = public_key_hex(SEED)
+    assert main(["release", "verify", str(archive), "--public-key", public]) == 0
+    assert (
+        main(["release", "verify", str(archive), "--public-key", public_key_hex(OTHER_SEED)]) == 1
+    )
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x80
+    tampered = tmp_path / "tampered.tar"
+    tampered.write_bytes(bytes(data))
+    signature = archive.with_name(archive.name + ".sig")
+    command = ["release", "verify", str(tampered), "--public-key", public]
+    assert main([*command, "--signature", str(signature)]) == 1
