@@ -83,6 +83,14 @@ def _tie_break_by_arrival(orders: Any, at_margin: list[Any], i: int) -> Any:
     return model.total([z3.If(at_margin[j], 1, 0) for j in range(i)])
 
 
+def _ranking_without_id() -> list[Patch]:
+    """Both sides ranked by limit alone: ties are left in whatever order they arrived."""
+    return [
+        (auction, "ask_before", lambda a, b: a.limit < b.limit),
+        (auction, "bid_before", lambda a, b: a.limit > b.limit),
+    ]
+
+
 def _zone_is_parent(s: model.Ledger, tx: register_node.Tx) -> Any:
     is_zone = z3.Or(tx.parent == model.NONE, tx.kind == model.SUBSTATION)
     return z3.If(is_zone, tx.node, tx.parent)
@@ -223,6 +231,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-15",
         ("auction/arrival-order", "auction/tie-break"),
         _seam(auction, "margin_position", _tie_break_by_arrival),
+    ),
+    Mutant(
+        "ranking-without-id",
+        "the ranking key has no order-id tie-break, so orders at one limit stay in arrival "
+        "order (two arrivals of one book give two rankings)",
+        "INV-15",
+        ("auction/ranking-unique",),
+        _ranking_without_id,
     ),
 )
 

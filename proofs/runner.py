@@ -75,11 +75,16 @@ AXIOMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "RANKED",
-        "The auction properties are proved for books presented in ranking order. The encoding "
-        "reads a book only through pairwise comparisons and sums, so a presentation in another "
-        "order gives the same terms; auction/arrival-order and auction/tie-break prove it for "
-        "books of 2 + 2 orders in any order, and the model-against-code tests check it on "
-        "concrete books of up to 6 + 6.",
+        "The auction properties are proved for books presented in ranking order (4 + 4). "
+        "spec.clearing.call_auction and eligible_bids first sort each side by a strict total "
+        "order (asks (limit, id), bids (-limit, id); ids unique), then read only the sorted lists, "
+        "and return fills as a map by id. auction/ranking-unique-asks-4 and -bids-4 prove that "
+        "two arrangements of 4 orders both sorted by that key (auction.ask_before / bid_before, "
+        "checked against the spec's sort keys by tests/test_proofs_model_vs_spec.py) are equal "
+        "position by position, so every arrival order of a 4 + 4 book gives the same ranked book "
+        "and the same result, the one the ranked obligations are about. auction/arrival-order and "
+        "auction/tie-break prove the same directly on the unranked encoding for 2 + 2 books; the "
+        "model-against-code tests check the encodings on concrete books of up to 6 + 6.",
     ),
     (
         "PRO-RATA",

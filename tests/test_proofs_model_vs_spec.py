@@ -18,6 +18,7 @@ remainders, in any presentation order.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -44,7 +45,7 @@ from proofs.transitions import (
     transfer,
     withdraw,
 )
-from spec.clearing import AuctionOrder, call_auction, eligible_bids
+from spec.clearing import AuctionOrder, call_auction, eligible_bids, ranked_asks, ranked_bids
 from spec.crypto import is_valid_public_key
 from spec.state import ALL_ROLES, Demand, MarketStatus, NodeKind, OrderStatus, Role, Side, State
 from spec.transactions import Kind
@@ -581,6 +582,26 @@ def test_auction_encoding_matches_the_spec(
     got = {o.order_id: concrete.value(f) for o, f in zip(orders, ranked.fills, strict=True)}
     assert got == expected.fills
     assert concrete.value(ranked.price) == (-1 if expected.price is None else expected.price)
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.sampled_from([1000, 1500, 2000]), min_size=2, max_size=6),
+    st.randoms(),
+)
+def test_ranking_predicates_are_the_spec_sort_keys(limits: list[int], shuffler: Any) -> None:
+    """auction/ranking-unique-* and the ranked auction obligations rank by ``ask_before`` and
+    ``bid_before``: the spec's ranked_asks / ranked_bids must put every order strictly before
+    the next one under them (same limits, many ties, ids in arrival order shuffled)."""
+    ids = list(range(1, len(limits) + 1))
+    shuffler.shuffle(ids)
+    orders = [AuctionOrder(i, limit, 1) for i, limit in zip(ids, limits, strict=True)]
+    for ranking, before in ((ranked_asks, auction.ask_before), (ranked_bids, auction.bid_before)):
+        ranked = ranking(orders)
+        for x, y in itertools.pairwise(ranked):
+            mx, my = (auction.AuctionOrder(o.order_id, o.limit, 1) for o in (x, y))
+            assert concrete.value(before(mx, my)) is True
+            assert concrete.value(before(my, mx)) is False
 
 
 def test_every_kind_was_accepted_at_least_once() -> None:

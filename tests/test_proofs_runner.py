@@ -44,6 +44,20 @@ def test_a_seeded_bug_is_caught_with_a_readable_counterexample() -> None:
     assert runner.discharge("transfer/INV-06", timeout_s=30, hygiene=False).status == "proved"
 
 
+def test_a_ranking_without_tie_break_is_caught_on_a_tie() -> None:
+    name = "auction/ranking-unique-asks-4"
+    result = runner.discharge(name, timeout_s=30, mutant="ranking-without-id", hygiene=False)
+    assert result.status == "failed" and result.counterexample is not None
+    tx = result.counterexample["transaction"]
+    first = [tx[f"first[{t}]"] for t in range(4)]
+    second = [tx[f"second[{t}]"] for t in range(4)]
+    # Two different arrangements, differing only in how orders at one limit are placed.
+    assert first != second and sorted(first) == sorted(second) == [0, 1, 2, 3]
+    limits = [tx[f"ask[{k}].limit"] for k in range(4)]
+    assert [limits[k] for k in first] == [limits[k] for k in second]
+    assert runner.discharge(name, timeout_s=30).status == "proved"
+
+
 def _register(monkeypatch: pytest.MonkeyPatch, ob: Obligation) -> None:
     monkeypatch.setitem(obligations.BUILDERS, ob.name, lambda: ob)
 
