@@ -475,6 +475,14 @@ def envelope(s: Ledger, sender: Term, nonce: Term, role: str | None, checks: Che
         checks.require(get(getattr(s, f"account_{role}"), sender), "TX-06")
 
 
+def signed(s: Ledger, sender: Term, nonce: Term, role: str | None) -> Checks:
+    """The checks of a signed transaction, its envelope first: every transition module starts
+    so, as spec.transactions.execute checks the envelope before the kind's own function runs."""
+    checks = Checks()
+    envelope(s, sender, nonce, role, checks)
+    return checks
+
+
 def advance_nonce(s: Ledger, sender: Term) -> Ledger:
     """TX-07: the nonce moves last, from the account as the transition left it."""
     return put(s, "account_nonce", (sender,), get(s.account_nonce, sender) + 1)

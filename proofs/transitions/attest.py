@@ -22,10 +22,10 @@ from proofs.model import (
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     ident,
     put,
+    signed,
     slot_end,
     slot_id,
     wh,
@@ -119,8 +119,7 @@ def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> 
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "attestor", checks)
+    checks = signed(s, tx.sender, tx.nonce, "attestor")
     checks.require(z3.BoolVal(1 <= len(tx.readings) <= MAX_BATCH_READINGS), "ATT-01")
     for r in tx.readings:
         s = record_reading(s, tx.sender, r, checks)

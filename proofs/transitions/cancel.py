@@ -10,16 +10,15 @@ from proofs.model import (
     ASK,
     CANCELLED,
     OPEN,
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     put,
     read_order,
+    signed,
     write_balance,
     write_order,
 )
@@ -44,8 +43,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "trader", checks)
+    checks = signed(s, tx.sender, tx.nonce, "trader")
     order = read_order(s, tx.order)
     checks.require(order.exists, "CAN-01")
     checks.require(order.owner == tx.sender, "CAN-02")

@@ -7,15 +7,14 @@ from dataclasses import dataclass, replace
 import z3
 
 from proofs.model import (
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     money,
+    signed,
     write_balance,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -41,8 +40,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(get(s.account_registered, tx.account), "MNY-01")
     checks.require(tx.amount >= 1, "MNY-02")
     checks.require(s.total_deposited + tx.amount <= MONEY_MAX_MSEN, "MNY-04")

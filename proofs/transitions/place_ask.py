@@ -11,18 +11,17 @@ from proofs.model import (
     BID,
     ENCUMBRANCE_NONE,
     OPEN,
-    Checks,
     Ledger,
     OrderRow,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     ident,
     price,
     put,
+    signed,
     slot_id,
     trading_close,
     wh,
@@ -58,8 +57,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "trader", checks)
+    checks = signed(s, tx.sender, tx.nonce, "trader")
     key = (tx.meter, tx.slot)
     checks.require(get(s.lot_exists, *key), "ASK-01")
     checks.require(get(s.lot_owner, *key) == tx.sender, "ASK-02")

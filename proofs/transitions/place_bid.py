@@ -12,17 +12,16 @@ from proofs.model import (
     NONE,
     OPEN,
     SUBSTATION,
-    Checks,
     Ledger,
     OrderRow,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     ident,
     price,
+    signed,
     slot_id,
     trading_close,
     wh,
@@ -64,8 +63,7 @@ def escrow_of(quantity: Term, max_price: Term, fee: Term) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "trader", checks)
+    checks = signed(s, tx.sender, tx.nonce, "trader")
     checks.require(
         z3.And(get(s.node_registered, tx.zone), get(s.node_kind, tx.zone) == SUBSTATION), "BID-01"
     )

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     put,
+    signed,
     write_balance,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -49,8 +48,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(z3.Not(get(s.account_registered, tx.account)), "ACC-01")
     checks.require(tx.key_valid, "ACC-02")
     checks.require(tx.roles_valid, "ACC-03")

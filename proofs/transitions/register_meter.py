@@ -12,16 +12,15 @@ import z3
 
 from proofs.model import (
     SERVICE_POINT,
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     ident,
     put,
+    signed,
     wh,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -56,8 +55,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(z3.Not(get(s.meter_registered, tx.meter)), "MTR-01")
     checks.require(
         z3.And(get(s.account_registered, tx.owner), get(s.account_trader, tx.owner)), "MTR-02"

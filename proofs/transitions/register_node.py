@@ -10,17 +10,16 @@ from proofs.model import (
     NONE,
     SERVICE_POINT,
     SUBSTATION,
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     ident,
     price,
     put,
+    signed,
 )
 from proofs.transitions._common import Points, symbolic_fields
 
@@ -60,8 +59,7 @@ def zone_of(s: Ledger, tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, "operator", checks)
+    checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(z3.Not(get(s.node_registered, tx.node)), "GRD-01")
     checks.require(
         z3.If(

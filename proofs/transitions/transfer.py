@@ -11,15 +11,14 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     money,
+    signed,
     write_balance,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -44,8 +43,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, None, checks)
+    checks = signed(s, tx.sender, tx.nonce, None)
     checks.require(get(s.account_registered, tx.to), "MNY-01")
     checks.require(tx.amount >= 1, "MNY-02")
     checks.require(tx.amount <= get(s.account_balance, tx.sender), "MNY-03")

@@ -7,15 +7,14 @@ from dataclasses import dataclass, replace
 import z3
 
 from proofs.model import (
-    Checks,
     Ledger,
     Term,
     Transition,
     account_id,
     advance_nonce,
-    envelope,
     get,
     money,
+    signed,
     write_balance,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -39,8 +38,7 @@ def domain(tx: Tx) -> Term:
 
 
 def step(s: Ledger, tx: Tx) -> Transition:
-    checks = Checks()
-    envelope(s, tx.sender, tx.nonce, None, checks)
+    checks = signed(s, tx.sender, tx.nonce, None)
     checks.require(tx.amount >= 1, "MNY-02")
     balance = get(s.account_balance, tx.sender)
     checks.require(tx.amount <= balance, "MNY-03")
