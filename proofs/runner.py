@@ -82,7 +82,10 @@ AXIOMS: tuple[tuple[str, str], ...] = (
         "two arrangements of 4 orders both sorted by that key (auction.ask_before / bid_before, "
         "checked against the spec's sort keys by tests/test_proofs_model_vs_spec.py) are equal "
         "position by position, so every arrival order of a 4 + 4 book gives the same ranked book "
-        "and the same result, the one the ranked obligations are about. auction/arrival-order and "
+        "and the same result, the one the ranked obligations are about (the ranked encoding, "
+        "auction.call_auction(ranked=True), reads positions, limits, quantities, owners and "
+        "demand but no order id: a function of the ranked lists, checked on its terms by "
+        "tests/test_proofs_model_vs_spec.py). auction/arrival-order and "
         "auction/tie-break prove the same directly on the unranked encoding for 2 + 2 books; the "
         "model-against-code tests check the encodings on concrete books of up to 6 + 6.",
     ),

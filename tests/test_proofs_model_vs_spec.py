@@ -604,6 +604,37 @@ def test_ranking_predicates_are_the_spec_sort_keys(limits: list[int], shuffler: 
             assert concrete.value(before(my, mx)) is False
 
 
+def _constants(terms: list[Any]) -> set[str]:
+    """Names of the free constants in ``terms``."""
+    seen: set[int] = set()
+    names: set[str] = set()
+    stack = list(terms)
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            names.add(t.decl().name())
+        stack.extend(t.children())
+    return names
+
+
+def test_the_ranked_encoding_is_a_function_of_the_ranked_sequence() -> None:
+    """The arrival-order argument (axiom RANKED): the ranked auction obligations are about a
+    function of the ranked lists alone. Their result terms read positions, limits, quantities,
+    owners and demand, but no order id (ids act only through the ranking, which
+    auction/ranking-unique-* shows to be unique); the unranked encoding does read ids."""
+    asks, bids, _ = auction.symbolic_book("book")
+    ranked = auction.call_auction(asks, bids, "ranked", ranked=True)
+    terms = [*ranked.fills, ranked.price, ranked.volume_wh, *ranked.eligible, *ranked.definitions]
+    read = _constants(terms)
+    assert {"book.ask0.limit", "book.bid3.quantity", "book.bid0.owner"} <= read
+    assert not {n for n in read if n.endswith(".id")}
+    unranked = auction.call_auction(asks, bids, "unranked")
+    assert {n for n in _constants([*unranked.fills, *unranked.definitions]) if n.endswith(".id")}
+
+
 def test_every_kind_was_accepted_at_least_once() -> None:
     """Runs last in this module (pytest keeps file order): the comparisons above were not all
     rejections."""
