@@ -18,8 +18,8 @@ book with quantity-0 orders, which the auction skips):
 * ``auction/price-integrity``: every filled bid's limit >= price >= every filled ask's limit;
 * ``auction/no-overfill``: no fill beyond the order's (eligible) quantity, no buyer beyond its
   unclaimed import;
-* ``auction/maximal-volume``: at no price p would more trade: min(supply(p), demand(p)) <= V,
-  and the volume is achievable at the clearing price;
+* ``auction/maximal-volume``: at no price p would more trade: min(supply(p), demand(p)) <= V;
+* ``auction/volume-on-offer``: the volume is offered and demanded at the clearing price;
 * ``auction/arrival-order``: permuting the book (the order orders arrived in) changes nothing,
   and changing ids changes nothing as long as ties keep their id order (the stated tie-break);
 * ``auction/contract``: the contract ``proofs.transitions.clearing`` assumes for settlement;
@@ -498,25 +498,38 @@ def book_obligation(
     )
 
 
+def _supply(asks: Sequence[AuctionOrder], at: Term) -> Term:
+    """Ask Wh on offer at price ``at``."""
+    return _sum([z3.If(a.limit <= at, a.quantity_wh, 0) for a in asks])
+
+
+def _demand(
+    asks: Sequence[AuctionOrder], bids: Sequence[AuctionOrder], r: AuctionResult, at: Term
+) -> Term:
+    """Eligible bid Wh demanded at price ``at``."""
+    n = len(asks)
+    return _sum([z3.If(b.limit >= at, r.eligible[n + k], 0) for k, b in enumerate(bids)])
+
+
 def maximal_volume(
     asks: Sequence[AuctionOrder], bids: Sequence[AuctionOrder], r: AuctionResult
 ) -> Term:
-    """CLR-03: at every price p, min(supply(p), eligible demand(p)) <= V; and V is on offer and
-    demanded at the clearing price."""
+    """CLR-03: at every price p, min(supply(p), eligible demand(p)) <= V. (That V is on offer
+    and demanded at the clearing price is auction/volume-on-offer: two smaller problems.)"""
     p = z3.Int("any_price")
-    n = len(asks)
+    return _min(_supply(asks, p), _demand(asks, bids, r, p)) <= r.volume_wh
 
-    def supply(at: Term) -> Term:
-        return _sum([z3.If(a.limit <= at, a.quantity_wh, 0) for a in asks])
 
-    def demand(at: Term) -> Term:
-        return _sum([z3.If(b.limit >= at, r.eligible[n + k], 0) for k, b in enumerate(bids)])
-
-    at_clearing = z3.Implies(
+def volume_on_offer(
+    asks: Sequence[AuctionOrder], bids: Sequence[AuctionOrder], r: AuctionResult
+) -> Term:
+    """CLR-03: the volume is achievable: V Wh are on offer and demanded at the clearing price."""
+    return z3.Implies(
         r.volume_wh > 0,
-        z3.And(r.volume_wh <= supply(r.price), r.volume_wh <= demand(r.price)),
+        z3.And(
+            r.volume_wh <= _supply(asks, r.price), r.volume_wh <= _demand(asks, bids, r, r.price)
+        ),
     )
-    return z3.And(_min(supply(p), demand(p)) <= r.volume_wh, at_clearing)
 
 
 def arrival_order(
@@ -581,7 +594,8 @@ def ranking_unique(side: str, n: int) -> Obligation:
     only the ranked lists; the fills it returns are a map by order id. So if the sorted
     arrangement is unique, every arrival order of a book yields the same ranked lists and the
     same result, and that result is the one the ranked obligations (auction/one-price, volume,
-    price-integrity, no-overfill, maximal-volume, on books of 4 + 4 in ranking order) are about.
+    price-integrity, no-overfill, maximal-volume, volume-on-offer: books of 4 + 4 in ranking
+    order) are about.
     ``sorted`` guarantees only that no order ranks before its predecessor; uniqueness needs the
     key to be a strict total order on the book, which the unique order id makes it."""
     before = ask_before if side == "ask" else bid_before
@@ -623,6 +637,7 @@ PROPERTIES: dict[str, tuple[tuple[str, ...], Property]] = {
     "auction/price-integrity": (("INV-09", "CLR-04"), lambda a, b, r: price_integrity(a, r)),
     "auction/no-overfill": (("INV-05", "INV-03", "CLR-02", "CLR-05"), no_overfill),
     "auction/maximal-volume": (("CLR-03",), maximal_volume),
+    "auction/volume-on-offer": (("CLR-03", "CLR-04"), volume_on_offer),
     "auction/arrival-order": (("INV-15", "CLR-02", "CLR-05"), arrival_order),
     "auction/tie-break": (("INV-15", "CLR-02", "CLR-05"), tie_break_only),
 }
