@@ -109,7 +109,6 @@ def plan(out: Path) -> list[Step]:
                 sys.executable,
                 "-m",
                 "pytest",
-                "-q",
                 "-p",
                 "no:cacheprovider",
                 str(differential),
