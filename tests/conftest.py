@@ -17,21 +17,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
+# The other profiles differ from ci only in budget and, for heavy, fresh randomness.
 settings.register_profile(
-    "heavy",
-    derandomize=False,
-    deadline=None,
-    max_examples=2000,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
+    "heavy", parent=settings.get_profile("ci"), derandomize=False, max_examples=2000
 )
 # The audit's differential step: derandomized like ci, with a larger fixed budget.
-settings.register_profile(
-    "audit",
-    derandomize=True,
-    deadline=None,
-    max_examples=300,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
+settings.register_profile("audit", parent=settings.get_profile("ci"), max_examples=300)
 settings.load_profile("ci")
