@@ -17,7 +17,7 @@ from reference.errors import Rejected
 from reference.ledger import Ledger, decode_state, encode_state
 
 NAME: Final = "kwhledger-reference"
-VERSION: Final = "0.1.0"
+VERSION: Final = "0.2.0"
 MAX_STATE_BYTES: Final = 64 * 1024 * 1024
 
 

@@ -1,6 +1,7 @@
 """LtHash-16 over 1024 lanes, kept as wide integers so that one entry costs a few big-int steps.
 
-An entry's 2048-byte SHAKE-256 expansion, read as one little-endian integer ``x``, holds lane
+An entry's 2048-byte expansion (ChaCha20 keystream under a BLAKE2b-256 key, rule book section 9.5),
+read as one little-endian integer ``x``, holds lane
 ``i`` at bits ``16 i``. ``x & EVEN`` keeps the even lanes, each alone in a 32-bit slot; ``x & ODD``
 keeps the odd ones in place, each followed by 16 free bits. Adding such masked values adds every
 lane at once, a lane's carries landing in its free bits, never in another lane. Added and removed
@@ -14,7 +15,9 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v1"
+from nacl.bindings import randombytes_buf_deterministic
+
+TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v2"
 TAG_STATE_ROOT: Final = b"kwhledger/state-root/v1"
 LANE_BYTES: Final = 2048
 
@@ -27,8 +30,10 @@ _PREFIX: Final = TAG_STATE_ENTRY + b"\x00"
 
 
 def expansion(entry: bytes) -> int:
-    """An entry's 2048-byte expansion as an integer."""
-    return int.from_bytes(hashlib.shake_256(_PREFIX + entry).digest(LANE_BYTES), "little")
+    """An entry's 2048-byte expansion as an integer: libsodium's ChaCha20 generator (nonce
+    ``LibsodiumDRG``, counter from 0) seeded with the entry's tagged BLAKE2b-256 hash."""
+    seed = hashlib.blake2b(_PREFIX + entry, digest_size=32).digest()
+    return int.from_bytes(randombytes_buf_deterministic(LANE_BYTES, seed), "little")
 
 
 class LtHash:

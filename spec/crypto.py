@@ -1,9 +1,10 @@
 """Hashing and signatures, each bound to its purpose by a domain tag.
 
 Hash: BLAKE2b with a 256-bit digest over ``tag || 0x00 || data``; tags are ASCII without NUL, so no
-two purposes can produce the same hash input. Signatures: Ed25519 exactly as libsodium's
-``crypto_sign_verify_detached`` accepts them (SIG-01), because "Ed25519" alone does not say which
-edge-case signatures a node must accept, and a consensus rule has to.
+two purposes can produce the same hash input. Expansion (for the state root's LtHash): the ChaCha20
+keystream of RFC 8439 under a key that is such a tagged hash. Signatures: Ed25519 exactly as
+libsodium's ``crypto_sign_verify_detached`` accepts them (SIG-01), because "Ed25519" alone does not
+say which edge-case signatures a node must accept, and a consensus rule has to.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.bindings import (
+    crypto_core_ed25519_is_valid_point,
+    crypto_sign_open,
+    randombytes_buf_deterministic,
+)
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
@@ -25,13 +30,29 @@ TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1"
 TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1"
-TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v1"
+TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v2"
 TAG_STATE_ROOT: Final = b"kwhledger/state-root/v1"
 
 
 def tagged_hash(tag: bytes, data: bytes) -> bytes:
     """BLAKE2b-256 of ``tag || 0x00 || data``."""
     return hashlib.blake2b(tag + b"\x00" + data, digest_size=HASH_BYTES).digest()
+
+
+EXPAND_NONCE: Final = b"LibsodiumDRG"
+"""The 12-byte ChaCha20 nonce of ``expand``: the one libsodium's ``randombytes_buf_deterministic``
+uses, so that libsodium computes an expansion in one call."""
+
+
+def expand(tag: bytes, data: bytes, length: int) -> bytes:
+    """The first ``length`` bytes of the ChaCha20 keystream (RFC 8439 section 2.4: 96-bit nonce
+    ``EXPAND_NONCE``, block counter from 0) under the key ``tagged_hash(tag, data)``.
+
+    A hash-then-stream expansion: the 32-byte hash binds the input, the stream cipher stretches it.
+    It is about four times cheaper than SHAKE-256 for the 2048 bytes each state entry needs, and a
+    node expands every entry a block changes.
+    """
+    return bytes(randombytes_buf_deterministic(length, tagged_hash(tag, data)))
 
 
 def is_valid_public_key(key: bytes) -> bool:

@@ -8,7 +8,6 @@ entries, so that a fast node can update it entry by entry instead of re-hashing 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, IntFlag
@@ -16,7 +15,14 @@ from typing import Any, Final
 
 from spec import wire
 from spec.cbor import CborKey, CborValue, encode
-from spec.crypto import HASH_BYTES, PUBLIC_KEY_BYTES, TAG_STATE_ENTRY, TAG_STATE_ROOT, tagged_hash
+from spec.crypto import (
+    HASH_BYTES,
+    PUBLIC_KEY_BYTES,
+    TAG_STATE_ENTRY,
+    TAG_STATE_ROOT,
+    expand,
+    tagged_hash,
+)
 from spec.errors import Rejected
 from spec.fmap import FrozenMap
 from spec.units import (
@@ -383,8 +389,8 @@ def encode_state(state: State) -> CborValue:
 
 # --- State root: LtHash-16 over the entries (HSH-01) ---------------------------------------------
 #
-# Each entry's encoding ``[table, key, value]`` is expanded with SHAKE-256 to 2048 bytes, read as
-# 1024 little-endian 16-bit lanes; the state's multiset hash is the lane-wise sum of all entries
+# Each entry's encoding ``[table, key, value]`` is expanded (``crypto.expand``) to 2048 bytes, read
+# as 1024 little-endian 16-bit lanes; the state's multiset hash is the lane-wise sum of all entries
 # modulo 2^16 (the lattice hash of Bellare and Micciancio, as used by LtHash). Adding or removing an
 # entry adds or subtracts its lanes, so a node can maintain the sum incrementally. The root is
 # BLAKE2b-256 over the root tag and the 2048 bytes of the sum.
@@ -395,8 +401,7 @@ LTHASH_BYTES: Final = 2 * LTHASH_LANES
 
 def entry_lanes(table: int, key: CborValue, value: CborValue) -> bytes:
     """The 2048-byte LtHash expansion of one entry."""
-    shake = hashlib.shake_256(TAG_STATE_ENTRY + b"\x00" + encode([table, key, value]))
-    return shake.digest(LTHASH_BYTES)
+    return expand(TAG_STATE_ENTRY, encode([table, key, value]), LTHASH_BYTES)
 
 
 def lthash_sum(expansions: Iterator[bytes]) -> bytes:

@@ -285,11 +285,9 @@ def test_lthash_add_and_remove_equal_a_fresh_sum(entries: list[bytes], data: st.
 
 
 def _expansion(entry: bytes) -> bytes:
-    import hashlib
+    from spec.crypto import TAG_STATE_ENTRY, expand
 
-    from spec.crypto import TAG_STATE_ENTRY
-
-    return hashlib.shake_256(TAG_STATE_ENTRY + b"\x00" + entry).digest(2048)
+    return expand(TAG_STATE_ENTRY, entry, 2048)
 
 
 def test_lthash_folds_without_losing_lanes() -> None:

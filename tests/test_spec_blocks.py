@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
+import chacha20
 import pytest
 from _rules_plugin import rules
 from strategies import METER, entry, forge_block, reject_block, reject_clock, village
@@ -185,12 +186,15 @@ def test_block_advances_the_clock_clears_then_applies() -> None:
 
 def independent_root(state: State) -> bytes:
     """HSH-01 computed here from its statement, with plain lists instead of the spec's lane trick:
-    each entry [table, key, value] is expanded by SHAKE-256 to 1024 little-endian 16-bit lanes,
-    lanes are added modulo 2^16, and the root is tagged BLAKE2b-256 of the 2048 sum bytes."""
+    each entry [table, key, value] is expanded to 1024 little-endian 16-bit lanes by the RFC 8439
+    ChaCha20 keystream (``tests/chacha20.py``, not libsodium) under the key BLAKE2b-256 of the
+    entry tag and the encoding, lanes are added modulo 2^16, and the root is tagged BLAKE2b-256 of
+    the 2048 sum bytes."""
     lanes = [0] * 1024
     for table, key, value in entries(state):
-        data = b"kwhledger/state-entry/v1\x00" + encode([int(table), key, value])
-        expansion = hashlib.shake_256(data).digest(2048)
+        data = b"kwhledger/state-entry/v2\x00" + encode([int(table), key, value])
+        seed = hashlib.blake2b(data, digest_size=32).digest()
+        expansion = chacha20.keystream(seed, b"LibsodiumDRG", 2048)
         for i in range(1024):
             lanes[i] = (lanes[i] + int.from_bytes(expansion[2 * i : 2 * i + 2], "little")) % 65536
     total = b"".join(lane.to_bytes(2, "little") for lane in lanes)
