@@ -30,9 +30,9 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
-from reference.cbor import tstr, u
+from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
-from reference.lthash import LtHash, combine, lane_sums
+from reference.lthash import ODD, SUM_CHUNK, LtHash, combine, expansion, lane_sums
 from reference.wire import (
     CHAIN_ID_MAX_BYTES,
     COUNTER_MAX,
@@ -102,15 +102,22 @@ def blake(tagged: bytes) -> bytes:
 
 
 def merkle_root(leaves: list[bytes]) -> bytes:
-    """HSH-02: RFC 6962 style, leaves and nodes under different tags."""
+    """HSH-02: RFC 6962 style, leaves and nodes under different tags.
+
+    Built level by level: adjacent pairs are hashed and a last unpaired node goes up as it is,
+    which gives the same tree as RFC 6962's split at the largest power of two below the count.
+    """
     if not leaves:
         return blake(TAG_MERKLE_LEAF)
-    if len(leaves) == 1:
-        return blake(TAG_MERKLE_LEAF + leaves[0])
-    split = 1
-    while split * 2 < len(leaves):
-        split *= 2
-    return blake(TAG_MERKLE_NODE + merkle_root(leaves[:split]) + merkle_root(leaves[split:]))
+    level = [blake(TAG_MERKLE_LEAF + leaf) for leaf in leaves]
+    while len(level) > 1:
+        paired = [
+            blake(TAG_MERKLE_NODE + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def market_key(zone: int, slot: int) -> int:
@@ -352,110 +359,113 @@ class Ledger:
 
     def encode_value(self, table: int, key: Any, v: Any) -> bytes:
         """The canonical encoding of a record (a map from field number to value)."""
-        if table == T_ACCOUNTS:
-            return b"\xa3\x00" + u(v[0]) + b"\x01" + u(v[1]) + b"\x02" + u(v[2])
-        if table == T_READINGS:
-            return b"".join(
-                (b"\xa3\x00", u(v & M40), b"\x01", u((v >> 40) & M40), b"\x02", u(v >> 80))
+        if not 1 <= table <= 8:
+            raise ValueError(f"no table {table}")
+        encoder: Any = _VALUE_ENCODERS[table]
+        value: bytes = encoder(self, key, v)
+        return value
+
+    def _encode_account(self, key: Any, v: Any) -> bytes:
+        return b"\xa3\x00" + u(v[0]) + b"\x01" + u(v[1]) + b"\x02" + u(v[2])
+
+    def _encode_reading(self, key: Any, v: Any) -> bytes:
+        return b"".join((b"\xa3\x00", u(v & M40), b"\x01", u((v >> 40) & M40), b"\x02", u(v >> 80)))
+
+    def _encode_lot(self, key: Any, v: Any) -> bytes:
+        meter = self.meters[key >> 30]
+        enc = self.readings[key] >> 80
+        return b"".join(
+            (
+                b"\xaa\x00\x58\x20",
+                meter[0],
+                b"\x01",
+                u(meter[3]),
+                b"\x02",
+                u(meter[2]),
+                b"\x03",
+                u(meter[4]),
+                b"\x04",
+                u(enc),
+                b"\x05",
+                u(v & M40),
+                b"\x06",
+                u((v >> 40) & M40),
+                b"\x07",
+                u((v >> 80) & M40),
+                b"\x08",
+                u((v >> 120) & M40),
+                b"\x09",
+                u(v >> 160),
             )
-        if table == T_LOTS:
-            meter = self.meters[key >> 30]
-            enc = self.readings[key] >> 80
-            return b"".join(
-                (
-                    b"\xaa\x00\x58\x20",
-                    meter[0],
-                    b"\x01",
-                    u(meter[3]),
-                    b"\x02",
-                    u(meter[2]),
-                    b"\x03",
-                    u(meter[4]),
-                    b"\x04",
-                    u(enc),
-                    b"\x05",
-                    u(v & M40),
-                    b"\x06",
-                    u((v >> 40) & M40),
-                    b"\x07",
-                    u((v >> 80) & M40),
-                    b"\x08",
-                    u((v >> 120) & M40),
-                    b"\x09",
-                    u(v >> 160),
-                )
+        )
+
+    def _encode_demand(self, key: Any, v: Any) -> bytes:
+        return b"\xa2\x00" + u(v & M40) + b"\x01" + u(v >> 40)
+
+    def _encode_order(self, key: Any, v: Any) -> bytes:
+        return b"".join(
+            (
+                b"\xab\x00",
+                u(v[0]),
+                b"\x01\x58\x20",
+                v[1],
+                b"\x02",
+                u(v[2]),
+                b"\x03",
+                u(v[3]),
+                b"\x04",
+                _NULL if v[4] is None else u(v[4]),
+                b"\x05",
+                u(v[5]),
+                b"\x06",
+                u(v[6]),
+                b"\x07",
+                u(v[7]),
+                b"\x08",
+                u(v[8]),
+                b"\x09",
+                u(v[9]),
+                b"\x0a",
+                u(v[10]),
             )
-        if table == T_DEMAND:
-            return b"\xa2\x00" + u(v & M40) + b"\x01" + u(v >> 40)
-        if table == T_ORDERS:
-            return b"".join(
-                (
-                    b"\xab\x00",
-                    u(v[0]),
-                    b"\x01\x58\x20",
-                    v[1],
-                    b"\x02",
-                    u(v[2]),
-                    b"\x03",
-                    u(v[3]),
-                    b"\x04",
-                    _NULL if v[4] is None else u(v[4]),
-                    b"\x05",
-                    u(v[5]),
-                    b"\x06",
-                    u(v[6]),
-                    b"\x07",
-                    u(v[7]),
-                    b"\x08",
-                    u(v[8]),
-                    b"\x09",
-                    u(v[9]),
-                    b"\x0a",
-                    u(v[10]),
-                )
+        )
+
+    def _encode_market(self, key: Any, v: Any) -> bytes:
+        return b"".join(
+            (b"\xa3\x00", u(v[0]), b"\x01", _NULL if v[1] is None else u(v[1]), b"\x02", u(v[2]))
+        )
+
+    def _encode_node(self, key: Any, v: Any) -> bytes:
+        return b"".join(
+            (
+                b"\xa4\x00",
+                u(v[0]),
+                b"\x01",
+                _NULL if v[1] is None else u(v[1]),
+                b"\x02",
+                u(v[2]),
+                b"\x03",
+                u(v[3]),
             )
-        if table == T_MARKETS:
-            return b"".join(
-                (
-                    b"\xa3\x00",
-                    u(v[0]),
-                    b"\x01",
-                    _NULL if v[1] is None else u(v[1]),
-                    b"\x02",
-                    u(v[2]),
-                )
+        )
+
+    def _encode_meter(self, key: Any, v: Any) -> bytes:
+        return b"".join(
+            (
+                b"\xa6\x00\x58\x20",
+                v[0],
+                b"\x01\x58\x20",
+                v[1],
+                b"\x02",
+                u(v[2]),
+                b"\x03",
+                u(v[3]),
+                b"\x04",
+                u(v[4]),
+                b"\x05",
+                u(v[5]),
             )
-        if table == T_NODES:
-            return b"".join(
-                (
-                    b"\xa4\x00",
-                    u(v[0]),
-                    b"\x01",
-                    _NULL if v[1] is None else u(v[1]),
-                    b"\x02",
-                    u(v[2]),
-                    b"\x03",
-                    u(v[3]),
-                )
-            )
-        if table == T_METERS:
-            return b"".join(
-                (
-                    b"\xa6\x00\x58\x20",
-                    v[0],
-                    b"\x01\x58\x20",
-                    v[1],
-                    b"\x02",
-                    u(v[2]),
-                    b"\x03",
-                    u(v[3]),
-                    b"\x04",
-                    u(v[4]),
-                    b"\x05",
-                    u(v[5]),
-                )
-            )
-        raise ValueError(f"no table {table}")
+        )
 
     def entries(self) -> Iterator[tuple[int, bytes, bytes]]:
         """Every entry as (table, encoded key, encoded value)."""
@@ -487,37 +497,38 @@ class Ledger:
         hashing. Large updates can be hashed with the worker processes of ``hash_pool``.
         """
         log = self.log
-        first: dict[tuple[int, Any], Any] = {}
-        for i in range(self.root_pos, len(log)):
-            table, key, old = log[i]
-            if (table, key) not in first:
-                first[(table, key)] = old
+        # The old value of each (table, key) is the one its first write saw: going backwards,
+        # the first write comes last and wins.
+        first = {(table, key): old for table, key, old in reversed(log[self.root_pos :])}
         self.root_pos = len(log)
         changes = self.store_changes
         memo = self.expansions
         lthash = self.lthash
+        tables = self.tables
+        encode_key = self.encode_key
         adds: list[tuple[tuple[int, Any], Any, bytes]] = []
         removes: list[bytes] = []
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
         for slot, old in first.items():
             table, key = slot
-            new = self.tables[table].get(key, _MISSING)
+            new = tables[table].get(key, _MISSING)
             if new == old:
                 continue
-            key_bytes = self.encode_key(table, key)
-            prefix = b"\x83" + bytes((table,)) + key_bytes
+            key_bytes = encode_key(table, key)
+            prefix = _ENTRY_HEADS[table] + key_bytes
+            encoder: Any = _VALUE_ENCODERS[table]
             if old is not _MISSING:
                 known = memo.pop(slot, None)
                 if known is not None and known[0] == old:
                     lthash.remove_expansion(known[1])
                 else:
-                    removes.append(prefix + self.encode_value(table, key, old))
+                    removes.append(prefix + encoder(self, key, old))
             if new is _MISSING:
                 if changes is not None:
                     changes[slot] = (key_bytes, None)
             else:
-                value = self.encode_value(table, key, new)
+                value = encoder(self, key, new)
                 adds.append((slot, new, prefix + value))
                 if changes is not None:
                     changes[slot] = (key_bytes, value)
@@ -556,13 +567,19 @@ class Ledger:
             lthash.remove(entry)
         memo = self.expansions
         room = self.expansion_cache_size - len(memo)
-        for slot, value, entry in adds:
-            x = lthash.add(entry)
-            if room <= 0:
-                del memo[next(iter(memo))]
-            else:
-                room -= 1
-            memo[slot] = (value, x)
+        for start in range(0, len(adds), SUM_CHUNK):
+            plain = odd = 0
+            chunk = adds[start : start + SUM_CHUNK]
+            for slot, value, entry in chunk:
+                x = expansion(entry)
+                plain += x
+                odd += x & ODD
+                if room <= 0:
+                    del memo[next(iter(memo))]
+                else:
+                    room -= 1
+                memo[slot] = (value, x)
+            lthash.add_sums(plain, odd, len(chunk))
 
     def state_root(self) -> bytes:
         """HSH-01, updated from the entries written since the last call."""
@@ -1196,15 +1213,27 @@ class Ledger:
         )
 
 
-def _array(n: int) -> bytes:
-    from reference.cbor import uint_bytes
+_VALUE_ENCODERS: Final = (
+    None,
+    Ledger._encode_account,
+    Ledger._encode_node,
+    Ledger._encode_meter,
+    Ledger._encode_reading,
+    Ledger._encode_lot,
+    Ledger._encode_demand,
+    Ledger._encode_order,
+    Ledger._encode_market,
+)
+"""Each table's record encoder, by table number."""
+_ENTRY_HEADS: Final = tuple(b"\x83" + bytes((table,)) for table in range(9))
+"""``[table, ...`` : the first two bytes of every entry's encoding."""
 
+
+def _array(n: int) -> bytes:
     return uint_bytes(n, 4)
 
 
 def _bytes_item(data: bytes) -> bytes:
-    from reference.cbor import uint_bytes
-
     return uint_bytes(len(data), 2) + data
 
 

@@ -114,7 +114,7 @@ class Node:
         """Admit a transaction, or reject it with the rule book's code for what can be known now."""
         identifier = tx_id(data)
         try:
-            tx = decode_tx(data)
+            tx = decode_tx(data, identifier)
             self._admit(tx, identifier, signature_ok)
         except Rejected as rejection:
             return Receipt(identifier, rejection.code, rejection.rule_id, rejection.detail)
@@ -172,7 +172,13 @@ class Node:
         self, block: bytes, included: list[bytes], receipts: list[Receipt], produced: bool = False
     ) -> None:
         ledger = self.ledger
-        changes = ledger.store_changes or {}
+        upserts: list[tuple[int, bytes, bytes]] = []
+        deletes: list[tuple[int, bytes]] = []
+        for (table, _), (key, value) in (ledger.store_changes or {}).items():
+            if value is None:
+                deletes.append((table, key))
+            else:
+                upserts.append((table, key, value))
         try:
             self.store.commit_block(
                 ledger.height,
@@ -182,7 +188,8 @@ class Node:
                 if produced
                 else [tx_id(tx) for tx in included],
                 encode_receipts(receipts),
-                [(table, key, value) for (table, _), (key, value) in changes.items()],
+                upserts,
+                deletes,
                 ledger.lthash.lanes(),
             )
         except BaseException:

@@ -82,10 +82,12 @@ class Store:
         block: bytes,
         tx_ids: list[bytes],
         receipts: bytes,
-        changes: Iterable[tuple[int, bytes, bytes | None]],
+        upserts: list[tuple[int, bytes, bytes]],
+        deletes: list[tuple[int, bytes]],
         lanes: bytes,
     ) -> None:
-        """Everything a block changes, atomically."""
+        """Everything a block changes, atomically: ``upserts`` are entries written (table, key,
+        value encodings), ``deletes`` entries removed (table, key)."""
         db = self.db
         pause = self.commit_pause_s
         db.execute("BEGIN IMMEDIATE")
@@ -101,13 +103,6 @@ class Store:
                 [(tx_id, height, position) for position, tx_id in enumerate(tx_ids)],
             )
             db.execute("INSERT INTO receipts (height, data) VALUES (?, ?)", (height, receipts))
-            upserts = []
-            deletes = []
-            for table, key, value in changes:
-                if value is None:
-                    deletes.append((table, key))
-                else:
-                    upserts.append((table, key, value))
             db.executemany("INSERT OR REPLACE INTO entries (tbl, k, v) VALUES (?, ?, ?)", upserts)
             db.executemany("DELETE FROM entries WHERE tbl = ? AND k = ?", deletes)
             if pause:

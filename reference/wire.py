@@ -257,6 +257,7 @@ class Tx:
         nonce: int,
         body: tuple[Any, ...],
         signature: bytes,
+        identifier: bytes | None = None,
     ) -> None:
         self.data = data
         self.chain_id = chain_id
@@ -265,7 +266,7 @@ class Tx:
         self.nonce = nonce
         self.body = body
         self.signature = signature
-        self.id = tx_id(data)
+        self.id = tx_id(data) if identifier is None else identifier
         """HSH-02, computed once: the mempool, the block and the receipts all need it."""
 
     def signing_bytes(self) -> bytes:
@@ -276,19 +277,20 @@ class Tx:
         the one-byte keys and the 67-byte signature field.
         """
         data = self.data
-        chain_end = (
-            2
-            + _head_length(len(self.chain_id.encode("utf-8")))
-            + len(self.chain_id.encode("utf-8"))
-        )
-        kind_end = chain_end + 1 + _head_length(self.kind)
+        layout = _SIGNING_LAYOUT.get((self.chain_id, self.kind))
+        if layout is None:
+            chain_bytes = len(self.chain_id.encode("utf-8"))
+            chain_end = 2 + _head_length(chain_bytes) + chain_bytes
+            tag = TAG_TX_SIGNING + b"/" + KIND_NAMES[self.kind].encode("ascii") + b"\x00\x85"
+            layout = (tag, chain_end, chain_end + 1 + _head_length(self.kind))
+            if len(_SIGNING_LAYOUT) < 1024:
+                _SIGNING_LAYOUT[(self.chain_id, self.kind)] = layout
+        tag, chain_end, kind_end = layout
         sender_end = kind_end + 1 + 34
         nonce_end = sender_end + 1 + _head_length(self.nonce)
-        tag = TAG_TX_SIGNING + b"/" + KIND_NAMES[self.kind].encode("ascii")
         return b"".join(
             (
                 tag,
-                b"\x00\x85",
                 data[2:chain_end],
                 data[chain_end + 1 : kind_end],
                 data[kind_end + 1 : sender_end],
@@ -296,6 +298,10 @@ class Tx:
                 data[nonce_end + 1 : len(data) - 67],
             )
         )
+
+
+_SIGNING_LAYOUT: dict[tuple[str, int], tuple[bytes, int, int]] = {}
+"""Per (chain id, kind): the tag with the array head, and where the chain id and kind end."""
 
 
 def tx_id(data: bytes) -> bytes:
@@ -306,10 +312,105 @@ def tx_id(data: bytes) -> bytes:
 _ENVELOPE_KEYS: Final = [0, 1, 2, 3, 4, 5]
 
 
-def decode_tx(data: bytes) -> Tx:
-    """Decode and schema-check a transaction (steps 1 and 2 of the rule book), or raise."""
+def _uint_at(data: bytes, pos: int) -> tuple[int, int]:
+    """The shortest-form unsigned integer at ``pos`` and the position after it; raises
+    ``ValueError`` for anything else (another major type, a longer form than needed, no room)."""
+    head = data[pos]
+    if head < 24:
+        return head, pos + 1
+    size = _UINT_SIZES.get(head)
+    if size is None or pos + 1 + size > len(data):
+        raise ValueError
+    value = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
+    if value < _UINT_FLOOR[size]:
+        raise ValueError
+    return value, pos + 1 + size
+
+
+_UINT_SIZES: Final = {24: 1, 25: 2, 26: 4, 27: 8}
+_UINT_FLOOR: Final = {1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000}
+_SIG_HEAD: Final = b"\x05\x58\x40"
+
+
+def _parse_direct(data: bytes, identifier: bytes | None) -> Tx | None:
+    """A transaction with scalar body fields, parsed straight from its bytes, or None.
+
+    Accepts only the exact canonical layout ``{0: chain, 1: kind, 2: sender, 3: nonce, 4: body,
+    5: signature}`` with every field in range; anything else (including an attestation's array)
+    goes to the cbor2 path or the strict parser, which name the rule.
+    """
+    try:
+        if data[0] != 0xA6 or data[1] != 0x00:
+            return None
+        head = data[2]
+        if 0x61 <= head <= 0x77:
+            length, pos = head - 0x60, 3
+        elif head == 0x78 and 24 <= data[3] <= CHAIN_ID_MAX_BYTES:
+            length, pos = data[3], 4
+        else:
+            return None
+        chain_id = data[pos : pos + length].decode("utf-8")
+        pos += length
+        if data[pos] != 0x01:
+            return None
+        kind, pos = _uint_at(data, pos + 1)
+        fields = BODY_SCHEMAS.get(kind)
+        if fields is None or kind == 4:
+            return None
+        if data[pos : pos + 3] != b"\x02\x58\x20" or data[pos + 35] != 0x03:
+            return None
+        sender = data[pos + 3 : pos + 35]
+        nonce, pos = _uint_at(data, pos + 36)
+        if nonce > COUNTER_MAX or data[pos] != 0x04 or data[pos + 1] != 0xA0 + len(fields):
+            return None
+        pos += 2
+        body: list[Any] = []
+        for key, schema in enumerate(fields):
+            if data[pos] != key:
+                return None
+            pos += 1
+            kind_of = schema[0]
+            if kind_of == "n":
+                if data[pos] == 0xF6:
+                    body.append(None)
+                    pos += 1
+                    continue
+                schema = schema[1]
+                kind_of = schema[0]
+            if kind_of == "u":
+                number, pos = _uint_at(data, pos)
+                if not schema[1] <= number <= schema[2]:
+                    return None
+                body.append(number)
+            elif kind_of == "e":
+                number, pos = _uint_at(data, pos)
+                if number >= schema[1]:
+                    return None
+                body.append(number)
+            elif kind_of == "b" and schema[1] == 32:
+                if data[pos] != 0x58 or data[pos + 1] != 0x20 or len(data) < pos + 34:
+                    return None
+                body.append(data[pos + 2 : pos + 34])
+                pos += 34
+            else:
+                return None
+        if data[pos : pos + 3] != _SIG_HEAD or len(data) != pos + 67:
+            return None
+    except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+    return Tx(data, chain_id, kind, sender, nonce, tuple(body), data[pos + 3 :], identifier)
+
+
+def decode_tx(data: bytes, identifier: bytes | None = None) -> Tx:
+    """Decode and schema-check a transaction (steps 1 and 2 of the rule book), or raise.
+
+    ``identifier`` is the transaction's id if the caller has already computed it."""
     if len(data) > MAX_TX_BYTES:
         raise Rejected("ENC-09", f"{len(data)} bytes")
+    data = bytes(data)
+    direct = _parse_direct(data, identifier)
+    if direct is not None:
+        return direct
     value = decode_fast(data)
     if (
         type(value) is dict
@@ -327,14 +428,14 @@ def decode_tx(data: bytes) -> Tx:
         ):  # fmt: skip
             fields = _fast_map(body, BODY_SCHEMAS[kind])
             if fields is not None:
-                return Tx(bytes(data), chain_id, kind, sender, nonce, fields, signature)
+                return Tx(bytes(data), chain_id, kind, sender, nonce, fields, signature, identifier)
     value = decode_strict(data, MAX_TX_BYTES)
     head = parse_map_strict(value, ENVELOPE)
     kind = head[1]
     if kind not in BODY_SCHEMAS:
         raise Rejected("TX-02", f"kind {kind}")
     body = parse_map_strict(head[4], BODY_SCHEMAS[kind])
-    return Tx(bytes(data), head[0], kind, head[2], head[3], body, head[5])
+    return Tx(bytes(data), head[0], kind, head[2], head[3], body, head[5], identifier)
 
 
 # --- Blocks ---------------------------------------------------------------------------------------
