@@ -23,18 +23,20 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="small workloads (a smoke test)")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds; medians are shown (3)")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds; medians are shown (5)")
     parser.set_defaults(run=run)
 
 
 def verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target with the measured figure and whether it is met."""
-    best_e2e = max(figures["ratios"].values())
+    # The target is for one process on one core: the figure with a second core is reported
+    # beside it, not counted.
+    single_e2e = figures["ratios"]["e2e_single_to_verify"]
     readings = figures["readings"]["apply_per_second"]
     clear = figures.get("clearing_100000", {}).get("clear_seconds")
     memory = figures["memory"]["rss_mib"]
     rows = {
-        "e2e_to_verify": (best_e2e, best_e2e >= TARGETS["e2e_to_verify"]),
+        "e2e_to_verify": (single_e2e, single_e2e >= TARGETS["e2e_to_verify"]),
         "readings_per_second": (readings, readings >= TARGETS["readings_per_second"]),
         "clear_100000_seconds": (clear, clear is not None and clear < 1.0),
         "memory_mib": (memory, memory < TARGETS["memory_mib"]),
@@ -59,19 +61,22 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     verify = figures["verify_per_second"]
-    single, pool = figures["e2e_single"], figures["e2e_pool"]
+    single, second = figures["e2e_single"], figures["e2e_second_core"]
     readings = figures["readings"]
     print(f"cores: {figures['cpu_count']}")
-    print(f"medians of {figures['repeats']} rounds; ratios are taken within each round")
+    print(
+        f"medians of {figures['repeats']} rounds; each ratio is taken against the verify "
+        "rate measured between that run's blocks"
+    )
     print(f"PyNaCl Ed25519 verify, one core        {verify:>12,.0f} /s")
     print(
         f"signed txs end to end, one process      {single['per_second']:>12,.0f} /s   "
         f"ratio {figures['ratios']['e2e_single_to_verify']:.2f} of verify"
     )
     print(
-        f"signed txs end to end, +{pool['workers']} verify process "
-        f"{pool['per_second']:>12,.0f} /s   "
-        f"ratio {figures['ratios']['e2e_pool_to_verify']:.2f} of verify"
+        f"signed txs end to end, +{second['verify_workers']} verify process "
+        f"{second['per_second']:>12,.0f} /s   "
+        f"ratio {figures['ratios']['e2e_second_core_to_verify']:.2f} of verify (second core)"
     )
     print(
         "attested readings (1024/batch), decode+verify+apply "

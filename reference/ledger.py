@@ -503,11 +503,18 @@ class Ledger:
         self.root_pos = len(log)
         changes = self.store_changes
         memo = self.expansions
+        memo_pop = memo.pop
         lthash = self.lthash
         tables = self.tables
         encode_key = self.encode_key
+        # Large updates go to the worker processes, if there are any; the rest is hashed here,
+        # each new value as soon as it is encoded, summed locally and handed over in chunks.
+        to_pool = self.hash_pool is not None and len(first) >= 256
         adds: list[tuple[tuple[int, Any], Any, bytes]] = []
         removes: list[bytes] = []
+        plain = odd = 0
+        count = 0
+        room = self.expansion_cache_size - len(memo)
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
         for slot, old in first.items():
@@ -519,7 +526,7 @@ class Ledger:
             prefix = _ENTRY_HEADS[table] + key_bytes
             encoder: Any = _VALUE_ENCODERS[table]
             if old is not _MISSING:
-                known = memo.pop(slot, None)
+                known = memo_pop(slot, None)
                 if known is not None and known[0] == old:
                     lthash.remove_expansion(known[1])
                 else:
@@ -527,18 +534,34 @@ class Ledger:
             if new is _MISSING:
                 if changes is not None:
                     changes[slot] = (key_bytes, None)
-            else:
-                value = encoder(self, key, new)
+                continue
+            value = encoder(self, key, new)
+            if changes is not None:
+                changes[slot] = (key_bytes, value)
+            if to_pool:
                 adds.append((slot, new, prefix + value))
-                if changes is not None:
-                    changes[slot] = (key_bytes, value)
+                continue
+            x = expansion(prefix + value)
+            plain += x
+            odd += x & ODD
+            count += 1
+            if room <= 0:
+                del memo[next(iter(memo))]
+            else:
+                room -= 1
+            memo[slot] = (new, x)
+            if count == SUM_CHUNK:
+                lthash.add_sums(plain, odd, count)
+                plain = odd = count = 0
+        if count:
+            lthash.add_sums(plain, odd, count)
         values = self._ledger_values()
         for number, (old_value, new_value) in enumerate(
             zip(self.ledger_entries, values, strict=True)
         ):
             if old_value != new_value:
                 prefix = b"\x83\x00" + u(number)
-                known = memo.pop((0, number), None)
+                known = memo_pop((0, number), None)
                 if known is not None and known[0] == old_value:
                     lthash.remove_expansion(known[1])
                 else:

@@ -39,6 +39,7 @@ from reference.ledger import (
 )
 from reference.lthash import LtHash
 from reference.store import Store
+from reference.verifier import Pending, SignatureChecker
 from reference.wire import Tx, decode_block, decode_tx, tx_id
 
 
@@ -120,6 +121,22 @@ class Node:
             return Receipt(identifier, rejection.code, rejection.rule_id, rejection.detail)
         return Receipt(identifier, 0, None)
 
+    def prepare(self, datas: list[bytes], checker: SignatureChecker | None = None) -> Prepared:
+        """Start the signature checks of ``datas`` on ``checker``'s worker processes;
+        ``submit_prepared`` admits them later. A pipeline: the checks of the next block run on
+        other cores while this process applies and commits the current one."""
+        return Prepared(datas, checker.check(datas) if checker is not None else None)
+
+    def submit_prepared(self, prepared: Prepared) -> list[Receipt]:
+        """Admit prepared transactions in order, with the verdicts their checks gave (the
+        decoding is done again here: the mempool keeps decoded transactions)."""
+        verdicts = (
+            prepared.pending.result()
+            if prepared.pending is not None
+            else [None] * len(prepared.datas)
+        )
+        return [self.submit(data, ok) for data, ok in zip(prepared.datas, verdicts, strict=True)]
+
     def _admit(self, tx: Tx, identifier: bytes, signature_ok: bool | None) -> None:
         ledger = self.ledger
         if tx.chain_id != ledger.chain_id:
@@ -199,6 +216,16 @@ class Node:
 
     def state_root(self) -> bytes:
         return self.ledger.state_root()
+
+
+class Prepared:
+    """Transactions whose signature checks ``Node.prepare`` has started."""
+
+    __slots__ = ("datas", "pending")
+
+    def __init__(self, datas: list[bytes], pending: Pending | None) -> None:
+        self.datas = datas
+        self.pending = pending
 
 
 def encode_receipts(receipts: list[Receipt]) -> bytes:

@@ -96,3 +96,34 @@ def test_a_second_node_validates_the_first_ones_blocks(tmp_path: Path) -> None:
         reopened.close()
     finally:
         first.close()
+
+
+def test_signatures_checked_in_a_worker_process_give_the_same_receipts(tmp_path: Path) -> None:
+    """``Node.prepare`` with a worker process: the same codes as checking in this process, for
+    good, malformed, forged and repeated transactions, and the same block."""
+    from reference.verifier import SignatureChecker
+
+    keys = devchain.signers()
+    sender = keys[devchain.TRADERS[0]]
+    results = []
+    for name, workers in (("here", 0), ("worker", 1)):
+        node = devchain.run(str(tmp_path / f"{name}.db"), 2, seed=5, quiet=True)
+        sender.nonce = node.ledger.accounts[sender.account][1]
+        good = [
+            sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 5 + i})
+            for i in range(3)
+        ]
+        forged = good[1][:-1] + bytes([good[1][-1] ^ 1])
+        batch = [good[0], good[0][:-3], forged, good[1], good[0], good[2]]
+        try:
+            if workers:
+                with SignatureChecker(workers) as checker:
+                    receipts = node.submit_prepared(node.prepare(batch, checker))
+            else:
+                receipts = [node.submit(tx) for tx in batch]
+            block, _ = node.produce_block(devchain.GENESIS_TIME + 600 * 3)
+            results.append(([r.rule_id for r in receipts], block, node.state_root()))
+        finally:
+            node.close()
+    assert results[0][0] == [None, "ENC-01", "TX-04", None, "TX-05", None]
+    assert results[1] == results[0]

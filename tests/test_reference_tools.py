@@ -50,7 +50,9 @@ def test_bench_quick_reports_every_figure(capsys: object) -> None:
     assert main(["bench", "--quick", "--json", "--repeats", "1"]) == 0
     figures = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert figures["verify_per_second"] > 0
-    assert figures["e2e_single"]["accepted"] > 0
+    assert figures["e2e_single"]["accepted"] == figures["e2e_single"]["transactions"] > 0
+    assert figures["e2e_second_core"]["accepted"] == figures["e2e_single"]["accepted"]
+    assert 0 < figures["ratios"]["e2e_single_to_verify"] < 1
     assert figures["readings"]["apply_per_second"] > 0
     assert figures["memory"]["readings"] == 48 * 1000
     assert set(figures["targets"]) == {
