@@ -212,9 +212,9 @@ class Ledger:
         self.hash_pool: Any = None
         """A ``multiprocessing`` pool that shares the hashing of large root updates, or None."""
         self.hash_workers = 0
-        self.expansions: dict[tuple[int, Any], tuple[Any, int]] = {}
-        """Expansions of recently added entries, by (table, key), with their value: see
-        ``_fold_root``."""
+        self.expansions: dict[tuple[int, Any], tuple[Any, int, int]] = {}
+        """Expansions of recently added entries, by (table, key): the value they were computed
+        for, the expansion and its odd lanes (see ``_fold_root``)."""
         self.expansion_cache_size = 20_000
         self.shared_ints: dict[int, int] = {}
         """One object per distinct reading or demand value (flyweights: a day of a large village
@@ -478,12 +478,32 @@ class Ledger:
                 yield table, self.encode_key(table, key), self.encode_value(table, key, value)
 
     def recompute_root(self) -> bytes:
-        """The root from scratch (at genesis and after loading a state)."""
+        """The root from scratch (at genesis and after loading a state).
+
+        Every entry is expanded here anyway, so the memo of ``_fold_root`` keeps the first
+        ``expansion_cache_size`` of them: the first change of such an entry then costs no hashing
+        for its old value.
+        """
         lthash = LtHash()
-        for table, key, value in self.entries():
-            lthash.add(b"\x83" + bytes((table,)) + key + value)
+        memo: dict[tuple[int, Any], tuple[Any, int, int]] = {}
+        room = self.expansion_cache_size
+        values = self._ledger_values()
+        for number, value in enumerate(values):
+            x = lthash.add(b"\x83\x00" + u(number) + value)
+            if room > 0:
+                memo[(0, number)] = (value, x, x & ODD)
+                room -= 1
+        for table in range(1, 9):
+            encoder: Any = _VALUE_ENCODERS[table]
+            head = _ENTRY_HEADS[table]
+            for key, value in self.tables[table].items():
+                x = lthash.add(head + self.encode_key(table, key) + encoder(self, key, value))
+                if room > 0:
+                    memo[(table, key)] = (value, x, x & ODD)
+                    room -= 1
         self.lthash = lthash
-        self.ledger_entries = self._ledger_values()
+        self.expansions = memo
+        self.ledger_entries = values
         self.root_pos = len(self.log)
         return lthash.root()
 
@@ -512,8 +532,8 @@ class Ledger:
         to_pool = self.hash_pool is not None and len(first) >= 256
         adds: list[tuple[tuple[int, Any], Any, bytes]] = []
         removes: list[bytes] = []
-        plain = odd = 0
-        count = 0
+        plain = odd = count = 0  # the expansions added, summed here
+        gone = gone_odd = gone_count = 0  # the remembered expansions removed
         room = self.expansion_cache_size - len(memo)
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
@@ -528,7 +548,12 @@ class Ledger:
             if old is not _MISSING:
                 known = memo_pop(slot, None)
                 if known is not None and known[0] == old:
-                    lthash.remove_expansion(known[1])
+                    gone += known[1]
+                    gone_odd += known[2]
+                    gone_count += 1
+                    if gone_count == SUM_CHUNK:
+                        lthash.remove_sums(gone, gone_odd, gone_count)
+                        gone = gone_odd = gone_count = 0
                 else:
                     removes.append(prefix + encoder(self, key, old))
             if new is _MISSING:
@@ -542,19 +567,22 @@ class Ledger:
                 adds.append((slot, new, prefix + value))
                 continue
             x = expansion(prefix + value)
+            x_odd = x & ODD
             plain += x
-            odd += x & ODD
+            odd += x_odd
             count += 1
             if room <= 0:
                 del memo[next(iter(memo))]
             else:
                 room -= 1
-            memo[slot] = (new, x)
+            memo[slot] = (new, x, x_odd)
             if count == SUM_CHUNK:
                 lthash.add_sums(plain, odd, count)
                 plain = odd = count = 0
         if count:
             lthash.add_sums(plain, odd, count)
+        if gone_count:
+            lthash.remove_sums(gone, gone_odd, gone_count)
         values = self._ledger_values()
         for number, (old_value, new_value) in enumerate(
             zip(self.ledger_entries, values, strict=True)
@@ -563,7 +591,7 @@ class Ledger:
                 prefix = b"\x83\x00" + u(number)
                 known = memo_pop((0, number), None)
                 if known is not None and known[0] == old_value:
-                    lthash.remove_expansion(known[1])
+                    lthash.remove_sums(known[1], known[2], 1)
                 else:
                     removes.append(prefix + old_value)
                 adds.append(((0, number), new_value, prefix + new_value))
@@ -595,13 +623,14 @@ class Ledger:
             chunk = adds[start : start + SUM_CHUNK]
             for slot, value, entry in chunk:
                 x = expansion(entry)
+                x_odd = x & ODD
                 plain += x
-                odd += x & ODD
+                odd += x_odd
                 if room <= 0:
                     del memo[next(iter(memo))]
                 else:
                     room -= 1
-                memo[slot] = (value, x)
+                memo[slot] = (value, x, x_odd)
             lthash.add_sums(plain, odd, len(chunk))
 
     def state_root(self) -> bytes:

@@ -101,6 +101,14 @@ class LtHash:
         if self.terms >= _FOLD_EVERY:
             self.fold()
 
+    def remove_sums(self, plain: int, odd: int, count: int) -> None:
+        """``add_sums`` for removed expansions."""
+        self.removed += plain
+        self.removed_odd += odd
+        self.terms += count
+        if self.terms >= _FOLD_EVERY:
+            self.fold()
+
     def remove(self, entry: bytes) -> None:
         self.remove_expansion(expansion(entry))
 

@@ -1,8 +1,10 @@
 """The node's embedded store: SQLite, one file, one transaction per block.
 
-Tables: ``blocks`` (height, header hash, bytes), ``transactions`` (id, height, position: an index
-into the blocks, which hold the bytes), ``receipts`` (per block, the CBOR array of the receipts of
-every transaction the node tried when it made or applied the block, accepted or not),
+Tables: ``blocks`` (height, header hash, bytes), ``transactions`` (the first 8 bytes of each id
+as an integer, height, position: an index into the blocks, which hold the bytes; a lookup checks
+the id of each candidate, so two ids that share a prefix are told apart), ``receipts`` (per
+block, the CBOR array of the receipts of every transaction the node tried when it made or applied
+the block, accepted or not),
 ``entries`` (the state: one row per state entry, its canonical key and value encodings) and
 ``meta`` (genesis encoding, tip hash, LtHash lanes).
 
@@ -22,16 +24,25 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from reference.wire import decode_block
+from reference.wire import tx_id as id_of
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
     height INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transactions (
-    id BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID;
+    prefix INTEGER NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL,
+    PRIMARY KEY (prefix, height, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipts (height INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     tbl INTEGER NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
 """
+
+
+def _prefix(tx_id: bytes) -> int:
+    """The index key of a transaction id: its first 8 bytes as a signed 64-bit integer."""
+    return int.from_bytes(tx_id[:8], "big", signed=True)
 
 
 class Store:
@@ -98,11 +109,13 @@ class Store:
             )
             if pause:
                 time.sleep(pause)
+            # Integer keys in key order: half the cost of 32-byte keys in arrival order (measured).
             db.executemany(
-                "INSERT INTO transactions (id, height, position) VALUES (?, ?, ?)",
-                [(tx_id, height, position) for position, tx_id in enumerate(tx_ids)],
+                "INSERT INTO transactions (prefix, height, position) VALUES (?, ?, ?)",
+                sorted((_prefix(tx_id), height, position) for position, tx_id in enumerate(tx_ids)),
             )
             db.execute("INSERT INTO receipts (height, data) VALUES (?, ?)", (height, receipts))
+            upserts.sort()
             db.executemany("INSERT OR REPLACE INTO entries (tbl, k, v) VALUES (?, ?, ?)", upserts)
             db.executemany("DELETE FROM entries WHERE tbl = ? AND k = ?", deletes)
             if pause:
@@ -134,8 +147,15 @@ class Store:
 
     def transaction_height(self, tx_id: bytes) -> int | None:
         """The height of the block holding a transaction, if one does."""
-        row = self.db.execute("SELECT height FROM transactions WHERE id = ?", (tx_id,)).fetchone()
-        return None if row is None else int(row[0])
+        rows = self.db.execute(
+            "SELECT height, position FROM transactions WHERE prefix = ? ORDER BY height",
+            (_prefix(tx_id),),
+        ).fetchall()
+        for height, position in rows:
+            data = self.block_data(int(height))
+            if data is not None and id_of(decode_block(data).txs[position]) == tx_id:
+                return int(height)
+        return None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, Any] = {}

@@ -127,3 +127,23 @@ def test_signatures_checked_in_a_worker_process_give_the_same_receipts(tmp_path:
             node.close()
     assert results[0][0] == [None, "ENC-01", "TX-04", None, "TX-05", None]
     assert results[1] == results[0]
+
+
+def test_a_transaction_lookup_tells_apart_ids_that_share_the_index_prefix(tmp_path: Path) -> None:
+    """The index keys transactions by 8 bytes of their id; a lookup checks the whole id."""
+    node = devchain.run(str(tmp_path / "a.db"), 2, seed=5, quiet=True)
+    try:
+        _, block = next(node.store.blocks())
+        first = tx_id(cbor2.loads(block)[1][0])
+        assert node.store.transaction_height(first) == 1
+        twin = first[:8] + bytes(24)  # same prefix, another id
+        assert node.store.transaction_height(twin) is None
+        # A row for a colliding id in a later block does not hide the real one, nor match it.
+        node.store.db.execute(
+            "INSERT INTO transactions VALUES (?, 2, 0)",
+            (int.from_bytes(first[:8], "big", signed=True),),
+        )
+        assert node.store.transaction_height(first) == 1
+        assert node.store.transaction_height(twin) is None
+    finally:
+        node.close()
