@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     m = figures["memory"]
     print(
         f"memory: {m['meters']:,} meters, {m['readings']:,} readings, {m['lots']:,} lots, "
-        f"{m['demand']:,} demand entries: {m['rss_mib']:,.0f} MiB resident"
+        f"{m['demand']:,} demand entries, {m['expansions_held']:,} remembered expansions: "
+        f"{m['rss_mib']:,.0f} MiB resident"
     )
     print("\ntargets:")
     for name, row in figures["targets"].items():

@@ -333,6 +333,7 @@ def clearing(orders: int, workers: int = 2) -> dict[str, Any]:
 def _memory_child(meters: int, queue: Any) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ledger = village_day_state(meters)
+    held = ledger.fill_expansion_memo()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     queue.put(
         {
@@ -340,6 +341,7 @@ def _memory_child(meters: int, queue: Any) -> None:
             "readings": len(ledger.readings),
             "lots": len(ledger.lots),
             "demand": len(ledger.demand),
+            "expansions_held": held,
             "rss_kib_before": before,
             "rss_kib_after": after,
         }

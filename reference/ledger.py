@@ -32,7 +32,8 @@ from nacl.signing import SigningKey
 
 from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
-from reference.lthash import ODD, SUM_CHUNK, LtHash, combine, expansion, lane_sums
+from reference.lthash import ODD, SUM_CHUNK, TAG_STATE_ENTRY, LtHash, combine, expansion, lane_sums
+from reference.lthash import stretch as lthash_stretch
 from reference.wire import (
     CHAIN_ID_MAX_BYTES,
     COUNTER_MAX,
@@ -507,6 +508,22 @@ class Ledger:
         self.root_pos = len(self.log)
         return lthash.root()
 
+    def fill_expansion_memo(self) -> int:
+        """Fill the expansion memo to its bound from the current entries, as ``recompute_root``
+        leaves it after a load (for measuring a loaded node's memory); returns its size."""
+        memo = self.expansions
+        for table in range(1, 9):
+            encoder: Any = _VALUE_ENCODERS[table]
+            for key, value in self.tables[table].items():
+                if len(memo) >= self.expansion_cache_size:
+                    return len(memo)
+                entry = (
+                    _ENTRY_HEADS[table] + self.encode_key(table, key) + encoder(self, key, value)
+                )
+                x = expansion(entry)
+                memo[(table, key)] = (value, x, x & ODD)
+        return len(memo)
+
     def _fold_root(self) -> None:
         """Bring the LtHash sum up to date with the writes logged since it was last computed.
 
@@ -537,13 +554,14 @@ class Ledger:
         room = self.expansion_cache_size - len(memo)
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
+        blake2b = hashlib.blake2b
+        stretch = lthash_stretch
         for slot, old in first.items():
             table, key = slot
             new = tables[table].get(key, _MISSING)
             if new == old:
                 continue
             key_bytes = encode_key(table, key)
-            prefix = _ENTRY_HEADS[table] + key_bytes
             encoder: Any = _VALUE_ENCODERS[table]
             if old is not _MISSING:
                 known = memo_pop(slot, None)
@@ -555,7 +573,7 @@ class Ledger:
                         lthash.remove_sums(gone, gone_odd, gone_count)
                         gone = gone_odd = gone_count = 0
                 else:
-                    removes.append(prefix + encoder(self, key, old))
+                    removes.append(_ENTRY_HEADS[table] + key_bytes + encoder(self, key, old))
             if new is _MISSING:
                 if changes is not None:
                     changes[slot] = (key_bytes, None)
@@ -564,9 +582,11 @@ class Ledger:
             if changes is not None:
                 changes[slot] = (key_bytes, value)
             if to_pool:
-                adds.append((slot, new, prefix + value))
+                adds.append((slot, new, _ENTRY_HEADS[table] + key_bytes + value))
                 continue
-            x = expansion(prefix + value)
+            # expansion() written out: the seed is the tagged hash of [table, key, value].
+            seed = blake2b(_HASH_HEADS[table] + key_bytes + value, digest_size=32).digest()
+            x = stretch(seed)
             x_odd = x & ODD
             plain += x
             odd += x_odd
@@ -1279,6 +1299,8 @@ _VALUE_ENCODERS: Final = (
 """Each table's record encoder, by table number."""
 _ENTRY_HEADS: Final = tuple(b"\x83" + bytes((table,)) for table in range(9))
 """``[table, ...`` : the first two bytes of every entry's encoding."""
+_HASH_HEADS: Final = tuple(TAG_STATE_ENTRY + b"\x00" + head for head in _ENTRY_HEADS)
+"""What the expansion's seed hash reads before an entry's key and value."""
 
 
 def _array(n: int) -> bytes:

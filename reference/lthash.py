@@ -54,12 +54,13 @@ def _expander() -> Any:
     return direct
 
 
-_stretch = _expander()
+stretch = _expander()
+"""A 32-byte seed's 2048-byte expansion as an integer (not thread-safe: one buffer per process)."""
 
 
 def expansion(entry: bytes) -> int:
-    """An entry's 2048-byte expansion as an integer (not thread-safe: one buffer per process)."""
-    result: int = _stretch(hashlib.blake2b(_PREFIX + entry, digest_size=32).digest())
+    """An entry's 2048-byte expansion as an integer."""
+    result: int = stretch(hashlib.blake2b(_PREFIX + entry, digest_size=32).digest())
     return result
 
 

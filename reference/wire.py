@@ -377,14 +377,16 @@ def _parse_direct(data: bytes, identifier: bytes | None) -> Tx | None:
                     continue
                 schema = schema[1]
                 kind_of = schema[0]
-            if kind_of == "u":
-                number, pos = _uint_at(data, pos)
-                if not schema[1] <= number <= schema[2]:
-                    return None
-                body.append(number)
-            elif kind_of == "e":
-                number, pos = _uint_at(data, pos)
-                if number >= schema[1]:
+            if kind_of == "u" or kind_of == "e":
+                number = data[pos]
+                if number < 24:  # the one-byte form, written out: most fields take it
+                    pos += 1
+                else:
+                    number, pos = _uint_at(data, pos)
+                if kind_of == "u":
+                    if not schema[1] <= number <= schema[2]:
+                        return None
+                elif number >= schema[1]:
                     return None
                 body.append(number)
             elif kind_of == "b" and schema[1] == 32:
