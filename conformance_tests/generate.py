@@ -22,7 +22,6 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
@@ -75,6 +74,7 @@ from spec.units import (
     Timestamp,
     slot_end,
 )
+from spec.version import SPEC_VERSION
 
 SEED: Final = 20261128
 """The only source of variety in the suite."""
@@ -2898,10 +2898,9 @@ def check_completeness(vectors: Iterable[Vector]) -> None:
 
 
 def spec_version() -> str:
-    try:
-        return metadata.version("kwhledger")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "unknown"
+    """The rule book's version, from the spec itself (not from the installed package's metadata,
+    which an editable install leaves at whatever version it was installed with)."""
+    return SPEC_VERSION
 
 
 def rules_digest() -> str:

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from kwhledger.release import (
     public_key_hex,
     verify_bundle,
 )
+from spec.version import SPEC_VERSION
 
 SPEC_DIR = Path(spec.__file__).parent
 SUITE_DIR = Path(conformance_tests.__file__).parent
@@ -60,7 +60,7 @@ def run_build(args: argparse.Namespace) -> int:
         return _fail("--key is required to build a bundle (see 'kwhledger release keygen')")
     try:
         seed = load_seed(args.key)
-        version = args.version or installed_version("kwhledger")
+        version = args.version or SPEC_VERSION
         with tempfile.TemporaryDirectory() as scratch:
             proofs = args.proofs
             if proofs is None:

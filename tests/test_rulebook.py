@@ -519,3 +519,11 @@ def test_the_record_table_matches_the_state_records() -> None:
         documented = re.findall(r"(\d+): (\w+)", rows[label])
         expected = [(str(i), f.name) for i, f in enumerate(dataclass_fields(record))]
         assert documented == expected, label
+
+
+def test_the_package_version_is_the_rule_book_version() -> None:
+    """One version for the rule book, the spec, the vectors and the package (section 12)."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["version"] == SPEC_VERSION
