@@ -345,9 +345,17 @@ tr.failed td {{ background: #fde2e2; }} tr.skipped td {{ background: #fff6d5; }}
 """
 
 
+def clear_previous_village(out: Path) -> None:
+    """Remove the village chain an earlier audit left in ``out`` (the simulation refuses to
+    overwrite a store, and each audit simulates its own day from genesis)."""
+    for suffix in ("", "-wal", "-shm"):
+        (out / f"village.sqlite{suffix}").unlink(missing_ok=True)
+
+
 def run_audit(out: Path, say: Callable[[str], None]) -> bool:
     """Run every step and write the reports; whether everything held."""
     out.mkdir(parents=True, exist_ok=True)
+    clear_previous_village(out)
     steps = plan(out)
     start = time.monotonic()
     for step in steps:
