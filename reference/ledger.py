@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
@@ -32,8 +33,7 @@ from nacl.signing import SigningKey
 
 from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
-from reference.lthash import ODD, SUM_CHUNK, TAG_STATE_ENTRY, LtHash, combine, expansion, lane_sums
-from reference.lthash import stretch as lthash_stretch
+from reference.lthash import TAG_STATE_ENTRY, LtHash, expand, lane_sums, seed_of
 from reference.wire import (
     CHAIN_ID_MAX_BYTES,
     COUNTER_MAX,
@@ -213,9 +213,9 @@ class Ledger:
         self.hash_pool: Any = None
         """A ``multiprocessing`` pool that shares the hashing of large root updates, or None."""
         self.hash_workers = 0
-        self.expansions: dict[tuple[int, Any], tuple[Any, int, int]] = {}
+        self.expansions: dict[tuple[int, Any], tuple[Any, Any]] = {}
         """Expansions of recently added entries, by (table, key): the value they were computed
-        for, the expansion and its odd lanes (see ``_fold_root``)."""
+        for and the expansion, a row of lanes (see ``_fold_root``)."""
         self.expansion_cache_size = 20_000
         self.shared_ints: dict[int, int] = {}
         """One object per distinct reading or demand value (flyweights: a day of a large village
@@ -478,6 +478,18 @@ class Ledger:
             for key, value in rows.items():
                 yield table, self.encode_key(table, key), self.encode_value(table, key, value)
 
+    def _entry_rows(self) -> Iterator[tuple[tuple[int, Any], Any, bytes]]:
+        """Every entry as ((table, key), value, the seed of its expansion)."""
+        for number, value in enumerate(self._ledger_values()):
+            yield (0, number), value, seed_of(b"\x83\x00" + u(number) + value)
+        # Lots read their encumbrance from readings, so readings come first here as well.
+        for table in range(1, 9):
+            encoder: Any = _VALUE_ENCODERS[table]
+            head = _ENTRY_HEADS[table]
+            for key, value in self.tables[table].items():
+                entry = head + self.encode_key(table, key) + encoder(self, key, value)
+                yield (table, key), value, seed_of(entry)
+
     def recompute_root(self) -> bytes:
         """The root from scratch (at genesis and after loading a state).
 
@@ -486,43 +498,40 @@ class Ledger:
         for its old value.
         """
         lthash = LtHash()
-        memo: dict[tuple[int, Any], tuple[Any, int, int]] = {}
-        room = self.expansion_cache_size
-        values = self._ledger_values()
-        for number, value in enumerate(values):
-            x = lthash.add(b"\x83\x00" + u(number) + value)
-            if room > 0:
-                memo[(0, number)] = (value, x, x & ODD)
-                room -= 1
-        for table in range(1, 9):
-            encoder: Any = _VALUE_ENCODERS[table]
-            head = _ENTRY_HEADS[table]
-            for key, value in self.tables[table].items():
-                x = lthash.add(head + self.encode_key(table, key) + encoder(self, key, value))
-                if room > 0:
-                    memo[(table, key)] = (value, x, x & ODD)
-                    room -= 1
+        self.expansions = {}
+        self._expand_in_chunks(self._entry_rows(), lthash, remember=True)
         self.lthash = lthash
-        self.expansions = memo
-        self.ledger_entries = values
+        self.ledger_entries = self._ledger_values()
         self.root_pos = len(self.log)
         return lthash.root()
+
+    def _expand_in_chunks(
+        self,
+        rows: Iterator[tuple[tuple[int, Any], Any, bytes]],
+        lthash: LtHash | None,
+        remember: bool,
+    ) -> None:
+        """Expand entries 4096 at a time, adding them to ``lthash`` and, while there is room,
+        remembering them."""
+        memo = self.expansions
+        while True:
+            chunk = list(itertools.islice(rows, 4096))
+            if not chunk:
+                return
+            expanded = expand([seed for _, _, seed in chunk])
+            if lthash is not None:
+                lthash.add_rows(expanded)
+            if remember:
+                room = self.expansion_cache_size - len(memo)
+                for i, (slot, value, _) in enumerate(chunk[: max(room, 0)]):
+                    memo[slot] = (value, expanded[i])
 
     def fill_expansion_memo(self) -> int:
         """Fill the expansion memo to its bound from the current entries, as ``recompute_root``
         leaves it after a load (for measuring a loaded node's memory); returns its size."""
-        memo = self.expansions
-        for table in range(1, 9):
-            encoder: Any = _VALUE_ENCODERS[table]
-            for key, value in self.tables[table].items():
-                if len(memo) >= self.expansion_cache_size:
-                    return len(memo)
-                entry = (
-                    _ENTRY_HEADS[table] + self.encode_key(table, key) + encoder(self, key, value)
-                )
-                x = expansion(entry)
-                memo[(table, key)] = (value, x, x & ODD)
-        return len(memo)
+        room = self.expansion_cache_size - len(self.expansions)
+        self._expand_in_chunks(itertools.islice(self._entry_rows(), room), None, remember=True)
+        return len(self.expansions)
 
     def _fold_root(self) -> None:
         """Bring the LtHash sum up to date with the writes logged since it was last computed.
@@ -531,7 +540,8 @@ class Ledger:
         the new one's added. Expansions of recently added entries are remembered (a bounded memo
         keyed by table and key, holding the value they were computed for), so removing a value
         added a little earlier (an account's previous balance, an order being closed) costs no
-        hashing. Large updates can be hashed with the worker processes of ``hash_pool``.
+        hashing. New values are expanded together, into one array, and summed in one call.
+        Large updates can be hashed with the worker processes of ``hash_pool``.
         """
         log = self.log
         # The old value of each (table, key) is the one its first write saw: going backwards,
@@ -541,21 +551,17 @@ class Ledger:
         changes = self.store_changes
         memo = self.expansions
         memo_pop = memo.pop
-        lthash = self.lthash
         tables = self.tables
         encode_key = self.encode_key
-        # Large updates go to the worker processes, if there are any; the rest is hashed here,
-        # each new value as soon as it is encoded, summed locally and handed over in chunks.
+        blake2b = hashlib.blake2b
         to_pool = self.hash_pool is not None and len(first) >= 256
-        adds: list[tuple[tuple[int, Any], Any, bytes]] = []
-        removes: list[bytes] = []
-        plain = odd = count = 0  # the expansions added, summed here
-        gone = gone_odd = gone_count = 0  # the remembered expansions removed
-        room = self.expansion_cache_size - len(memo)
+        new_entries: list[bytes] = []  # for the worker processes
+        seeds: list[bytes] = []  # the new values' expansion keys, when hashed here
+        added: list[tuple[tuple[int, Any], Any]] = []  # their (table, key) and value
+        old_entries: list[bytes] = []  # old values not remembered
+        gone: list[Any] = []  # remembered expansions of old values
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
-        blake2b = hashlib.blake2b
-        stretch = lthash_stretch
         for slot, old in first.items():
             table, key = slot
             new = tables[table].get(key, _MISSING)
@@ -566,14 +572,9 @@ class Ledger:
             if old is not _MISSING:
                 known = memo_pop(slot, None)
                 if known is not None and known[0] == old:
-                    gone += known[1]
-                    gone_odd += known[2]
-                    gone_count += 1
-                    if gone_count == SUM_CHUNK:
-                        lthash.remove_sums(gone, gone_odd, gone_count)
-                        gone = gone_odd = gone_count = 0
+                    gone.append(known[1])
                 else:
-                    removes.append(_ENTRY_HEADS[table] + key_bytes + encoder(self, key, old))
+                    old_entries.append(_ENTRY_HEADS[table] + key_bytes + encoder(self, key, old))
             if new is _MISSING:
                 if changes is not None:
                     changes[slot] = (key_bytes, None)
@@ -582,27 +583,12 @@ class Ledger:
             if changes is not None:
                 changes[slot] = (key_bytes, value)
             if to_pool:
-                adds.append((slot, new, _ENTRY_HEADS[table] + key_bytes + value))
-                continue
-            # expansion() written out: the seed is the tagged hash of [table, key, value].
-            seed = blake2b(_HASH_HEADS[table] + key_bytes + value, digest_size=32).digest()
-            x = stretch(seed)
-            x_odd = x & ODD
-            plain += x
-            odd += x_odd
-            count += 1
-            if room <= 0:
-                del memo[next(iter(memo))]
+                new_entries.append(_ENTRY_HEADS[table] + key_bytes + value)
             else:
-                room -= 1
-            memo[slot] = (new, x, x_odd)
-            if count == SUM_CHUNK:
-                lthash.add_sums(plain, odd, count)
-                plain = odd = count = 0
-        if count:
-            lthash.add_sums(plain, odd, count)
-        if gone_count:
-            lthash.remove_sums(gone, gone_odd, gone_count)
+                seeds.append(
+                    blake2b(_HASH_HEADS[table] + key_bytes + value, digest_size=32).digest()
+                )
+                added.append((slot, new))
         values = self._ledger_values()
         for number, (old_value, new_value) in enumerate(
             zip(self.ledger_entries, values, strict=True)
@@ -611,47 +597,40 @@ class Ledger:
                 prefix = b"\x83\x00" + u(number)
                 known = memo_pop((0, number), None)
                 if known is not None and known[0] == old_value:
-                    lthash.remove_sums(known[1], known[2], 1)
+                    gone.append(known[1])
                 else:
-                    removes.append(prefix + old_value)
-                adds.append(((0, number), new_value, prefix + new_value))
+                    old_entries.append(prefix + old_value)
+                seeds.append(seed_of(prefix + new_value))
+                added.append(((0, number), new_value))
                 if changes is not None:
                     changes[(0, number)] = (u(number), new_value)
         self.ledger_entries = values
-        self._hash_entries(adds, removes)
-
-    def _hash_entries(
-        self, adds: list[tuple[tuple[int, Any], Any, bytes]], removes: list[bytes]
-    ) -> None:
         lthash = self.lthash
-        pool = self.hash_pool
-        if pool is not None and len(adds) + len(removes) >= 256:
-            parts = self.hash_workers + 1  # the workers and this process
-            entries = [entry for _, _, entry in adds]
-            jobs = [(entries[i::parts], removes[i::parts]) for i in range(1, parts)]
-            results = pool.starmap_async(lane_sums, jobs)
-            combine(lthash, lane_sums(entries[::parts], removes[::parts]))
-            for partial in results.get():
-                combine(lthash, partial)
-            return
-        for entry in removes:
-            lthash.remove(entry)
-        memo = self.expansions
-        room = self.expansion_cache_size - len(memo)
-        for start in range(0, len(adds), SUM_CHUNK):
-            plain = odd = 0
-            chunk = adds[start : start + SUM_CHUNK]
-            for slot, value, entry in chunk:
-                x = expansion(entry)
-                x_odd = x & ODD
-                plain += x
-                odd += x_odd
+        lthash.remove_rows(gone)
+        if new_entries or (to_pool and old_entries):
+            self._hash_in_workers(new_entries, old_entries)
+        elif old_entries:
+            lthash.remove_rows(expand([seed_of(entry) for entry in old_entries]))
+        if seeds:
+            rows = expand(seeds)
+            lthash.add_rows(rows)
+            room = self.expansion_cache_size - len(memo)
+            for i, (slot, value) in enumerate(added):
                 if room <= 0:
                     del memo[next(iter(memo))]
                 else:
                     room -= 1
-                memo[slot] = (value, x, x_odd)
-            lthash.add_sums(plain, odd, len(chunk))
+                memo[slot] = (value, rows[i])
+
+    def _hash_in_workers(self, adds: list[bytes], removes: list[bytes]) -> None:
+        """Share the expansion of a large update between this process and the workers."""
+        pool = self.hash_pool
+        parts = self.hash_workers + 1  # the workers and this process
+        jobs = [(adds[i::parts], removes[i::parts]) for i in range(1, parts)]
+        results = pool.starmap_async(lane_sums, jobs)
+        self.lthash.add_lanes(lane_sums(adds[::parts], removes[::parts]))
+        for partial in results.get():
+            self.lthash.add_lanes(partial)
 
     def state_root(self) -> bytes:
         """HSH-01, updated from the entries written since the last call."""
