@@ -614,13 +614,24 @@ class Ledger:
         if seeds:
             rows = expand(seeds)
             lthash.add_rows(rows)
-            room = self.expansion_cache_size - len(memo)
-            for i, (slot, value) in enumerate(added):
-                if room <= 0:
-                    del memo[next(iter(memo))]
-                else:
-                    room -= 1
-                memo[slot] = (value, rows[i])
+            self._remember(added, rows)
+
+    def _remember(self, added: list[tuple[tuple[int, Any], Any]], rows: Any) -> None:
+        """Keep the newest expansions in the memo, dropping the oldest past its bound.
+
+        The oldest are dropped in one pass over the memo's first keys: deleting keys one at a
+        time from the front of a dict makes each later lookup of the front skip the holes.
+        """
+        memo = self.expansions
+        size = self.expansion_cache_size
+        start = max(0, len(added) - size)  # of a huge update only the newest can be kept
+        excess = len(memo) + len(added) - start - size
+        if excess > 0:
+            for slot in list(itertools.islice(iter(memo), excess)):
+                del memo[slot]
+        for i in range(start, len(added)):
+            slot, value = added[i]
+            memo[slot] = (value, rows[i])
 
     def _hash_in_workers(self, adds: list[bytes], removes: list[bytes]) -> None:
         """Share the expansion of a large update between this process and the workers."""

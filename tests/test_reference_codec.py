@@ -12,6 +12,7 @@ import ast
 import pathlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -298,7 +299,9 @@ def test_lthash_folds_without_losing_lanes() -> None:
     assert lthash.lanes() == lthash_sum(iter([_expansion(b"x")] * 61_000))
 
 
-def test_incremental_root_is_the_spec_root_after_every_transaction() -> None:
+@pytest.mark.parametrize("memo_size", [20_000, 3, 0])
+def test_incremental_root_is_the_spec_root_after_every_transaction(memo_size: int) -> None:
+    """Also with a memo of expansions so small that it drops entries every transaction."""
     from reference.ledger import Ledger
     from spec.state import state_root
 
@@ -312,6 +315,7 @@ def test_incremental_root_is_the_spec_root_after_every_transaction() -> None:
         spec_ledger.state.time,
         {key: account.roles for key, account in spec_ledger.state.accounts.items()},
     )
+    ledger.expansion_cache_size = memo_size
     original = spec_ledger.submit
     roots: list[tuple[bytes, bytes]] = []
 
@@ -325,6 +329,7 @@ def test_incremental_root_is_the_spec_root_after_every_transaction() -> None:
     small_village(spec_ledger)
     assert len(roots) > 20
     assert all(mine == theirs for mine, theirs in roots)
+    assert len(ledger.expansions) <= memo_size
 
 
 @given(st.permutations([0, 1, 2, 3, 4]), st.sampled_from([0, 1, 2]), st.data())
