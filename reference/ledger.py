@@ -213,9 +213,9 @@ class Ledger:
         self.hash_pool: Any = None
         """A ``multiprocessing`` pool that shares the hashing of large root updates, or None."""
         self.hash_workers = 0
-        self.expansions: dict[tuple[int, Any], tuple[Any, Any]] = {}
+        self.expansions: dict[tuple[int, Any], tuple[Any, Any, int]] = {}
         """Expansions of recently added entries, by (table, key): the value they were computed
-        for and the expansion, a row of lanes (see ``_fold_root``)."""
+        for, and the array and row that hold the expansion (see ``_fold_root``)."""
         self.expansion_cache_size = 20_000
         self.shared_ints: dict[int, int] = {}
         """One object per distinct reading or demand value (flyweights: a day of a large village
@@ -524,7 +524,7 @@ class Ledger:
             if remember:
                 room = self.expansion_cache_size - len(memo)
                 for i, (slot, value, _) in enumerate(chunk[: max(room, 0)]):
-                    memo[slot] = (value, expanded[i])
+                    memo[slot] = (value, expanded, i)
 
     def fill_expansion_memo(self) -> int:
         """Fill the expansion memo to its bound from the current entries, as ``recompute_root``
@@ -559,7 +559,7 @@ class Ledger:
         seeds: list[bytes] = []  # the new values' expansion keys, when hashed here
         added: list[tuple[tuple[int, Any], Any]] = []  # their (table, key) and value
         old_entries: list[bytes] = []  # old values not remembered
-        gone: list[Any] = []  # remembered expansions of old values
+        gone: list[tuple[Any, int]] = []  # remembered expansions of old values: (rows, index)
         # A lot's encoding uses its reading and meter, which never change once written, so equal
         # lot values have equal encodings.
         for slot, old in first.items():
@@ -572,7 +572,7 @@ class Ledger:
             if old is not _MISSING:
                 known = memo_pop(slot, None)
                 if known is not None and known[0] == old:
-                    gone.append(known[1])
+                    gone.append((known[1], known[2]))
                 else:
                     old_entries.append(_ENTRY_HEADS[table] + key_bytes + encoder(self, key, old))
             if new is _MISSING:
@@ -597,7 +597,7 @@ class Ledger:
                 prefix = b"\x83\x00" + u(number)
                 known = memo_pop((0, number), None)
                 if known is not None and known[0] == old_value:
-                    gone.append(known[1])
+                    gone.append((known[1], known[2]))
                 else:
                     old_entries.append(prefix + old_value)
                 seeds.append(seed_of(prefix + new_value))
@@ -606,7 +606,7 @@ class Ledger:
                     changes[(0, number)] = (u(number), new_value)
         self.ledger_entries = values
         lthash = self.lthash
-        lthash.remove_rows(gone)
+        lthash.remove_indexed(gone)
         if new_entries or (to_pool and old_entries):
             self._hash_in_workers(new_entries, old_entries)
         elif old_entries:
@@ -631,7 +631,7 @@ class Ledger:
                 del memo[slot]
         for i in range(start, len(added)):
             slot, value = added[i]
-            memo[slot] = (value, rows[i])
+            memo[slot] = (value, rows, i)
 
     def _hash_in_workers(self, adds: list[bytes], removes: list[bytes]) -> None:
         """Share the expansion of a large update between this process and the workers."""

@@ -70,6 +70,18 @@ class LtHash:
         if len(rows):
             self.total -= column_sum(rows)
 
+    def remove_indexed(self, rows: list[tuple[Any, int]]) -> None:
+        """Remove expansions given as (array, row index): one NumPy call per array."""
+        by_array: dict[int, tuple[Any, list[int]]] = {}
+        for array, index in rows:
+            group = by_array.get(id(array))
+            if group is None:
+                by_array[id(array)] = (array, [index])
+            else:
+                group[1].append(index)
+        for array, indexes in by_array.values():
+            self.total -= column_sum(array[indexes])
+
     def add(self, entry: bytes) -> Any:
         """Add one entry; returns its expansion (a row) for a later ``remove_rows``."""
         row = expand([seed_of(entry)])[0]
