@@ -5,7 +5,8 @@ outside, by the conformance vectors and by differential fuzzing against the spec
 
 Modules: ``cbor`` (deterministic encoder, strict first-violation decoder, fast path), ``wire``
 (transaction and block schemas), ``ledger`` (indexed state, every rule, clearing, blocks,
-incremental LtHash root), ``lthash``, ``store`` (SQLite), ``node`` (mempool, block production and
-import, restart), ``adapter`` (conformance adapter), ``client`` (signing), ``devchain``,
+incremental LtHash root), ``lthash`` (lane sums in NumPy), ``store`` (SQLite), ``node`` (mempool,
+block production and import, restart), ``verifier`` (signature checks in worker processes),
+``adapter`` (conformance adapter), ``client`` (signing), ``devchain``,
 ``village``/``simulate``/``plot`` (``kwhledger simulate``) and ``bench`` (``kwhledger bench``).
 """
