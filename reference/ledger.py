@@ -468,27 +468,26 @@ class Ledger:
             )
         )
 
-    def entries(self) -> Iterator[tuple[int, bytes, bytes]]:
-        """Every entry as (table, encoded key, encoded value)."""
+    def _records(self) -> Iterator[tuple[int, Any, Any, bytes, bytes]]:
+        """Every entry as (table, key, value, encoded key, encoded value); the ledger table's
+        keys are the row numbers and its values their encodings."""
         for number, value in enumerate(self._ledger_values()):
-            yield T_LEDGER, u(number), value
-        # Lots read their encumbrance from readings, so readings come first here as well.
-        for table in range(1, 9):
-            rows = self.tables[table]
-            for key, value in rows.items():
-                yield table, self.encode_key(table, key), self.encode_value(table, key, value)
-
-    def _entry_rows(self) -> Iterator[tuple[tuple[int, Any], Any, bytes]]:
-        """Every entry as ((table, key), value, the seed of its expansion)."""
-        for number, value in enumerate(self._ledger_values()):
-            yield (0, number), value, seed_of(b"\x83\x00" + u(number) + value)
+            yield T_LEDGER, number, value, u(number), value
         # Lots read their encumbrance from readings, so readings come first here as well.
         for table in range(1, 9):
             encoder: Any = _VALUE_ENCODERS[table]
-            head = _ENTRY_HEADS[table]
             for key, value in self.tables[table].items():
-                entry = head + self.encode_key(table, key) + encoder(self, key, value)
-                yield (table, key), value, seed_of(entry)
+                yield table, key, value, self.encode_key(table, key), encoder(self, key, value)
+
+    def entries(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """Every entry as (table, encoded key, encoded value)."""
+        for table, _, _, key_bytes, value_bytes in self._records():
+            yield table, key_bytes, value_bytes
+
+    def _entry_rows(self) -> Iterator[tuple[tuple[int, Any], Any, bytes]]:
+        """Every entry as ((table, key), value, the seed of its expansion)."""
+        for table, key, value, key_bytes, value_bytes in self._records():
+            yield (table, key), value, seed_of(_ENTRY_HEADS[table] + key_bytes + value_bytes)
 
     def recompute_root(self) -> bytes:
         """The root from scratch (at genesis and after loading a state).
