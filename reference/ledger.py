@@ -358,14 +358,6 @@ class Ledger:
             return b"\x83\x58\x20" + account + u((key >> 30) & 0xFFFFFFFF) + u(key & 0x3FFFFFFF)
         return b"\x82" + u(key >> 30) + u(key & 0x3FFFFFFF)
 
-    def encode_value(self, table: int, key: Any, v: Any) -> bytes:
-        """The canonical encoding of a record (a map from field number to value)."""
-        if not 1 <= table <= 8:
-            raise ValueError(f"no table {table}")
-        encoder: Any = _VALUE_ENCODERS[table]
-        value: bytes = encoder(self, key, v)
-        return value
-
     def _encode_account(self, key: Any, v: Any) -> bytes:
         return b"\xa3\x00" + u(v[0]) + b"\x01" + u(v[1]) + b"\x02" + u(v[2])
 

@@ -430,14 +430,14 @@ def decode_tx(data: bytes, identifier: bytes | None = None) -> Tx:
         ):  # fmt: skip
             fields = _fast_map(body, BODY_SCHEMAS[kind])
             if fields is not None:
-                return Tx(bytes(data), chain_id, kind, sender, nonce, fields, signature, identifier)
+                return Tx(data, chain_id, kind, sender, nonce, fields, signature, identifier)
     value = decode_strict(data, MAX_TX_BYTES)
     head = parse_map_strict(value, ENVELOPE)
     kind = head[1]
     if kind not in BODY_SCHEMAS:
         raise Rejected("TX-02", f"kind {kind}")
     body = parse_map_strict(head[4], BODY_SCHEMAS[kind])
-    return Tx(bytes(data), head[0], kind, head[2], head[3], body, head[5], identifier)
+    return Tx(data, head[0], kind, head[2], head[3], body, head[5], identifier)
 
 
 # --- Blocks ---------------------------------------------------------------------------------------
