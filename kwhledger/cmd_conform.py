@@ -30,6 +30,14 @@ def register(sub: Any) -> None:
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
     parser.add_argument("--results", type=Path, help="write machine-readable results (JSON) here")
     parser.add_argument("--vectors", type=Path, help="suite directory (default: the bundled one)")
+    parser.add_argument(
+        "--vector",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="run this vector file instead of a suite (repeatable; e.g. one kwhledger fuzz wrote)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true", help="one PASS line per passing vector")
     parser.set_defaults(run=run)
@@ -37,12 +45,16 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from conformance_tests import runner
+    from conformance_tests.vector import FormatError, read_vector
 
     suite_dir = args.vectors or runner.default_suite_dir()
     try:
-        vectors = runner.load_vectors(suite_dir, args.select)
-    except (runner.SuiteError, OSError) as problem:
-        print(f"cannot load the suite from {suite_dir}: {problem}", file=sys.stderr)
+        if args.vector:
+            vectors = [read_vector(path.read_bytes()) for path in args.vector]
+        else:
+            vectors = runner.load_vectors(suite_dir, args.select)
+    except (runner.SuiteError, FormatError, OSError) as problem:
+        print(f"cannot load the vectors: {problem}", file=sys.stderr)
         return 2
     if not vectors:
         print("no vector matches the selection", file=sys.stderr)
