@@ -101,6 +101,7 @@ def plan(out: Path) -> list[Step]:
                 ),
             )
         )
+    steps.append(seeded_bugs_step(out))
     differential = TESTS_DIR / "test_reference_differential.py"
     steps.append(
         Step(
@@ -131,6 +132,14 @@ def plan(out: Path) -> list[Step]:
         )
     )
     return steps
+
+
+def seeded_bugs_step(out: Path) -> Step:
+    """Seeded bugs in spec/ and reference/ against the whole suite (``kwhledger mutants``)."""
+    return Step(
+        "seeded bugs",
+        kwhledger_command("mutants", "--jobs", "2", "--json", str(out / "mutants.json")),
+    )
 
 
 def run_step(step: Step, out: Path, say: Callable[[str], None]) -> None:

@@ -45,6 +45,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--json", type=Path, metavar="FILE", help="write the full score as JSON here"
     )
+    parser.add_argument(
+        "--strict", action="store_true", help="fail on a surviving dropped check too"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.set_defaults(run=run)
 
@@ -88,4 +91,4 @@ def run(args: argparse.Namespace) -> int:
     planted = sum(f["planted"] for f in figures.values())
     caught = sum(f["caught"] for f in figures.values())
     print(f"{caught} of {planted} seeded bugs caught in {score.seconds:.0f} s")
-    return 0 if score.ok else 1
+    return 0 if (score.strictly_ok if args.strict else score.ok) else 1
