@@ -30,9 +30,9 @@ from hypothesis.errors import Flaky, HypothesisWarning
 
 from conformance_tests.adapter import Step
 from conformance_tests.runner import AdapterFailure, AdapterProcess
+from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
 from conformance_tests.spec_adapter import apply_step, state_bytes, state_root
 from conformance_tests.vector import Outcome, Vector
-from kwhledger.scenario import Ledger, key_of, seed_of, small_village
 from spec.blocks import Header, vote_bytes
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock
