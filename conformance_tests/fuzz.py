@@ -232,11 +232,53 @@ def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
     return "operator", int(kind), body
 
 
+def heads(data: bytes) -> list[tuple[int, int]]:
+    """(offset, argument) of every integer, length and count head of a well-formed CBOR item
+    whose argument is written in the head's own bytes (not simple values)."""
+    found: list[tuple[int, int]] = []
+
+    def item(pos: int) -> int:
+        major, info = data[pos] >> 5, data[pos] & 0x1F
+        width = 0 if info < 24 else 1 << (info - 24)
+        argument = info if info < 24 else int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
+        if major != 7:
+            found.append((pos, argument))
+        pos += 1 + width
+        if major in (2, 3):
+            return pos + argument
+        if major == 4:
+            for _ in range(argument):
+                pos = item(pos)
+        if major == 5:
+            for _ in range(2 * argument):
+                pos = item(pos)
+        return pos
+
+    item(0)
+    return found
+
+
+def widened(data: bytes, offset: int, argument: int, width: int) -> bytes:
+    """``data`` with the head at ``offset`` rewritten with a ``width``-byte argument (a
+    non-shortest encoding of the same value, ENC-02)."""
+    info = data[offset] & 0x1F
+    old_width = 0 if info < 24 else 1 << (info - 24)
+    head = bytes([(data[offset] & 0xE0) | (24 + width.bit_length() - 1)])
+    return data[:offset] + head + argument.to_bytes(width, "big") + data[offset + 1 + old_width :]
+
+
 @st.composite
 def mutated(draw: Any, tx: bytes) -> bytes:
-    """Bytes near a valid transaction: flipped, cut, extended or re-headed."""
-    how = draw(st.sampled_from(["flip", "cut", "append", "byte", "wrap", "sig"]))
+    """Bytes near a valid transaction: flipped, cut, extended, re-headed, a head widened, or the
+    signature zeroed."""
+    how = draw(st.sampled_from(["flip", "cut", "append", "byte", "wrap", "sig", "widen"]))
     at = draw(st.integers(0, len(tx) - 1))
+    if how == "widen":
+        found = heads(tx)
+        large = [head for head in found if head[1] >= 256]  # ids, slots, amounts
+        offset, argument = draw(mostly(st.sampled_from(large or found), st.sampled_from(found)))
+        fits = [w for w in (8, 4, 2, 1) if argument < 1 << (8 * w)]
+        return widened(tx, offset, argument, draw(st.sampled_from(fits)))
     if how == "flip":
         return tx[:at] + bytes([tx[at] ^ (1 << draw(st.integers(0, 7)))]) + tx[at + 1 :]
     if how == "cut":
@@ -313,7 +355,7 @@ def scenarios(draw: Any, max_steps: int = 24) -> Draft:
         if what == "queue":
             nonce += draft.queued.get(sender, 0)
             draft.queued[sender] = draft.queued.get(sender, 0) + 1
-        elif what == "bad-nonce":
+        elif what == "bad-nonce" or (what == "bytes" and draw(st.integers(0, 3)) == 3):
             nonce = max(nonce + draw(st.sampled_from([-1, 1])), 0)
         tx = make_transaction(seed_of(sender), draft.state.params.chain_id, Kind(kind), nonce, body)
         if what == "queue":
