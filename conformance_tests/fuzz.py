@@ -108,6 +108,8 @@ class Draft:
     steps: list[tuple[Step, Outcome]] = field(default_factory=list)
     pending: list[bytes] = field(default_factory=list)
     queued: dict[str, int] = field(default_factory=dict)
+    focus: str = TRADERS[0]
+    """The trader most steps act for."""
     """Transactions per sender waiting in ``pending`` for the next block."""
 
     def apply(self, step: Step) -> Outcome:
@@ -148,7 +150,8 @@ def _pick(draw: Any, options: Sequence[Any], fallback: Any) -> Any:
 def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
     """(sender name, kind, body) of any kind, mostly plausible, sometimes absurd."""
     kind = KIND_WEIGHTS[draw(st.integers(0, len(KIND_WEIGHTS) - 1))]
-    trader = draw(st.sampled_from(TRADERS))
+    # Half the time the scenario's focus: one trader's asks, cancels and bids meet in one market.
+    trader = draft.focus if draw(st.booleans()) else draw(st.sampled_from(TRADERS))
     state = draft.state
     now_slot = state.time // SLOT_SECONDS
     slot = now_slot - draw(mostly(st.just(1), st.integers(-2, 6)))
@@ -179,6 +182,8 @@ def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
         return draw(st.sampled_from(["attestor"] * 5 + ["operator"])), int(kind), body
     if kind is Kind.PLACE_ASK:
         open_lots = sorted(k for k, lot in state.lots.items() if lot.unsold_wh > 0)
+        own_lots = [k for k in open_lots if OWNER_OF_METER.get(k[0]) == trader]
+        open_lots = own_lots if own_lots and draw(st.booleans()) else open_lots
         meter, lot_slot = _pick(draw, open_lots, (draw(st.sampled_from(METERS)), slot))
         lot = state.lots.get((meter, lot_slot))
         top = 4000 if lot is None else lot.unsold_wh + 1
@@ -186,19 +191,26 @@ def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
         body = {0: meter, 1: lot_slot, 2: quantity, 3: draw(prices)}
         return _pick(draw, [OWNER_OF_METER.get(meter, trader)], trader), int(kind), body
     if kind is Kind.PLACE_BID:
-        zone, bid_slot = _pick(
-            draw, sorted(state.markets), (draw(st.sampled_from([1, 10, 2, 77])), slot)
+        # Often a market where the trader has (or had) an order, or someone who has one in the
+        # chosen market: the self-trade rule and the indexes behind it get exercised.
+        markets = sorted(state.markets)
+        own_markets = sorted(
+            {(o.zone, o.slot) for o in state.orders.values() if o.owner == key_of(trader)}
+            & set(markets)
         )
+        markets = own_markets if own_markets and draw(st.booleans()) else markets
+        zone, bid_slot = _pick(draw, markets, (draw(st.sampled_from([1, 10, 2, 77])), slot))
         quantity = draw(mostly(st.integers(1, 3000), st.just(0)))
-        # Often someone who already has (or had) an order in this market: the self-trade rule
-        # and the indexes behind it get exercised.
         here = {o.owner for o in state.orders.values() if (o.zone, o.slot) == (zone, bid_slot)}
-        bidder = _pick(draw, [n for n in TRADERS if key_of(n) in here], trader)
+        bidder = trader if key_of(trader) in here else None
+        bidder = bidder or _pick(draw, [n for n in TRADERS if key_of(n) in here], trader)
         return bidder, int(kind), {0: zone, 1: bid_slot, 2: quantity, 3: draw(prices)}
     if kind is Kind.CANCEL:
         open_orders = sorted(
             k for k, order in state.orders.items() if order.status is OrderStatus.OPEN
         )
+        own_orders = [k for k in open_orders if state.orders[k].owner == key_of(trader)]
+        open_orders = own_orders if own_orders and draw(st.booleans()) else open_orders
         order_id = _pick(draw, open_orders or sorted(state.orders), draw(st.integers(1, 12)))
         owner = state.orders[order_id].owner if order_id in state.orders else None
         names = [n for n in TRADERS if key_of(n) == owner]
@@ -339,7 +351,7 @@ CLOCK_MOVES: Final = mostly(
 def scenarios(draw: Any, max_steps: int = 24) -> Draft:
     """A pre-state and a sequence of steps, each drawn from the state the spec reached."""
     state = base_states()[draw(st.sampled_from([0, 0, 0, 1]))]
-    draft = Draft(state, state)
+    draft = Draft(state, state, focus=draw(st.sampled_from(TRADERS)))
     for _ in range(draw(st.integers(1, max_steps))):
         what = STEP_WEIGHTS[draw(st.integers(0, len(STEP_WEIGHTS) - 1))]
         if what == "clock":
