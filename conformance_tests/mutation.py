@@ -788,7 +788,7 @@ def markdown(score: Score) -> str:
     missing = score.rules_without_caught_mutant()
     lines += [
         "",
-        f"Rejecting rules without a seeded bug that a vector catches: {', '.join(missing) or 'none'}.",
+        f"Rejecting rules without a seeded bug (among those run) that a vector catches: {', '.join(missing) or 'none'}.",
         "",
     ]
     lines += ["| mutant | breaks | caught | first catching vectors / tests |", "|---|---|---|---|"]
