@@ -18,9 +18,9 @@ Three families of mutants:
     hand-written realistic bugs: the spec's in ``tests/spec_mutants.py`` (read when the tests
     folder is present, that is in a clone) and the reference's in ``REFERENCE_MUTANTS`` below;
 ``dropped-check``
-    generated: every ``require(condition, "RULE")`` of the spec and every
-    ``if condition: raise Rejected("RULE")`` of the reference, with the condition made vacuous (a
-    forgotten check). They measure, rule by rule, whether some vector notices the check is gone.
+    generated: every ``require(condition, "RULE")`` and every ``if condition: raise
+    Rejected("RULE")`` of the spec and of the reference files the adapter runs, with the
+    condition made vacuous (a forgotten check). They measure, rule by rule, whether some vector notices the check is gone.
 
 A baseline (no edit) runs first and must pass every vector, or the score would mean nothing.
 """
@@ -78,6 +78,27 @@ def _ref(name: str, breaks: str, file: str, *patch: tuple[str, str]) -> Mutant:
 
 
 REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
+    _ref(
+        "ref-text-decoding-lenient",
+        "ENC-11: invalid UTF-8 in text is replaced instead of rejected",
+        "cbor.py",
+        ('return raw.decode("utf-8"), pos', 'return raw.decode("utf-8", "replace"), pos'),
+    ),
+    _ref(
+        "ref-undefined-read-as-null",
+        "ENC-06: the simple value undefined (0xf7) is read as null",
+        "cbor.py",
+        (
+            "        if info == 22:\n            return None, pos",
+            "        if info in (22, 23):\n            return None, pos",
+        ),
+    ),
+    _ref(
+        "ref-tx-size-one-over",
+        "ENC-09: a transaction one byte over the size limit is read",
+        "wire.py",
+        ("MAX_TX_BYTES: Final = 65_536", "MAX_TX_BYTES: Final = 65_537"),
+    ),
     _ref(
         "ref-cancel-keeps-open-side",
         "ORD-03 (CAN-04): a cancelled order stays in the open-sides index",
@@ -384,56 +405,64 @@ def _dropped(
     return out
 
 
-def _spec_dropped_checks(repo: Path) -> list[Mutant]:
+def _raise_edits(source: str, tree: ast.AST) -> list[tuple[str, int, int, str]]:
+    """``if condition: raise Rejected("RULE", ...)`` -> ``if False: ...``."""
+    starts = _offsets(source)
+    edits = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and not node.orelse and len(node.body) == 1):
+            continue
+        raised = node.body[0]
+        if not (
+            isinstance(raised, ast.Raise)
+            and isinstance(raised.exc, ast.Call)
+            and isinstance(raised.exc.func, ast.Name)
+            and raised.exc.func.id == "Rejected"
+            and raised.exc.args
+            and isinstance(raised.exc.args[0], ast.Constant)
+            and isinstance(raised.exc.args[0].value, str)
+        ):
+            continue
+        begin = starts[node.test.lineno - 1] + node.test.col_offset
+        end = starts[node.test.end_lineno - 1] + node.test.end_col_offset  # type: ignore[operator]
+        edits.append((raised.exc.args[0].value, begin, end, "False"))
+    return edits
+
+
+def _require_edits(source: str, tree: ast.AST) -> list[tuple[str, int, int, str]]:
     """``require(condition, "RULE")`` -> ``require(True, "RULE")``."""
-    mutants: list[Mutant] = []
-    for path in sorted((repo / "spec").glob("*.py")):
-        source = path.read_text()
-        starts = _offsets(source)
-        edits = []
-        for node in ast.walk(ast.parse(source)):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "require"
-                and len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant)
-                and isinstance(node.args[1].value, str)
-                and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)
-            ):
-                condition = node.args[0]
-                begin = starts[condition.lineno - 1] + condition.col_offset
-                end = starts[condition.end_lineno - 1] + condition.end_col_offset  # type: ignore[operator]
-                edits.append((node.args[1].value, begin, end, "True"))
-        mutants += _dropped(source, edits, "spec", f"spec/{path.name}")
-    return mutants
+    starts = _offsets(source)
+    edits = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "require"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and not (isinstance(node.args[0], ast.Constant) and node.args[0].value is True)
+        ):
+            condition = node.args[0]
+            begin = starts[condition.lineno - 1] + condition.col_offset
+            end = starts[condition.end_lineno - 1] + condition.end_col_offset  # type: ignore[operator]
+            edits.append((node.args[1].value, begin, end, "True"))
+    return edits
 
 
-def _reference_dropped_checks(repo: Path) -> list[Mutant]:
-    """``if condition: raise Rejected("RULE")`` -> ``if False: ...``."""
+REFERENCE_CHECKED_FILES: Final = ("cbor.py", "wire.py", "ledger.py")
+"""The reference files the adapter runs; the node's mempool and tools are outside the suite."""
+
+
+def _dropped_checks(repo: Path, impl: str) -> list[Mutant]:
     mutants: list[Mutant] = []
-    for path in sorted((repo / "reference").glob("*.py")):
+    for path in sorted((repo / impl).glob("*.py")):
+        if impl == "reference" and path.name not in REFERENCE_CHECKED_FILES:
+            continue
         source = path.read_text()
-        starts = _offsets(source)
-        edits = []
-        for node in ast.walk(ast.parse(source)):
-            if not (isinstance(node, ast.If) and not node.orelse and len(node.body) == 1):
-                continue
-            raised = node.body[0]
-            if not (
-                isinstance(raised, ast.Raise)
-                and isinstance(raised.exc, ast.Call)
-                and isinstance(raised.exc.func, ast.Name)
-                and raised.exc.func.id == "Rejected"
-                and raised.exc.args
-                and isinstance(raised.exc.args[0], ast.Constant)
-                and isinstance(raised.exc.args[0].value, str)
-            ):
-                continue
-            begin = starts[node.test.lineno - 1] + node.test.col_offset
-            end = starts[node.test.end_lineno - 1] + node.test.end_col_offset  # type: ignore[operator]
-            edits.append((raised.exc.args[0].value, begin, end, "False"))
-        mutants += _dropped(source, edits, "reference", f"reference/{path.name}")
+        tree = ast.parse(source)
+        edits = _require_edits(source, tree) + _raise_edits(source, tree)
+        mutants += _dropped(source, edits, impl, f"{impl}/{path.name}")
     return mutants
 
 
@@ -445,7 +474,7 @@ def all_mutants(
     if "catalogue" in families:
         mutants += [*spec_catalogue(repo), *REFERENCE_MUTANTS]
     if "dropped-check" in families:
-        mutants += [*_spec_dropped_checks(repo), *_reference_dropped_checks(repo)]
+        mutants += [*_dropped_checks(repo, "spec"), *_dropped_checks(repo, "reference")]
     return mutants
 
 

@@ -378,6 +378,29 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "text-decoding-lenient",
+        "ENC-11 invalid UTF-8 replaced instead of rejected",
+        "spec/cbor.py",
+        (('return raw.decode("utf-8")\n', 'return raw.decode("utf-8", "replace")\n'),),
+    ),
+    Mutant(
+        "undefined-read-as-null",
+        "ENC-06 the simple value undefined read as null",
+        "spec/cbor.py",
+        (
+            (
+                "            if info == 22:\n                return None",
+                "            if info in (22, 23):\n                return None",
+            ),
+        ),
+    ),
+    Mutant(
+        "tx-size-one-over",
+        "ENC-09 a transaction one byte over the size limit is read",
+        "spec/transactions.py",
+        (("MAX_TX_BYTES: Final = 65_536", "MAX_TX_BYTES: Final = 65_537"),),
+    ),
+    Mutant(
         "chain-id-65-bytes",
         "ENC-15 chain id bound (65 bytes accepted)",
         "spec/state.py",
