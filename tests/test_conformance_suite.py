@@ -2,7 +2,8 @@
 
 The full byte-for-byte regeneration is ``kwhledger vectors check`` (about a minute); here the
 cheap groups are regenerated and compared, and the rest is checked through the index, the
-manifest and a sample replayed through the spec adapter.
+manifest and a sample run through the spec adapter over the protocol; every vector is replayed in
+process by both implementations in ``test_conformance_every_vector.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from conformance_tests import generate
 from conformance_tests.groups import clearing, scenario
 from conformance_tests.runner import default_suite_dir, load_index, load_vectors, run_suite
-from conformance_tests.spec_adapter import apply_step, load_state
+from conformance_tests.spec_adapter import load_state
 from conformance_tests.spec_adapter import state_root as cached_state_root
 from conformance_tests.vector import Vector, read_vector, vector_path
 from spec.cbor import decode
@@ -95,16 +96,6 @@ def test_vector_files_are_canonical_and_roots_match_states(vectors: list[Vector]
         assert read_vector(data).encode() == data
         pre = load_state(v.pre_state)
         assert state_root(pre) == cached_state_root(pre) == v.pre_state_root
-
-
-def test_spec_replays_a_sample_in_process(vectors: list[Vector]) -> None:
-    sample = [v for v in vectors if "scenario" not in v.flags][::7]
-    for v in sample:
-        state = load_state(v.pre_state)
-        for step, expected in v.steps:
-            state, outcome = apply_step(state, step)
-            assert outcome == expected, v.id
-        assert state_root(state) == v.post_state_root, v.id
 
 
 def test_spec_adapter_passes_a_sample_over_the_protocol(vectors: list[Vector]) -> None:
