@@ -30,14 +30,19 @@ from conformance_tests.groups import (
     account_grid_meter,
     attest,
     block,
+    checks,
     clearing,
+    clearing_price,
     clock,
     encoding,
+    encoding_edges,
     lifecycle,
     money,
     order,
     scenario,
     schema,
+    sequence,
+    signature,
     tx,
 )
 from conformance_tests.suite import SEED, GenerationError, Suite
@@ -69,6 +74,11 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     lifecycle.group_lifecycles,
     scenario.group_block_scenarios,
     scenario.group_village_day,
+    checks.group_check_order,
+    signature.group_signatures,
+    sequence.group_sequences,
+    encoding_edges.group_encoding_edges,
+    clearing_price.group_clearing_price,
 )
 
 

@@ -252,6 +252,11 @@ class Suite:
             )
         elif twin_id not in self.vectors:
             raise GenerationError(f"{vector_id}: twin {twin_id} does not exist")
+        else:  # an existing vector serves as the twin: it says so by its flag
+            named = self.vectors[twin_id]
+            if named.steps[-1][1].rule == rule_id:
+                raise GenerationError(f"{vector_id}: twin {twin_id} fails for the same rule")
+            self.vectors[twin_id] = replace(named, flags=tuple(sorted({*named.flags, "twin"})))
         if twin_rule == rule_id:
             raise GenerationError(f"{vector_id}: twin fails for the same rule")
         self.add(

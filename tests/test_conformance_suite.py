@@ -73,6 +73,7 @@ def test_every_invalid_vector_names_a_twin_that_passes_its_rule(vectors: list[Ve
         claimed = v.steps[-1][1].rule
         twin = by_id[v.twin].steps[-1][1]
         assert claimed is not None and twin.rule != claimed, v.id
+        assert "twin" in by_id[v.twin].flags, v.id  # FORMAT section 4: a twin says so
 
 
 def test_cheap_groups_regenerate_byte_for_byte() -> None:
