@@ -121,8 +121,12 @@ def spec_version() -> str:
     return SPEC_VERSION
 
 
+DOCUMENTS: Final = ("ADAPTER.md", "FORMAT.md", "adapter.cddl", "vectors.cddl")
+"""The documents of the suite, hashed in the manifest with the vectors (FORMAT.md section 2)."""
+
+
 def rules_digest() -> str:
-    """SHA-256 of the rule book's ids, kinds and codes: changes when the rules change."""
+    """SHA-256 of the rule book as ``[[id, kind, code, statement], ...]`` (FORMAT.md section 6)."""
     table = [[r.id, r.kind.value, r.code, r.statement] for r in RULES]
     return hashlib.sha256(encode(table)).hexdigest()
 
@@ -153,6 +157,8 @@ def write_suite(suite: Suite, out: Path) -> dict[str, bytes]:
         files[vector_path(vector_id)] = data
         index.append(index_entry(vector, data))
     files["index.cbor"] = encode({"format": FORMAT_VERSION, "vectors": index})
+    for name in DOCUMENTS:
+        files[name] = (Path(__file__).parent / name).read_bytes()
     manifest = {
         "suite": SUITE_NAME,
         "suite_version": SUITE_VERSION,

@@ -9,8 +9,10 @@ process by both implementations in ``test_conformance_every_vector.py``.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
+import cbor2
 import pytest
 
 from conformance_tests import generate
@@ -38,7 +40,8 @@ def test_manifest_hashes_every_file_and_index_names_every_vector() -> None:
     files = manifest["files"]
     assert isinstance(files, dict)
     on_disk = {str(p.relative_to(SUITE)) for p in (SUITE / "vectors").rglob("*") if p.is_file()}
-    assert on_disk | {"index.cbor"} == set(files)
+    documents = {"FORMAT.md", "ADAPTER.md", "vectors.cddl", "adapter.cddl"}
+    assert on_disk | {"index.cbor"} | documents == set(files)
     for path, digest in files.items():
         assert hashlib.sha256((SUITE / str(path)).read_bytes()).digest() == digest, path
     index = load_index(SUITE)
@@ -129,3 +132,33 @@ def test_vectors_show_prints_a_vector_readably() -> None:
         ["kwhledger", "vectors", "show", "no/such/vector"], capture_output=True, check=False
     )
     assert missing.returncode == 2
+
+
+KIND = r"^\*(validity|invariant|procedure) · (?:rejects with (\d+) |rejects)"
+
+
+def test_rules_sha256_is_reproducible_from_the_rule_book_text() -> None:
+    """FORMAT.md section 6's recipe, applied to RULEBOOK.md alone (no use of spec.rules), with
+    another CBOR encoder, gives the manifest's rules_sha256."""
+    text = (Path(__file__).parents[1] / "spec" / "RULEBOOK.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    chapter = lines.index("## 11. The rules")
+    end = next(i for i in range(chapter + 1, len(lines)) if lines[i].startswith("## "))
+    table = []
+    for number in range(chapter, end):
+        heading = re.match(r"^#### ([A-Z]+-\d\d) — ", lines[number])
+        if heading is None:
+            continue
+        following = [line for line in lines[number + 1 : number + 6] if line.strip()]
+        kind = re.match(
+            r"^\*(validity|invariant|procedure) · (?:rejects with (\d+) |rejects)", following[0]
+        )
+        assert kind is not None and following[1].startswith("> "), lines[number]
+        code = int(kind[2]) if kind[2] else None
+        table.append([heading[1], kind[1], code, following[1][2:]])
+    assert len(table) >= 100
+    digest = hashlib.sha256(cbor2.dumps(table)).digest()
+    manifest = decode((SUITE / "manifest.cbor").read_bytes(), max_size=2**24)
+    assert isinstance(manifest, dict)
+    assert manifest["rules_sha256"] == digest
+    assert generate.rules_digest() == digest.hex()

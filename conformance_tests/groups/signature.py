@@ -13,7 +13,6 @@ The cases separate libsodium's procedure from the two others a node might use:
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from conformance_tests import edwards
@@ -22,33 +21,6 @@ from conformance_tests.suite import Suite, craft_account, tx, village
 from spec.cbor import encode
 from spec.state import Role
 from spec.transactions import Kind, signing_bytes
-
-
-def _base_point() -> edwards.Point:
-    """B: y = 4/5, x even (RFC 8032 section 5.1)."""
-    point = edwards.decode_point(edwards.encode_y(4 * pow(5, edwards.P - 2, edwards.P) % edwards.P))
-    assert point is not None
-    return point
-
-
-B = _base_point()
-
-
-def encode_point(point: edwards.Point) -> bytes:
-    """The canonical 32-byte encoding of a point (RFC 8032 section 5.1.2)."""
-    x, y, z, _ = point
-    inverse = pow(z, edwards.P - 2, edwards.P)
-    x, y = x * inverse % edwards.P, y * inverse % edwards.P
-    return edwards.encode_y(y, x & 1)
-
-
-def _equal(a: edwards.Point, b: edwards.Point) -> bool:
-    return encode_point(a) == encode_point(b)
-
-
-def _negate(point: edwards.Point) -> edwards.Point:
-    x, y, z, t = point
-    return (-x % edwards.P, y, z, -t % edwards.P)
 
 
 def _order_8_point() -> edwards.Point:
@@ -67,37 +39,6 @@ def _order_8_point() -> edwards.Point:
 T8 = _order_8_point()
 
 
-def secret_scalar(seed: bytes) -> int:
-    """The clamped secret scalar of a seed (RFC 8032 section 5.1.5)."""
-    a = int.from_bytes(hashlib.sha512(seed).digest()[:32], "little")
-    return (a & ((1 << 254) - 8)) | (1 << 254)
-
-
-def challenge(r: bytes, a: bytes, message: bytes) -> int:
-    """k = SHA-512(R || A || M) mod L."""
-    return int.from_bytes(hashlib.sha512(r + a + message).digest(), "little") % edwards.L
-
-
-def cofactorless_holds(a: bytes, signature: bytes, message: bytes) -> bool:
-    """[S]B = R + [k]A, with A and R decoded (they must decode)."""
-    point_a, point_r = edwards.decode_point(a), edwards.decode_point(signature[:32])
-    assert point_a is not None and point_r is not None
-    s = int.from_bytes(signature[32:], "little")
-    k = challenge(signature[:32], a, message)
-    return _equal(edwards.multiply(s, B), edwards.add(point_r, edwards.multiply(k, point_a)))
-
-
-def cofactored_holds(a: bytes, signature: bytes, message: bytes) -> bool:
-    """[8][S]B = [8]R + [8][k]A."""
-    point_a, point_r = edwards.decode_point(a), edwards.decode_point(signature[:32])
-    assert point_a is not None and point_r is not None
-    s = int.from_bytes(signature[32:], "little")
-    k = challenge(signature[:32], a, message)
-    left = edwards.multiply(8 * s, B)
-    right = edwards.multiply(8, edwards.add(point_r, edwards.multiply(k, point_a)))
-    return _equal(left, right)
-
-
 def sig01_accepts(a: bytes, signature: bytes, message: bytes) -> bool:
     """SIG-01, read from the rule book: S canonical, A and R canonical encodings of points not of
     small order, and the cofactorless equation."""
@@ -109,7 +50,7 @@ def sig01_accepts(a: bytes, signature: bytes, message: bytes) -> bool:
             return False
         if edwards.has_small_order(point):
             return False
-    return cofactorless_holds(a, signature, message)
+    return edwards.cofactorless_holds(a, signature, message)
 
 
 def _transfer(sender: bytes, amount: int, signature: bytes, chain: str) -> bytes:
@@ -127,8 +68,8 @@ def _sign_with(
 ) -> bytes:
     """A signature whose R is ``r`` (of which ``nonce`` is the discrete log of the prime-order
     part) and S = nonce + k * scalar mod L."""
-    r_bytes = encode_point(r)
-    k = challenge(r_bytes, public, _message(public, amount, chain))
+    r_bytes = edwards.encode_point(r)
+    k = edwards.challenge(r_bytes, public, _message(public, amount, chain))
     s = (nonce + k * scalar) % edwards.L
     return r_bytes + s.to_bytes(32, "little")
 
@@ -138,17 +79,21 @@ def group_signatures(suite: Suite) -> None:
     honest R, mixed-order keys at registration (ACC-02)."""
     v = village()
     chain = v.state.params.chain_id
-    alice, a_alice = key_of("alice"), secret_scalar(seed_of("alice"))
-    assert encode_point(edwards.multiply(a_alice, B)) == alice  # the arithmetic matches PyNaCl
-    nonce_r = secret_scalar(b"kwhledger vectors: signature nonce".ljust(32, b"."))
-    r_point = edwards.multiply(nonce_r, B)
+    alice, a_alice = key_of("alice"), edwards.secret_scalar(seed_of("alice"))
+    assert (
+        edwards.encode_point(edwards.multiply(a_alice, edwards.B)) == alice
+    )  # the arithmetic matches PyNaCl
+    nonce_r = edwards.secret_scalar(b"kwhledger vectors: signature nonce".ljust(32, b"."))
+    r_point = edwards.multiply(nonce_r, edwards.B)
     cases: list[tuple[str, str, Any, bytes, bytes, int, list[str], bool]] = []
 
     # 1. Torsion in R, honest key: R = [r]B + T8, S = r + k a.
     amount = 1
     sig = _sign_with(a_alice, alice, edwards.add(r_point, T8), nonce_r, amount, chain)
     msg = _message(alice, amount, chain)
-    assert cofactored_holds(alice, sig, msg) and not cofactorless_holds(alice, sig, msg)
+    assert edwards.cofactored_holds(alice, sig, msg) and not edwards.cofactorless_holds(
+        alice, sig, msg
+    )
     cases.append(
         (
             "torsion-in-r",
@@ -165,9 +110,9 @@ def group_signatures(suite: Suite) -> None:
     )
     # 2. Small-order R (the identity) with an honest key: S = k a, so [S]B = [k]A = R + [k]A.
     identity = edwards.IDENTITY_KEY
-    k = challenge(identity, alice, msg)
+    k = edwards.challenge(identity, alice, msg)
     sig = identity + (k * a_alice % edwards.L).to_bytes(32, "little")
-    assert cofactorless_holds(alice, sig, msg) and cofactored_holds(alice, sig, msg)
+    assert edwards.cofactorless_holds(alice, sig, msg) and edwards.cofactored_holds(alice, sig, msg)
     cases.append(
         (
             "small-order-r-honest-key",
@@ -182,9 +127,9 @@ def group_signatures(suite: Suite) -> None:
         )
     )
     # 3. Torsion in A: A = [a]B + T8 (crafted account; ACC-02 refuses to register it).
-    a_m = secret_scalar(seed_of("mallory"))
-    mixed_point = edwards.add(edwards.multiply(a_m, B), T8)
-    mixed = encode_point(mixed_point)
+    a_m = edwards.secret_scalar(seed_of("mallory"))
+    mixed_point = edwards.add(edwards.multiply(a_m, edwards.B), T8)
+    mixed = edwards.encode_point(mixed_point)
     assert not edwards.has_small_order(mixed)
     assert not edwards.is_identity(edwards.multiply(edwards.L, mixed_point))
     crafted = craft_account(v.state, mixed, Role.TRADER, 0, 10**6)
@@ -192,12 +137,12 @@ def group_signatures(suite: Suite) -> None:
     amount = 1
     while len(found) < 2:
         sig = _sign_with(a_m, mixed, r_point, nonce_r, amount, chain)
-        holds = cofactorless_holds(mixed, sig, _message(mixed, amount, chain))
+        holds = edwards.cofactorless_holds(mixed, sig, _message(mixed, amount, chain))
         found.setdefault(holds, amount)
         amount += 1
     for holds, amount in sorted(found.items()):
         sig = _sign_with(a_m, mixed, r_point, nonce_r, amount, chain)
-        assert cofactored_holds(mixed, sig, _message(mixed, amount, chain))
+        assert edwards.cofactored_holds(mixed, sig, _message(mixed, amount, chain))
         name = "torsion-in-a-equation-holds" if holds else "torsion-in-a"
         what = (
             "k is a multiple of 8, so [k]T vanishes and the cofactorless equation holds: "
@@ -221,13 +166,13 @@ def group_signatures(suite: Suite) -> None:
             )
         )
     # 4. Small-order A, honest R: A = T8, R = [r]B, S = r; grind the amount until [k]T8 = 0.
-    t8 = encode_point(T8)
+    t8 = edwards.encode_point(T8)
     assert edwards.has_small_order(t8)
     small = craft_account(v.state, t8, Role.TRADER, 0, 10**6)
     amount = 1
     while True:
-        sig = encode_point(r_point) + nonce_r.to_bytes(32, "little")
-        if cofactorless_holds(t8, sig, _message(t8, amount, chain)):
+        sig = edwards.encode_point(r_point) + nonce_r.to_bytes(32, "little")
+        if edwards.cofactorless_holds(t8, sig, _message(t8, amount, chain)):
             break
         amount += 1
     cases.append(
@@ -257,8 +202,10 @@ def group_signatures(suite: Suite) -> None:
             crafted=is_crafted,
         )
     # 5. ACC-02: a mixed-order key is not of small order but not of prime order either.
-    honest = encode_point(edwards.multiply(a_m, B))
-    assert edwards.is_identity(edwards.multiply(edwards.L, edwards.decode_point(honest) or B))
+    honest = edwards.encode_point(edwards.multiply(a_m, edwards.B))
+    honest_point = edwards.decode_point(honest)
+    assert honest_point is not None
+    assert edwards.is_identity(edwards.multiply(edwards.L, honest_point))
     suite.negative(
         "signature/ACC-02/mixed-order-key",
         "Registering A = [a]B + T (T of order 8): not of small order, so SIG-01 would verify "
