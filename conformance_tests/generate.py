@@ -77,6 +77,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     checks.group_check_order,
     signature.group_signatures,
     sequence.group_sequences,
+    sequence.group_overdue_market,
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
 )
