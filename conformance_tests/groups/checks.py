@@ -32,7 +32,7 @@ from conformance_tests.suite import (
     with_validators,
 )
 from spec.blocks import MAX_BLOCK_TXS
-from spec.cbor import decode, encode
+from spec.cbor import MAX_DEPTH, decode, encode
 from spec.state import Encumbrance, NodeKind, Role, State, trading_close
 from spec.transactions import MAX_TX_BYTES, Kind, make_transaction
 from spec.units import COUNTER_MAX, Height, OrderId
@@ -124,6 +124,48 @@ def group_check_order(suite: Suite) -> None:
         "ENC-01",
         "encoding",
         "truncation",
+    )
+    depth = b"\x81" * MAX_DEPTH
+    for name, data, first, companion, second, why in (
+        ("tag-with-reserved-info", "dc", "ENC-07", "1c", "ENC-01",
+         "0xdc: a tag (major type 6) with the reserved additional information 28"),
+        ("break-in-major-7", "ff", "ENC-01", "f7", "ENC-06",
+         "0xff: additional information 31 in major type 7 (a break) is ENC-01 before the simple "
+         "values' ENC-06"),
+        ("too-deep-and-count-beyond", (depth + b"\x98\x1e").hex(), "ENC-10",
+         (depth[1:] + b"\x98\x1e").hex(), "ENC-01",
+         f"{MAX_DEPTH} nested one-element arrays, then an array of 30 elements and no byte more: "
+         "the nesting limit is checked before the count"),
+        ("non-shortest-count-beyond", "9805", "ENC-02", "85", "ENC-01",
+         "an array count of 5 in a 1-byte argument and no element: the head's ENC-02 comes "
+         "before the count's ENC-01"),
+        ("text-beyond-input-invalid-utf8", "63ff", "ENC-01", "61ff", "ENC-11",
+         "a text string of 3 bytes with 1 byte left, 0xff: the length is checked before UTF-8"),
+    ):  # fmt: skip
+        both(
+            name,
+            f"The input {data}: {why} (companion: {companion}).",
+            v.state,
+            tx(bytes.fromhex(data)),
+            first,
+            v.state,
+            tx(bytes.fromhex(companion)),
+            second,
+            "encoding",
+        )
+    unknown_key = raw_map([*good_entries, (encode(6), encode(0))])
+    both(
+        "trailing-byte-unknown-key",
+        "The envelope with a key 6, then a trailing 0x00: the whole input is decoded (ENC-08) "
+        "before any schema check (companion: without the trailing byte).",
+        v.state,
+        tx(unknown_key + b"\x00"),
+        "ENC-08",
+        v.state,
+        tx(unknown_key),
+        "ENC-12",
+        "encoding",
+        "schema",
     )
     text_a, text_b = encode("a"), encode("b")
     both(
