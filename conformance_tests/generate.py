@@ -44,6 +44,7 @@ from conformance_tests.groups import (
     sequence,
     signature,
     tx,
+    witnesses,
 )
 from conformance_tests.suite import SEED, GenerationError, Suite
 from conformance_tests.vector import FORMAT_VERSION, Vector, vector_path
@@ -80,6 +81,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     sequence.group_overdue_market,
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
+    witnesses.group_witnesses,
 )
 
 
