@@ -124,6 +124,8 @@ class Result:
     vacuity_seconds: float = 0.0
     about: list[str] = field(default_factory=list)
     """The rules whose property the goal states; the rest of ``rule_ids`` is only cited."""
+    hypotheses: int = 0
+    """How many assertions the hypotheses are (the SMT-LIB file has them all)."""
 
 
 # --- Rendering models -----------------------------------------------------------------------------
@@ -294,6 +296,7 @@ def discharge(
         )
         result.prove_seconds = round(prove_seconds, 3)
         result.about = list(ob.goal_rules)
+        result.hypotheses = len(ob.hypotheses)
         if answer == z3.unsat:
             result.status = "proved"
         elif answer == z3.sat:
