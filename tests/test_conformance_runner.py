@@ -182,7 +182,9 @@ def test_conform_cli_writes_junit_and_results_and_exits_by_outcome(tmp_path: Pat
         text=True,
         check=False,
     )
-    assert bad.returncode == 1 and "never run" in bad.stdout
+    # An adapter that never says hello is one clear error, not a report of 0 passed.
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "adapter does not start" in bad.stderr
 
 
 def test_junit_marks_failures() -> None:
