@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    name = f"kwhledger {args.command}"
+    action = getattr(args, "vectors_command", None) or getattr(args, "action", None)
+    name = f"kwhledger {args.command}" + (f" {action}" if action else "")
     try:
         result: int = args.run(args)
     except BrokenPipeError:  # the reader (``| head``) went away: not an error of ours

@@ -366,6 +366,18 @@ def run_tasks(tasks: list[Task], jobs: int) -> Iterator[Result]:
 # --- Reports --------------------------------------------------------------------------------------
 
 
+def sources_digest() -> str:
+    """SHA-256 over the source of ``spec/`` and ``proofs/`` (paths and bytes, sorted): a report
+    carries it so that a release can tell a report of the current obligations from a stale one."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in ("spec", "proofs"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\x00")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def invariant_map(results: list[Result]) -> dict[str, list[str]]:
     """Every invariant rule id of the rule book -> the proved obligations that cite it."""
     out: dict[str, list[str]] = {}
@@ -409,6 +421,7 @@ class Report:
                 "z3_version": z3.get_version_string(),
                 "z3_random_seed": self.seed,
                 "invariants_without_proof": sorted(k for k, v in mapping.items() if not v),
+                "sources_sha256": sources_digest(),
             },
             "axioms": [{"id": a, "statement": s} for a, s in AXIOMS],
             "outside_model": {r.id: why for r in RULES if (why := outside_model(r.id)) is not None},
