@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kwhledger.args import output_dir
 from kwhledger.audit import PACKAGE_ROOT, STEPS, context, run_audit
 
 
@@ -24,7 +25,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_dir,
         default=None,
         help="report folder (default: out/audit in the clone's root)",
     )
