@@ -47,6 +47,41 @@ def test_simulate_command_prints_checks_and_draws_svg(tmp_path: Path, capsys: ob
     root = document.documentElement
     assert root is not None and root.tagName == "svg"
     assert len(document.getElementsByTagName("rect")) > 48
+    _every_quantity_is_visible(document, out)
+
+
+def _every_quantity_is_visible(document: xml.dom.minidom.Document, summary: dict) -> None:
+    """Bars of one slot sit side by side (import is never drawn under another bar), the zones
+    are named, and days are labelled with their dates."""
+    from reference.plot import slot_time, zone_label
+    from reference.simulate import START, ZONE_NAMES
+
+    bars: dict[str, list[tuple[float, float, str]]] = {}
+    for rect in document.getElementsByTagName("rect"):
+        titles = rect.getElementsByTagName("title")
+        if titles:
+            text = titles[0].firstChild.data  # type: ignore[union-attr]
+            when, what = text.split(" JST ")
+            left = float(rect.getAttribute("x"))
+            bars.setdefault(when, []).append((left, left + float(rect.getAttribute("width")), what))
+    assert bars
+    imported = 0.0
+    for drawn in bars.values():
+        columns = {(a, b) for a, b, _ in drawn}
+        for a, b in columns:  # two bars overlap only if they are the same column (a stack)
+            # (coordinates are written to 0.1 px)
+            assert all(b2 <= a + 0.2 or a2 >= b - 0.2 or (a2, b2) == (a, b) for a2, b2 in columns)
+        imports = [w for _, _, w in drawn if w.startswith("import")]
+        assert len(imports) <= 1
+        imported += sum(float(w.split(": ")[1].split()[0]) for w in imports)
+    assert abs(imported - summary["totals"]["import_kwh"]) < 0.1 * len(bars)
+    texts = " ".join(
+        node.firstChild.data  # type: ignore[union-attr]
+        for node in document.getElementsByTagName("text")
+        if node.firstChild is not None
+    )
+    assert all(zone_label(zone) in texts for zone in ZONE_NAMES)
+    assert slot_time(START // 1800).strftime("%d %b %Y") in texts
 
 
 def test_bench_quick_reports_every_figure(capsys: object) -> None:
