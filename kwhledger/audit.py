@@ -96,12 +96,23 @@ def kwhledger_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "kwhledger.cli", *args]
 
 
+PROOF_TIMEOUT_S = 120
+"""The audit's limit per solver call: on a busy machine a hard obligation can need more than
+``kwhledger prove``'s default of 30 s to be decided; an undecided one still fails."""
+
+
 def proofs_step(ctx: Context) -> Step:
     out = ctx.out
     return Step(
         "proofs",
         kwhledger_command(
-            "prove", "--json", str(out / "proofs.json"), "--out", str(out / "proofs")
+            "prove",
+            "--json",
+            str(out / "proofs.json"),
+            "--out",
+            str(out / "proofs"),
+            "--timeout",
+            str(PROOF_TIMEOUT_S),
         ),
     )
 
@@ -125,7 +136,6 @@ def _conformance(impl: str) -> Callable[[Context], Step]:
                 str(ctx.suite_dir),
                 "--jobs",
                 "2",
-                "--quiet",
                 "--results",
                 str(ctx.out / f"conform-{impl}.json"),
                 "--junit",
@@ -226,7 +236,8 @@ def run_step(step: Step, ctx: Context, say: Callable[[str], None]) -> None:
                 time.sleep(0.2)
                 if time.monotonic() >= next_beat:
                     next_beat += HEARTBEAT_S
-                    latest = _last_line(err_log)
+                    newest = max((out_log, err_log), key=lambda p: p.stat().st_mtime)
+                    latest = _last_line(newest)
                     say(f"[audit] {step.name}: {time.monotonic() - start:.0f} s ... {latest}")
         except BaseException:  # Ctrl-C or SIGTERM: end the step's whole process group
             _end(process)
@@ -558,7 +569,10 @@ def page(audit: Audit) -> str:
         if r.outside_model:
             proof += f"<br><span class='note'>{e(r.outside_model)}</span>"
         if r.cited_by:
-            proof += f"<br><span class='note'>cited (not proved) by {r.cited_by} more</span>"
+            proof += (
+                f"<br><span class='note'>{r.cited_by} more obligations assume it (a guard or "
+                "step of their transition) without proving it</span>"
+            )
         tests = "<ul>" + "".join(f"<li><code>{e(t)}</code></li>" for t in r.tests) + "</ul>"
         tests = tests if r.tests else "-"
         targets = (
@@ -605,10 +619,9 @@ def page(audit: Audit) -> str:
             f"<section class='entry' id='{obligation_anchor(ob['name'])}'>"
             f"<h3>{e(ob['name'])}: {e(ob['status'])}</h3><ul>"
             f"<li>about: {links or '-'}</li>"
-            f"<li>hypotheses: {ob.get('hypotheses', '?')} assertions (the invariant at the "
-            f"points the step touches, the domains, the accepted transition"
-            + (f", guards {e(' '.join(cited))}" if cited else "")
-            + ")</li>"
+            f"<li>hypotheses: {ob.get('hypotheses', '?')} assertions, all in the SMT-LIB file"
+            + (f"; they assume the rules {e(' '.join(cited))}" if cited else "")
+            + "</li>"
             f"<li>bound: {e(ob.get('scope', ''))}</li>"
             f"<li>vacuity: {e(ob.get('vacuity', ''))}"
             + (" (the hypotheses have a witness)" if ob.get("vacuity") == "sat" else "")
