@@ -10,16 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from conformance_tests.runner import default_suite_dir, load_vectors
 from reference.adapter import ReferenceImplementation
 
 
 def test_reference_passes_a_sample_of_the_vectors() -> None:
-    suite = default_suite_dir()
-    if not (suite / "index.cbor").exists() and not any(suite.glob("**/*.cbor")):
-        pytest.skip("no published vectors")
+    suite = default_suite_dir()  # the suite is committed: a missing one fails, never skips
     vectors = load_vectors(suite)[::4]
     assert len(vectors) > 100
     implementation = ReferenceImplementation()
