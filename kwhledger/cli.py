@@ -36,7 +36,7 @@ def version() -> str:
     return f"kwhledger {package} (rule book {SPEC_VERSION})"
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.HelpFormatter):
     """Shows every option's default unless its help already says it or there is none."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -44,7 +44,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         default = action.default
         if (
             "default" in text
-            or default in (None, False, [], argparse.SUPPRESS)
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
             or action.option_strings == []
         ):
             return text

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
         description="Run every check of the clone around the current folder and write "
         "audit.html, audit.md and audit.json. Steps: "
         + ", ".join(build.__name__.removesuffix("_step") for build in STEPS)
-        + ". About 3 minutes on a 2-core machine (see the README).",
+        + ". Several minutes on a 2-core machine (the README gives measured times).",
     )
     parser.add_argument(
         "--out",

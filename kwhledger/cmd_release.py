@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--key", type=existing_file, help="release key file (hex Ed25519 seed)")
     parser.add_argument("--out", type=output_dir, default=Path("out/release"), help="output folder")
-    parser.add_argument("--version", help="release version (default: the installed package's)")
+    parser.add_argument("--version", help="release version (default: the rule book's version)")
     parser.add_argument(
         "--proofs",
         type=existing_dir,
