@@ -45,7 +45,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prove = [sys.executable, "-m", "kwhledger.cli", "prove", "--only", "init/", "--jobs", "1"]
     prove += ["--out", str(out / "proofs"), "--json", str(out / "proofs.json")]
     subprocess.run(prove, cwd=REPO, check=True, capture_output=True)
-    command = [sys.executable, "-c", WITHOUT_TEST_EXTRA, "audit", "--report-only"]
+    command = [sys.executable, "-P", "-c", WITHOUT_TEST_EXTRA, "audit", "--report-only"]
     done = subprocess.run(
         [*command, "--out", str(out)], cwd=REPO / "spec", capture_output=True, text=True
     )
