@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def heartbeat(label: str, every_s: float = 5.0) -> Iterator[None]:
+def heartbeat(label: str, every_s: float = 10.0) -> Iterator[None]:
     """Print ``... label: N s`` on stderr every ``every_s`` seconds while the block runs."""
     done = threading.Event()
     started = time.monotonic()
