@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,13 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _interrupt(number: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {number}")
+
+
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM stops the audit as Ctrl-C does: the running step's processes are ended with it.
+    signal.signal(signal.SIGTERM, _interrupt)
     ctx = context(args.out, Path.cwd())
     if ctx.clone is not None and ctx.clone != PACKAGE_ROOT:
         # The installed package is another copy: audit the clone's own code.

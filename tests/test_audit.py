@@ -170,3 +170,32 @@ def test_a_second_audit_starts_its_village_from_an_empty_store(tmp_path: Path) -
     clear_previous_village(tmp_path)
     assert not any(Path(f"{store}{suffix}").exists() for suffix in ("", "-wal", "-shm"))
     assert (tmp_path / "proofs.json").exists()  # nothing else is touched
+
+
+def test_sigterm_ends_the_audit_and_the_step_it_runs(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    audit = subprocess.Popen(
+        [sys.executable, "-m", "kwhledger.cli", "audit", "--out", str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def step_processes() -> list[str]:
+        pattern = f"prove --json {tmp_path}"
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+        return found.stdout.split()
+
+    deadline = time.monotonic() + 60
+    while not step_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the proofs step runs
+    assert step_processes()
+    time.sleep(0.5)
+    audit.send_signal(signal.SIGTERM)
+    _, err = audit.communicate(timeout=10)
+    assert audit.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert step_processes() == []
