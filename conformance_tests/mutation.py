@@ -551,7 +551,7 @@ def run_vectors_here(
     import reference
     import spec
     from conformance_tests import runner
-    from conformance_tests.adapter import _result_message
+    from conformance_tests.adapter import result_message
 
     started = time.monotonic()
     vectors = runner.load_vectors(suite_dir)
@@ -572,7 +572,7 @@ def run_vectors_here(
         ran += 1
         try:
             result = implementation.run_vector(vector.pre_state, [s for s, _ in vector.steps])
-            problems = runner.judge(vector, _result_message(vector.id, result, False))
+            problems = runner.judge(vector, result_message(vector.id, result, False))
         except Exception as problem:  # a crash of the mutated code is a caught bug
             problems = [f"{type(problem).__name__}: {problem}"[:200]]
         if problems:
