@@ -1,8 +1,8 @@
 """A fixed subset of the seeded bugs (``kwhledger mutants``), each of which the suite must catch.
 
 The whole set runs in ``kwhledger mutants`` and in the audit; CI runs these few, chosen among
-the bugs that once slipped through pytest while ``conform`` caught them, so that a vector losing
-its catch fails CI. Each mutant is planted in a temporary copy; the copy runs the conformance
+the bugs that once survived the suite or slipped through pytest, so that a vector losing its
+catch fails CI. Each mutant is planted in a temporary copy; the copy runs the conformance
 vectors in-process against the mutated implementation and stops at the first failing vector.
 """
 
@@ -16,13 +16,16 @@ import pytest
 from conformance_tests import mutation, runner
 
 CI_SUBSET = (
+    # Bugs that once survived the whole suite: an independent implementation made them.
+    "ref-cancel-keeps-open-side",
+    "ref-rollback-keeps-indexes",
+    "ref-non-shortest-8-byte-head",
+    "nonce-before-signature",
+    "escrow-before-self-trade",
+    # Bugs that once slipped through pytest while ``conform`` caught them.
     "ref-bid-window-off-by-one",
     "ref-batch-duplicates-forgotten",
-    "ref-signer-not-validator-counted",
-    "ref-chain-id-65-bytes",
-    "ref-txs-before-clock",
     "block-txs-before-clock",
-    "chain-id-65-bytes",
 )
 
 
@@ -43,14 +46,18 @@ def test_every_mutant_of_the_subset_is_caught_by_a_vector(
 
 
 def test_every_patch_applies_once_and_leaves_valid_python() -> None:
-    """A patch that no longer applies would test nothing; each must apply exactly once."""
+    """A patch that no longer applies would test nothing; each must apply exactly once. (A
+    dropped check replaces a condition by a constant, so only hand-written patches are parsed.)"""
+    sources: dict[str, str] = {}
     for mutant in mutation.all_mutants():
-        text = (mutation.REPO / mutant.file).read_text()
+        original = sources.setdefault(mutant.file, (mutation.REPO / mutant.file).read_text())
+        text = original
         for old, new in mutant.patch:
             assert text.count(old) == 1, mutant.name
             text = text.replace(old, new)
-        assert text != (mutation.REPO / mutant.file).read_text(), mutant.name
-        ast.parse(text)
+        assert text != original, mutant.name
+        if mutant.family == "catalogue":
+            ast.parse(text)
 
 
 def test_the_dropped_checks_cover_every_rejecting_rule_that_the_code_checks() -> None:
