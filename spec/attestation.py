@@ -69,7 +69,7 @@ def parse_reading(value: CborValue) -> MeterReading:
 ATTEST_FIELDS: Final = (wire.Field(0, "readings", wire.array(parse_reading)),)
 
 
-@implements("ATT-08", "ATT-09")
+@implements("ATT-08", "ATT-09", "ATT-20", "MKT-01")
 def attest(state: State, sender: AccountId, body: Attest) -> State:
     """Record every reading of the batch, or none (rules checked reading by reading, in order)."""
     require(1 <= len(body.readings) <= MAX_BATCH_READINGS, "ATT-01", f"{len(body.readings)}")

@@ -84,7 +84,7 @@ def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: S
     )
 
 
-@implements("ORD-04")
+@implements("ORD-04", "MKT-01")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")
