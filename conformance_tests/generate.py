@@ -2171,7 +2171,7 @@ def group_blocks(suite: Suite) -> None:
     many = [b""] * (MAX_BLOCK_TXS + 1)
     suite.negative(
         "block/BLK-11/one-over-max-txs",
-        "MAX_BLOCK_TXS + 1 (empty) transactions: the count is checked right after the chain.",
+        "MAX_BLOCK_TXS + 1 (empty) transactions: the count is checked at the array's head.",
         v.state,
         block(forge_block(v.state, many, t, signers=two)),
         block(forge_block(v.state, many[:-1], t, signers=two)),
@@ -2847,6 +2847,14 @@ def village_day(suite: Suite, name: str, seed: str, households_per_zone: int) ->
 
 # --- Suite assembly, completeness, files -------------------------------------------------------
 
+
+def group_hostile(suite: Suite) -> None:
+    """Hostile shapes (module ``gen_hostile``, imported late: it builds on this one)."""
+    from conformance_tests.gen_hostile import group_hostile as build
+
+    build(suite)
+
+
 GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_transactions,
     group_accounts_grid_meters,
@@ -2861,6 +2869,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_lifecycles,
     group_block_scenarios,
     lambda suite: village_day(suite, "village-day", "day", 8),
+    group_hostile,
 )
 
 

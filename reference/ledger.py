@@ -1080,12 +1080,10 @@ class Ledger:
         return sorted(self.validators)
 
     def check_header(self, block: Block) -> bytes:
-        """BLK-01 .. BLK-08 and BLK-11 in the rule book's order; returns the header hash."""
+        """BLK-01 .. BLK-08 in the rule book's order (BLK-11 is the decoder's); the header hash."""
         chain_id, height, parent, timestamp, root_of_txs, _, proposer = block.header
         if chain_id != self.chain_id:
             raise Rejected("BLK-01")
-        if len(block.txs) > MAX_BLOCK_TXS:
-            raise Rejected("BLK-11")
         if height != self.height + 1:
             raise Rejected("BLK-02")
         if parent != self.tip_hash:

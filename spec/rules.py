@@ -80,6 +80,10 @@ _TABLE: Final = (
     ("ENC-15", "Field bounds", V, 115, "OUT_OF_BOUNDS",
      "Every integer field MUST lie within the bounds of its unit, and every byte string MUST "
      "have its schema's length."),
+    ("ENC-16", "Item budget", V, 116, "TOO_MANY_ITEMS",
+     "An input MUST NOT hold more data items, map keys included, than its object's item budget "
+     "(MAX_BLOCK_ITEMS for a block); the decoder rejects it before reading the first item over "
+     "the budget."),
     ("TX-01", "Chain id", V, 201, "WRONG_CHAIN",
      "A transaction MUST carry the chain id of the ledger it is applied to."),
     ("TX-02", "Known kind", V, 202, "UNKNOWN_KIND",
@@ -247,7 +251,8 @@ _TABLE: Final = (
     ("BLK-10", "State root", V, 710, "BAD_STATE_ROOT",
      "A block header's state root MUST be the root of the state after the block."),
     ("BLK-11", "Block size", V, 711, "TOO_MANY_TRANSACTIONS",
-     "A block MUST NOT hold more than MAX_BLOCK_TXS transactions."),
+     "A block MUST NOT hold more than MAX_BLOCK_TXS transactions; the decoder rejects the block "
+     "when it reads a transaction array head that claims more."),
     ("BLK-12", "Block application", P, None, None,
      "Applying a block MUST advance the clock to its timestamp (clearing what is due), then "
      "apply its transactions in order; a block with any rejection changes nothing."),
