@@ -19,6 +19,7 @@ from spec.clearing import advance_clock
 from spec.crypto import TAG_STATE_ROOT, tagged_hash
 from spec.errors import Rejected
 from spec.state import (
+    MAX_STATE_ITEMS,
     State,
     Table,
     decode_state,
@@ -109,7 +110,7 @@ def state_bytes(state: State) -> bytes:
 
 def load_state(data: bytes) -> State:
     """A vector's pre-state."""
-    return decode_state(decode(data, max_size=MAX_STATE_BYTES))
+    return decode_state(decode(data, max_size=MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS))
 
 
 class SpecImplementation:

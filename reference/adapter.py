@@ -19,11 +19,13 @@ from reference.ledger import Ledger, decode_state, encode_state
 NAME: Final = "kwhledger-reference"
 VERSION: Final = "0.2.0"
 MAX_STATE_BYTES: Final = 64 * 1024 * 1024
+MAX_STATE_ITEMS: Final = 2**22
+"""The item budget of a state encoding (ENC-16), as the rule book gives it."""
 
 
 def load_state(data: bytes) -> Ledger:
     """A vector's pre-state (canonical state encoding)."""
-    return decode_state(decode_strict(data, MAX_STATE_BYTES))
+    return decode_state(decode_strict(data, MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS))
 
 
 def apply_step(ledger: Ledger, kind: str, data: bytes | None, time: int | None) -> tuple[Any, ...]:

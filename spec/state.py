@@ -541,6 +541,12 @@ _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callabl
 }
 
 
+MAX_STATE_ITEMS: Final = 2**22
+"""The item budget (ENC-16) for decoding a canonical state encoding, such as a vector's pre-state:
+about 150 000 rows of the largest record, and at most some 400 MB of decoded values in Python,
+however the input is shaped (a 64 MiB input of one-byte items would otherwise make 64 million)."""
+
+
 def decode_state(value: CborValue) -> State:
     """The state a canonical encoding describes, or a rejection with an ENC rule."""
     if not isinstance(value, dict):
