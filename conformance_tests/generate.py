@@ -2855,6 +2855,13 @@ def group_hostile(suite: Suite) -> None:
     build(suite)
 
 
+def group_prestate(suite: Suite) -> None:
+    """Inconsistent pre-states (module ``gen_prestate``, imported late like ``gen_hostile``)."""
+    from conformance_tests.gen_prestate import group_prestate as build
+
+    build(suite)
+
+
 GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_transactions,
     group_accounts_grid_meters,
@@ -2870,6 +2877,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_block_scenarios,
     lambda suite: village_day(suite, "village-day", "day", 8),
     group_hostile,
+    group_prestate,
 )
 
 

@@ -298,6 +298,29 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("PRE-01", "Meter's accounts and node", V, 1501, "PRE_METER",
+     "In a loaded state, every meter's owner and attestor MUST be registered accounts and its "
+     "node a registered grid node whose zone is the meter's zone."),
+    ("PRE-02", "Reading's meter", V, 1502, "PRE_READING",
+     "In a loaded state, every reading MUST belong to a registered meter."),
+    ("PRE-03", "Lot's meter and reading", V, 1503, "PRE_LOT_ORIGIN",
+     "In a loaded state, every lot MUST have a registered meter and a reading of that meter and "
+     "slot."),
+    ("PRE-04", "Lot matches its meter and reading", V, 1504, "PRE_LOT_FIELDS",
+     "In a loaded state, every lot's owner, zone, node and source MUST be its meter's and its "
+     "encumbrance its reading's."),
+    ("PRE-05", "Lot's energy adds up", V, 1505, "PRE_LOT_ENERGY",
+     "In a loaded state, every lot's unsold, reserved, sold and expired Wh MUST add up to its "
+     "minted Wh."),
+    ("PRE-06", "Order's owner and lot", V, 1506, "PRE_ORDER",
+     "In a loaded state, every order's owner MUST be a registered account; an ask MUST name an "
+     "existing lot of the same owner and zone; a bid MUST name no lot."),
+    ("PRE-07", "Reservations match open asks", V, 1507, "PRE_RESERVATION",
+     "In a loaded state, every lot's reserved Wh MUST equal the quantities of its open asks."),
+    ("PRE-08", "Order ids below the next", V, 1508, "PRE_ORDER_ID",
+     "In a loaded state, every order id MUST be below the next order id."),
+    ("PRE-09", "Demand's account", V, 1509, "PRE_DEMAND",
+     "In a loaded state, every demand row MUST belong to a registered account."),
 )
 # fmt: on
 
