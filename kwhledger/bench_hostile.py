@@ -59,8 +59,8 @@ def _hostile_block(case: str) -> tuple[Any, bytes]:
     """A valid header and quorum, and 8 MiB of one-byte items where the transactions go: as
     many empty maps or empty byte strings, or one array of zeros (within MAX_BLOCK_TXS, so that
     only the item budget stops it)."""
-    from conformance_tests.gen_hostile import with_raw_transactions
-    from conformance_tests.generate import head, with_validators
+    from conformance_tests.groups.hostile import with_raw_transactions
+    from conformance_tests.suite import head, with_validators
     from spec.blocks import MAX_BLOCK_BYTES
 
     v = with_validators("validator-1", "validator-2", "validator-3")

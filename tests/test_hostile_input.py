@@ -13,9 +13,9 @@ from _rules_plugin import rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance_tests.gen_hostile import with_raw_transactions
-from conformance_tests.generate import forge_block, head, with_validators
+from conformance_tests.groups.hostile import with_raw_transactions
 from conformance_tests.spec_adapter import state_bytes
+from conformance_tests.suite import forge_block, head, with_validators
 from reference.adapter import load_state
 from reference.cbor import decode_strict
 from reference.errors import Rejected as ReferenceRejected

@@ -10,10 +10,10 @@ from _rules_plugin import rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance_tests.gen_prestate import _base
+from conformance_tests.groups.pre import _base
+from conformance_tests.scenario import key_of
 from conformance_tests.spec_adapter import SpecImplementation, state_bytes
 from conformance_tests.spec_adapter import load_state as spec_load
-from kwhledger.scenario import key_of
 from reference.adapter import ReferenceImplementation
 from reference.adapter import load_state as reference_load
 from reference.errors import Rejected as ReferenceRejected

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Final
 
-from conformance_tests.generate import GenerationError, Suite, market, must, tick
+from conformance_tests.scenario import key_of
 from conformance_tests.spec_adapter import SpecImplementation, state_bytes
 from conformance_tests.spec_adapter import state_root as cached_state_root
+from conformance_tests.suite import GenerationError, Suite, market, must, tick
 from conformance_tests.vector import Outcome, Vector
-from kwhledger.scenario import key_of
 from spec.fmap import FrozenMap
 from spec.state import Encumbrance, State
 from spec.units import MeterId, NodeId, OrderId, Wh

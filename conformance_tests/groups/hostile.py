@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from conformance_tests.generate import Suite, block, forge_block, head, with_validators
+from conformance_tests.suite import Suite, block, forge_block, head, with_validators
 from spec.blocks import MAX_BLOCK_BYTES, MAX_BLOCK_ITEMS, MAX_BLOCK_TXS
 from spec.cbor import decode, encode
 from spec.state import State
