@@ -114,6 +114,8 @@ class Store:
     """One SQLite file holding a chain."""
 
     def __init__(self, path: str | Path, commit_pause_s: float = 0.0, create: bool = True) -> None:
+        """Open the store at ``path``; ``create``: make the file and its tables if missing (an
+        existing store is used as it is; without ``create`` nothing is ever written here)."""
         self.path = Path(path)
         if self.path.exists():
             if self.path.stat().st_size == 0:
@@ -123,10 +125,25 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None)
         try:
+            if create:
+                self._sql(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
+                self._sql(lambda: self.db.executescript(SCHEMA))
+            columns = self._sql(lambda: self.db.execute("PRAGMA table_info(meta)").fetchall())
+            if not columns:
+                witness = read_witness(self.path)
+                if witness is not None:
+                    raise StoreError(
+                        f"{self.path}: holds no chain but block {witness[0]} was committed: its "
+                        "WAL file is missing, or an older copy replaced it"
+                    )
+                raise StoreError(f"{self.path}: not a kwhledger store (it has no meta table)")
+            if "sum" not in {column[1] for column in columns}:
+                raise StoreError(
+                    f"{self.path}: a store without row checksums (written by an older node): "
+                    "re-create it from its chain"
+                )
             self._sql(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
             self._sql(lambda: self.db.execute("PRAGMA synchronous=FULL"))
-            self._sql(lambda: self.db.executescript(SCHEMA))
-            self._sql(lambda: self.db.execute("SELECT sum FROM meta LIMIT 1").fetchall())
         except StoreError:
             self.db.close()
             raise

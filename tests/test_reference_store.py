@@ -218,3 +218,43 @@ def test_the_mempool_admits_only_registered_senders_and_stores_included_receipts
         assert MAX_MEMPOOL >= 4096
     finally:
         node.close()
+
+
+def test_a_full_mempool_refuses_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import reference.node
+
+    node = devchain.run(str(tmp_path / "full.db"), 2, seed=8, quiet=True)
+    monkeypatch.setattr(reference.node, "MAX_MEMPOOL", 2)
+    try:
+        keys = devchain.signers()
+        sender = keys[devchain.TRADERS[1]]
+        sender.nonce = node.ledger.accounts[sender.account][1]
+        txs = [
+            sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 1})
+            for _ in range(3)
+        ]
+        assert node.submit(txs[0]).accepted and node.submit(txs[1]).accepted
+        with pytest.raises(reference.node.MempoolFull):
+            node.submit(txs[2])
+        assert len(node.mempool) == 2
+    finally:
+        node.close()
+
+
+def test_a_foreign_or_older_sqlite_file_is_refused_and_not_written(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.db"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.commit()
+    db.close()
+    before = foreign.read_bytes()
+    assert "not a kwhledger store" in refusal(lambda: Node.open(foreign))
+    genesis, _ = devchain.genesis()
+    assert "not a kwhledger store" in refusal(lambda: Node.open_or_create(foreign, genesis))
+    assert foreign.read_bytes() == before
+    older = tmp_path / "older.db"
+    db = sqlite3.connect(older)
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    db.commit()
+    db.close()
+    assert "without row checksums" in refusal(lambda: Node.open(older))
