@@ -84,11 +84,16 @@ def child(case: str, implementation: str, store: str | None) -> dict[str, Any]:
     if case in BLOCK_CASES:
         state, block = _hostile_block(case)
         if implementation == "reference":
+            import tempfile
+
             from conformance_tests.spec_adapter import state_bytes
             from reference.adapter import load_state
+            from reference.node import Node
 
-            ledger = load_state(state_bytes(state))
-            result = measure(lambda: ledger.apply_block(block).rule_id)
+            directory = Path(tempfile.mkdtemp(prefix="kwhledger-hostile-"))
+            node = Node.create(directory / "node.db", load_state(state_bytes(state)))
+            result = measure(lambda: node.import_block(block).rule_id)
+            node.close()
         else:
             from spec.blocks import apply_block
 
@@ -179,7 +184,9 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         )
     print(
         "peak MiB: peak resident set above the process's baseline (VmHWM after a reset through "
-        "/proc/self/clear_refs), one fresh process per case"
+        "/proc/self/clear_refs), one fresh process per case; blocks go to a reference node with "
+        "its store (Node.import_block) and to the spec's apply_block; pre-states to each "
+        "adapter's load_state"
     )
 
 

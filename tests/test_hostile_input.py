@@ -125,3 +125,14 @@ def test_spec_and_reference_decoders_agree_on_budgets_and_bounds(
         )
     )
     assert spec_side == reference_side
+
+
+def test_the_hostile_bench_measures_the_rule_it_reports() -> None:
+    """``kwhledger bench --section hostile`` reports each case's rule with its figures (the
+    figures themselves are for the bench to print, not for a test to time)."""
+    from kwhledger.bench_hostile import child
+
+    figures = child("block-empty-byte-strings", "spec", None)
+    assert figures["outcome"] == "BLK-11"
+    assert figures["input_bytes"] > MAX_BLOCK_BYTES - 2048
+    assert figures["seconds"] >= 0 and figures["peak_above_baseline_mib"] >= 0
