@@ -1,4 +1,4 @@
-"""Vectors: pre-states that break the consistency rules (PRE-01 .. PRE-09, rule book 11.17).
+"""Vectors: pre-states that break the consistency rules (PRE-01 .. PRE-09, rule book 11.18).
 
 Each starts from one consistent state (the village after a slot's readings, with an ask of
 alice's and a bid of bob's) and breaks one thing, or two to pin the check order. A pre-state that
@@ -79,7 +79,7 @@ def group_prestate(suite: Suite) -> None:
         base,
         [tick(base.time)],
         expect=[None],
-        flags=["valid", "crafted-pre-state"],
+        flags=["valid", "twin", "crafted-pre-state"],
     )
     meter_103 = base.meters[M103]
     lot_112 = base.lots[(M112, slot)]
