@@ -20,6 +20,7 @@ from spec.crypto import TAG_STATE_ROOT, tagged_hash
 from spec.errors import Rejected
 from spec.state import (
     LTHASH_BYTES,
+    MAX_STATE_ITEMS,
     State,
     Table,
     decode_state,
@@ -124,9 +125,18 @@ def state_bytes(state: State) -> bytes:
     return encode(encode_state(state))
 
 
+def refused_pre_state(pre_state: bytes, rejection: Rejected, steps: Sequence[Step]) -> VectorResult:
+    """A pre-state that breaks a PRE rule is not loaded: every step reports that rule, and the
+    root stays the pre-state's (FORMAT.md section 3.2)."""
+    value = decode(pre_state, max_size=MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS)
+    root = state_root(decode_state(value, consistency=False))
+    outcomes = [StepResult(rejection.code, rejection.rule.id, root) for _ in steps]
+    return VectorResult(tuple(outcomes), root, lambda: pre_state)
+
+
 def load_state(data: bytes) -> State:
     """A vector's pre-state."""
-    return decode_state(decode(data, max_size=MAX_STATE_BYTES))
+    return decode_state(decode(data, max_size=MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS))
 
 
 class SpecImplementation:
@@ -139,7 +149,12 @@ class SpecImplementation:
         self.version = version
 
     def run_vector(self, pre_state: bytes, steps: Sequence[Step]) -> VectorResult:
-        state = load_state(pre_state)
+        try:
+            state = load_state(pre_state)
+        except Rejected as rejection:
+            if not rejection.rule.id.startswith("PRE-"):
+                raise
+            return refused_pre_state(pre_state, rejection, steps)
         results = []
         for step in steps:
             state, outcome = apply_step(state, step)

@@ -543,8 +543,16 @@ _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callabl
 }
 
 
-def decode_state(value: CborValue) -> State:
-    """The state a canonical encoding describes, or a rejection with an ENC rule."""
+MAX_STATE_ITEMS: Final = 2**22
+"""The item budget (ENC-16) for decoding a canonical state encoding, such as a vector's pre-state:
+about 150 000 rows of the largest record, and at most some 400 MB of decoded values in Python,
+however the input is shaped (a 64 MiB input of one-byte items would otherwise make 64 million)."""
+
+
+def decode_state(value: CborValue, *, consistency: bool = True) -> State:
+    """The state a canonical encoding describes, or a rejection with an ENC rule, or with the
+    first PRE rule it breaks (``spec.prestate``; ``consistency=False`` skips those, for tools
+    that must show what an inconsistent state holds, such as its root)."""
     if not isinstance(value, dict):
         raise Rejected("ENC-14", "state must be a map")
     ledger_fields = [
@@ -574,8 +582,14 @@ def decode_state(value: CborValue) -> State:
             if previous is not None and encoded_key <= previous:
                 raise Rejected("ENC-15", f"{name} rows must be sorted by key, each key once")
             previous = encoded_key
-            rows[parse_key(key_value)] = parse_value(record)
+            row_key = parse_key(key_value)  # the key's checks before the record's
+            rows[row_key] = parse_value(record)
         tables[name] = FrozenMap(rows)
     if ledger["params"].fee_account not in tables["accounts"]:
         raise Rejected("ENC-15", "the fee account is not a registered account")
-    return State(tip_hash=parsed["tip_hash"], **ledger, **tables)
+    state = State(tip_hash=parsed["tip_hash"], **ledger, **tables)
+    if consistency:
+        from spec.prestate import check_pre_state  # it builds on this module
+
+        check_pre_state(state)  # PRE-01 .. PRE-09
+    return state
