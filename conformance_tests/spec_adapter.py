@@ -8,78 +8,20 @@ the semantics.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from conformance_tests.adapter import Step, StepResult, VectorResult
 from conformance_tests.vector import Outcome
 from spec.blocks import apply_block
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock
-from spec.crypto import TAG_STATE_ROOT, tagged_hash
 from spec.errors import Rejected
-from spec.state import (
-    State,
-    Table,
-    decode_state,
-    encode_state,
-    entries,
-    entry_lanes,
-    lthash_sum,
-    record_to_cbor,
-)
+from spec.state import State, decode_state, encode_state, state_root
 from spec.transactions import apply_transaction
 
+__all__ = ["SpecImplementation", "apply_step", "load_state", "state_bytes", "state_root"]
+
 MAX_STATE_BYTES = 64 * 1024 * 1024
-
-_LANES: dict[tuple[int, object, object], bytes] = {}
-"""LtHash expansions of table entries already seen, by (table, key, record)."""
-_LANES_LIMIT = 200_000
-
-
-def _wire_key(key: object) -> Any:
-    return (
-        [int(part) if isinstance(part, int) else part for part in key]
-        if isinstance(key, tuple)
-        else key
-    )
-
-
-def state_root(state: State) -> bytes:
-    """``spec.state.state_root``, remembering each entry's expansion between calls.
-
-    A vector's steps change few entries, so re-expanding only the new ones makes replaying the
-    suite several times faster. The sum and the final hash are the spec's own functions; the
-    conformance tests check that this equals ``spec.state.state_root`` on every vector.
-    """
-    if len(_LANES) > _LANES_LIMIT:
-        _LANES.clear()
-
-    def lanes() -> Iterator[bytes]:
-        tables: dict[Table, Mapping[Any, Any]] = {
-            Table.ACCOUNTS: state.accounts,
-            Table.NODES: state.nodes,
-            Table.METERS: state.meters,
-            Table.READINGS: state.readings,
-            Table.LOTS: state.lots,
-            Table.DEMAND: state.demand,
-            Table.ORDERS: state.orders,
-            Table.MARKETS: state.markets,
-        }
-        for table, key, value in entries(state):
-            if table is not Table.LEDGER:  # the singletons come first, then the tables
-                break
-            yield entry_lanes(int(table), key, value)
-        for table, rows in tables.items():
-            for key, record in rows.items():
-                cache_key = (int(table), key, record)
-                found = _LANES.get(cache_key)
-                if found is None:
-                    found = entry_lanes(int(table), _wire_key(key), record_to_cbor(record))
-                    _LANES[cache_key] = found
-                yield found
-
-    return tagged_hash(TAG_STATE_ROOT, lthash_sum(lanes()))
 
 
 def apply_step(state: State, step: Step) -> tuple[State, Outcome]:

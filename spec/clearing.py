@@ -65,9 +65,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from spec.errors import require
-from spec.fmap import FrozenMap
 from spec.state import (
     Demand,
+    Lot,
     Market,
     MarketStatus,
     Order,
@@ -79,6 +79,7 @@ from spec.state import (
 )
 from spec.units import (
     TIME_MAX_S,
+    MeterId,
     MilliSen,
     NodeId,
     OrderId,
@@ -197,15 +198,16 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
         eligible_bids(state, bids),
     )
     price = result.price or 0
-    orders = dict(state.orders)
-    lots = dict(state.lots)
-    demand = dict(state.demand)
+    # What clearing writes, collected here and applied to the tables at the end.
+    orders: dict[OrderId, Order] = {}
+    lots: dict[tuple[MeterId, Slot], Lot] = {}
+    demand: dict[tuple[bytes, NodeId, Slot], Demand] = {}
     for order_id, order in open_orders:
         filled = result.fills[order_id]
         if order.side is Side.ASK:
             assert order.lot_meter is not None
             lot_key = (order.lot_meter, order.slot)
-            lot = lots[lot_key]
+            lot = lots.get(lot_key) or state.lots[lot_key]
             lots[lot_key] = replace(
                 lot,
                 reserved_wh=Wh(lot.reserved_wh - order.quantity_wh),
@@ -227,7 +229,7 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
             )
             if filled:
                 key = (order.owner, order.zone, order.slot)
-                claimed = demand[key]
+                claimed = demand.get(key) or state.demand[key]
                 demand[key] = replace(claimed, claimed_wh=Wh(claimed.claimed_wh + filled))
         orders[order_id] = replace(
             order,
@@ -235,8 +237,9 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
             filled_wh=Wh(filled),
             escrow=MilliSen(0),
         )
-    for lot_key in sorted(k for k, lot in lots.items() if k[1] == slot and lot.zone == zone):
-        lot = lots[lot_key]
+    market_lots = (k for k, lot in state.lots.items() if k[1] == slot and lot.zone == zone)
+    for lot_key in sorted(market_lots):
+        lot = lots.get(lot_key) or state.lots[lot_key]
         lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))
     market = Market(
         MarketStatus.CLEARED,
@@ -245,9 +248,9 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
     )
     return replace(
         state,
-        orders=FrozenMap(orders),
-        lots=FrozenMap(lots),
-        demand=FrozenMap(demand),
+        orders=state.orders.set_many(orders),
+        lots=state.lots.set_many(lots),
+        demand=state.demand.set_many(demand),
         markets=state.markets.set((zone, slot), market),
     )
 
