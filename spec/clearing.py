@@ -64,6 +64,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from spec import indexes
 from spec.errors import require
 from spec.state import (
     Demand,
@@ -186,11 +187,7 @@ def eligible_bids(state: State, bids: Sequence[tuple[OrderId, Order]]) -> list[A
 
 def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
     """Run the auction of one open market and settle it (CLR-02 .. CLR-08)."""
-    open_orders = sorted(
-        (order_id, order)
-        for order_id, order in state.orders.items()
-        if order.zone == zone and order.slot == slot and order.status is OrderStatus.OPEN
-    )
+    open_orders = sorted(indexes.open_orders(state, zone, slot).items())
     asks = [(k, o) for k, o in open_orders if o.side is Side.ASK]
     bids = [(k, o) for k, o in open_orders if o.side is Side.BID]
     result = call_auction(
@@ -237,8 +234,7 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
             filled_wh=Wh(filled),
             escrow=MilliSen(0),
         )
-    market_lots = (k for k, lot in state.lots.items() if k[1] == slot and lot.zone == zone)
-    for lot_key in sorted(market_lots):
+    for lot_key in sorted(indexes.market_lots(state, zone, slot)):
         lot = lots.get(lot_key) or state.lots[lot_key]
         lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))
     market = Market(
@@ -268,8 +264,8 @@ def advance_clock(state: State, now: int) -> State:
     require(now <= TIME_MAX_S, "ENC-15", f"{now} > TIME_MAX_S")
     due = sorted(
         (slot, zone)
-        for (zone, slot), market in state.markets.items()
-        if market.status is MarketStatus.OPEN and trading_close(state.params, slot) <= now
+        for zone, slot in indexes.open_markets(state)
+        if trading_close(state.params, slot) <= now
     )
     for slot, zone in due:
         state = clear_market(state, zone, slot)

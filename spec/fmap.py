@@ -152,6 +152,8 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
             base = origin.derived(name, compute, update)
             value = base if self._log is None else update(base, self._log.oldest_first())
         self._memo[name] = value
-        # Once this map holds its own values it needs neither its origin nor the changes.
-        self._origin, self._log = None, None
+        # Once this map holds every value its origin holds, it needs neither the origin nor the
+        # changes (letting go of them lets old maps be collected).
+        if origin is None or self._memo.keys() >= origin._memo.keys():
+            self._origin, self._log = None, None
         return value

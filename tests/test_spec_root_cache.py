@@ -2,8 +2,9 @@
 each table's remembered sum) equals ``state_root_from_scratch`` (HSH-01 as written) on random
 states reached by random histories of table updates, and on a village's trading history.
 
-Also: ``FrozenMap`` behaves as a mapping under updates (old maps unchanged), its ``derived``
-values follow updates, and ``tables`` covers every table ``entries`` walks.
+The indexes (``spec/indexes.py``) give what the table walks they stand for give, on the same
+histories. Also: ``FrozenMap`` behaves as a mapping under updates (old maps unchanged), its
+``derived`` values follow updates, and ``tables`` covers every table ``entries`` walks.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from hypothesis import strategies as st
 from strategies import SERVICE_POINT, village
 
 from kwhledger.scenario import TRADING_CLOSE_S
+from spec import indexes
 from spec.fmap import MISSING, FrozenMap
 from spec.state import (
     Account,
     Demand,
+    Encumbrance,
+    Lot,
     Market,
     MarketStatus,
+    Order,
+    OrderStatus,
+    Side,
+    Source,
     State,
     Table,
     entries,
@@ -42,7 +50,9 @@ def _account_key(i: int) -> bytes:
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["account", "demand", "market", "remove-demand", "many", "root"]),
+        st.sampled_from(
+            ["account", "demand", "market", "remove-demand", "many", "root", "order", "lot"]
+        ),
         st.integers(0, 7),
         st.integers(0, 3),
         st.integers(0, 10**9),
@@ -67,6 +77,32 @@ def _apply(state: State, op: tuple[str, int, int, int]) -> State:
     if kind == "market":
         market = Market(MarketStatus(j % 2), PriceSenPerKwh(amount % 5000), Wh(amount % 777))
         return replace(state, markets=state.markets.set((ZONES[i % 2], j), market))  # type: ignore[arg-type]
+    if kind == "order":
+        order = Order(
+            Side(j % 2),
+            _account_key(i),
+            ZONES[amount % 2],
+            j,
+            None,
+            Wh(amount % 1000),
+            PriceSenPerKwh(amount % 3000),
+            PriceSenPerKwh(0),
+            MilliSen(0),
+            OrderStatus(amount % 5) if amount % 3 == 0 else OrderStatus.OPEN,
+            Wh(0),
+        )
+        return replace(state, orders=state.orders.set(i % 3, order))  # type: ignore[arg-type]
+    if kind == "lot":
+        lot = Lot(
+            _account_key(i),
+            ZONES[amount % 2],
+            3,
+            Source.SOLAR,
+            Encumbrance.NONE,
+            *[Wh(amount % 100)] * 2,
+            *[Wh(0)] * 3,
+        )
+        return replace(state, lots=state.lots.set((100 + i, j), lot))  # type: ignore[arg-type]
     if kind == "many":
         updates = {
             _account_key(k): Account(8, Nonce(k), MilliSen(amount + k)) for k in range(i + 1)
@@ -74,10 +110,11 @@ def _apply(state: State, op: tuple[str, int, int, int]) -> State:
         return replace(state, accounts=state.accounts.set_many(updates))
     assert kind == "root"
     state_root(state)  # remember the sums here: later roots start from them
+    _assert_indexes_equal_scans(state)  # and the indexes
     return state
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(operations, st.integers(0, 40))
 def test_cached_root_equals_root_from_scratch_on_random_histories(
     ops: list[tuple[str, int, int, int]], branch_at: int
@@ -89,12 +126,31 @@ def test_cached_root_equals_root_from_scratch_on_random_histories(
         state = _apply(state, op)
         history.append(state)
     assert state_root(state) == state_root_from_scratch(state)
+    _assert_indexes_equal_scans(state)
     # A state of the past, after its descendants' roots were asked: still its own root.
     past = history[min(branch_at, len(history) - 1)]
     assert state_root(past) == state_root_from_scratch(past)
     # A branch from that past state (a rejected block's sibling) as well.
     branch = _apply(past, ("account", 3, 1, 42))
     assert state_root(branch) == state_root_from_scratch(branch)
+    _assert_indexes_equal_scans(past)
+
+
+def _assert_indexes_equal_scans(state: State) -> None:
+    """Each index gives what the walk over its table that it stands for gives."""
+    for zone in ZONES:
+        for slot in range(4):
+            assert dict(indexes.open_orders(state, zone, slot)) == {
+                k: o
+                for k, o in state.orders.items()
+                if o.zone == zone and o.slot == slot and o.status is OrderStatus.OPEN
+            }
+            assert dict(indexes.market_lots(state, zone, slot)) == {
+                k: lot for k, lot in state.lots.items() if k[1] == slot and lot.zone == zone
+            }
+    assert dict(indexes.open_markets(state)) == {
+        k: m for k, m in state.markets.items() if m.status is MarketStatus.OPEN
+    }
 
 
 def test_cached_root_follows_a_trading_history() -> None:
