@@ -34,6 +34,9 @@ MAX_CHANGES: Final = 1 << 20
 """A map more changes than this away from its origin forgets it (its cached values are then
 computed from scratch), so that a long run of updates nobody asks a value of holds no memory."""
 
+MAX_DEPTH: Final = 1 << 16
+"""Likewise for a line of more maps than this between a map and its origin's origin's ..."""
+
 Change = tuple[Any, Any, Any]
 """(key, old value or MISSING, new value or MISSING)."""
 
@@ -61,15 +64,19 @@ class _Log:
 class FrozenMap(Mapping[K, V], Generic[K, V]):
     """A read-only mapping whose updates return new maps in O(log n)."""
 
-    __slots__ = ("_items", "_log", "_memo", "_origin")
+    __slots__ = ("_depth", "_items", "_log", "_memo", "_names", "_origin")
 
     def __init__(self, items: Mapping[K, V] | None = None) -> None:
         self._origin: FrozenMap[K, V] | None = None
         self._log: _Log | None = None
+        self._depth = 0
+        """Origins between this map and the first of its line."""
         self._memo: dict[Hashable, Any] = {}
+        self._names: set[Hashable] = set()
+        """Names of the values asked of this line of maps (shared by the line)."""
         if isinstance(items, FrozenMap):
             self._items: immutables.Map[K, V] = items._items
-            self._origin = items
+            self._origin, self._depth, self._names = items, items._depth + 1, items._names
         else:
             self._items = immutables.Map(items if items is not None else {})
 
@@ -121,16 +128,18 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         out: FrozenMap[K, V] = FrozenMap.__new__(FrozenMap)
         out._items = items
         out._memo = {}
-        # The origin is the nearest ancestor that already holds cached values.
+        out._names = self._names
+        # The origin is the nearest ancestor that holds cached values.
         origin: FrozenMap[K, V] | None = self
         log: _Log | None = None
         if not self._memo and self._origin is not None:
             origin, log = self._origin, self._log
         for change in changes:
             log = _Log(change, log)
-        if log is not None and log.length > MAX_CHANGES:
-            origin, log = None, None
-        out._origin, out._log = origin, log
+        depth = 0 if origin is None else origin._depth + 1
+        if (log is not None and log.length > MAX_CHANGES) or depth > MAX_DEPTH:
+            origin, log, depth = None, None, 0
+        out._origin, out._log, out._depth = origin, log, depth
         return out
 
     def derived(
@@ -139,21 +148,28 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         compute: Callable[[FrozenMap[K, V]], T],
         update: Callable[[T, list[Change]], T],
     ) -> T:
-        """``compute(self)``, remembered under ``name``; when the origin has (or can get) the value,
-        ``update(origin's value, changes since, oldest first)`` instead. A cache: ``update`` must
+        """``compute(self)``, remembered under ``name``. When an ancestor holds the value, it is
+        ``update(that value, the changes since, oldest first)`` instead. A cache: ``update`` must
         give what ``compute`` gives."""
         if name in self._memo:
-            value: T = self._memo[name]
-            return value
-        origin = self._origin
-        if origin is None:
-            value = compute(self)
+            found: T = self._memo[name]
+            return found
+        # Walk back to the nearest ancestor holding the value, collecting the changes since.
+        logs: list[_Log] = []
+        ancestor = self
+        while name not in ancestor._memo and ancestor._origin is not None:
+            if ancestor._log is not None:
+                logs.append(ancestor._log)
+            ancestor = ancestor._origin
+        if name in ancestor._memo:
+            changes = [change for log in reversed(logs) for change in log.oldest_first()]
+            value: T = update(ancestor._memo[name], changes) if changes else ancestor._memo[name]
         else:
-            base = origin.derived(name, compute, update)
-            value = base if self._log is None else update(base, self._log.oldest_first())
+            value = compute(self)
         self._memo[name] = value
-        # Once this map holds every value its origin holds, it needs neither the origin nor the
-        # changes (letting go of them lets old maps be collected).
-        if origin is None or self._memo.keys() >= origin._memo.keys():
-            self._origin, self._log = None, None
+        self._names.add(name)
+        # Once this map holds every kind of value asked of its line of maps, it needs neither its
+        # origin nor the changes (letting go of them lets old maps be collected).
+        if self._memo.keys() >= self._names:
+            self._origin, self._log, self._depth = None, None, 0
         return value

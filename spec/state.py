@@ -486,8 +486,17 @@ def table_lanes(table: Table, rows: FrozenMap[Any, Any]) -> bytes:
         return lthash_sum(expansion(key, record) for key, record in whole.items())
 
     def update(lanes: bytes, changes: list[tuple[Any, Any, Any]]) -> bytes:
-        added = [expansion(k, new) for k, old, new in changes if new is not MISSING]
-        removed = [expansion(k, old) for k, old, new in changes if old is not MISSING]
+        # Only each key's first old and last new value count: what lies between was added and
+        # removed again.
+        net: dict[Any, list[Any]] = {}
+        for key, old, new in changes:
+            if key in net:
+                net[key][1] = new
+            else:
+                net[key] = [old, new]
+        changed = [(key, old, new) for key, (old, new) in net.items() if old is not new]
+        added = [expansion(k, new) for k, old, new in changed if new is not MISSING]
+        removed = [expansion(k, old) for k, old, new in changed if old is not MISSING]
         return lthash_update(lanes, added, removed)
 
     return rows.derived(("lthash", int(table)), compute, update)
