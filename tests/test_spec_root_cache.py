@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import SERVICE_POINT, village
 
-from kwhledger.scenario import TRADING_CLOSE_S
+from conformance_tests.scenario import TRADING_CLOSE_S
 from spec import indexes
 from spec.fmap import MISSING, FrozenMap
 from spec.state import (
