@@ -52,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
-    result = replay(chain, with_reference=not args.no_reference, progress=progress)
+    try:
+        result = replay(chain, with_reference=not args.no_reference, progress=progress)
+    except ValueError as problem:
+        print(f"replay: {problem}", file=sys.stderr)
+        return 2
     rates = result.rates()
     divergence = result.divergence
     failed = divergence is not None or result.reference_disagrees is not None

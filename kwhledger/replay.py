@@ -223,9 +223,12 @@ def replay(
     progress_every_s: float = 2.0,
 ) -> ReplayResult:
     """Re-execute ``chain`` through the spec (and the reference node), stopping at the first
-    divergence."""
+    divergence. ``ValueError`` if its genesis state is not a valid state."""
     result = ReplayResult(chain.source)
-    state = decode_state(decode(chain.genesis, max_size=MAX_STATE_BYTES))
+    try:
+        state = decode_state(decode(chain.genesis, max_size=MAX_STATE_BYTES))
+    except Rejected as rejection:
+        raise ValueError(f"the genesis state is not valid: {rejection.rule.id}") from None
     reference = _reference_genesis(chain.genesis) if with_reference else None
     if reference is not None:
         result.reference_seconds = 0.0

@@ -109,9 +109,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "duplicate-attestation",
         "INV-04 no double-attestation (ATT-06)",
         "spec/attestation.py",
-        (
-            ("key not in state.readings and key not in readings,", "True,"),
-        ),
+        (("key not in state.readings and key not in readings,", "True,"),),
     ),
     Mutant(
         "claim-not-capped-by-import",

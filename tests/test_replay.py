@@ -96,3 +96,13 @@ def test_a_spec_that_disagrees_with_the_node_names_the_differing_entry(
     assert divergence.rule == "BLK-10"
     assert divergence.entry is not None and divergence.entry.startswith("accounts h'")
     assert "balance" in divergence.entry or "[2]" in divergence.entry
+
+
+def test_a_chain_that_is_not_one_is_refused_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "garbage.cbor"
+    garbage.write_bytes(b"\x41\x00")  # one byte string holding one zero byte: no state
+    assert main(["replay", str(garbage), "--no-reference"]) == 2
+    assert "genesis state is not valid" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path / "missing.db")]) == 2
