@@ -17,6 +17,7 @@ from typing import Final
 from spec import wire
 from spec.errors import require
 from spec.indexes import open_orders
+from spec.rules import implements
 from spec.state import (
     AccountId,
     Encumbrance,
@@ -80,6 +81,7 @@ def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: S
     return any(o.owner == owner and o.side is side for o in open_orders(state, zone, slot).values())
 
 
+@implements("ORD-04")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")
@@ -95,6 +97,7 @@ def _add_order(state: State, order: Order) -> State:
     )
 
 
+@implements("ASK-05")
 def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     """Reserve ``quantity_wh`` of the sender's lot in the lot's market (ASK-05)."""
     key = (body.meter, body.slot)
@@ -128,6 +131,7 @@ def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     return _add_order(replace(state, lots=state.lots.set(key, lot)), order)
 
 
+@implements("BID-03")
 def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     """Escrow quantity x (max price + wheeling fee) of the sender's balance (BID-03)."""
     zone = state.nodes.get(body.zone)
@@ -157,6 +161,7 @@ def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     return _add_order(state, order)
 
 
+@implements("CAN-04")
 def cancel(state: State, sender: AccountId, body: Cancel) -> State:
     """Close an open order and release what it held (CAN-04)."""
     order = state.orders.get(body.order)

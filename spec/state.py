@@ -26,6 +26,7 @@ from spec.crypto import (
 )
 from spec.errors import Rejected
 from spec.fmap import MISSING, FrozenMap
+from spec.rules import implements
 from spec.units import (
     TIME_MAX_S,
     Height,
@@ -456,6 +457,7 @@ def _fold(total: int) -> int:
     return int.from_bytes(widened, "little")
 
 
+@implements("HSH-01")
 def state_root_from_scratch(state: State) -> bytes:
     """HSH-01 as written: the root committed to by block headers, every entry expanded."""
     lanes = lthash_sum(entry_lanes(int(t), k, v) for t, k, v in entries(state))
@@ -502,6 +504,7 @@ def table_lanes(table: Table, rows: FrozenMap[Any, Any]) -> bytes:
     return rows.derived(("lthash", int(table)), compute, update)
 
 
+@implements("HSH-01")
 def state_root(state: State) -> bytes:
     """HSH-01: the root committed to by block headers (``state_root_from_scratch``, computed
     from the tables' remembered sums)."""
