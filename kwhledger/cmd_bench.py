@@ -43,6 +43,19 @@ def register(sub: Any) -> None:
         help="for --section store: the store to open (default: simulate a village of 40 "
         "households for 2 days)",
     )
+    parser.add_argument(
+        "--spec",
+        action="store_true",
+        help="measure the executable spec instead: one table write and the state root, "
+        "at the sizes of --spec-sizes",
+    )
+    parser.add_argument(
+        "--spec-sizes",
+        default="1000,100000",
+        metavar="N,N,...",
+        help="table sizes for --spec (1000,100000; 1000000 takes about a minute per root "
+        "from scratch)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -66,7 +79,39 @@ def verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def run_spec(args: argparse.Namespace) -> int:
+    from kwhledger.spec_bench import run as spec_figures
+
+    try:
+        sizes = [int(size) for size in args.spec_sizes.split(",")]
+    except ValueError:
+        print("--spec-sizes takes whole numbers separated by commas", file=sys.stderr)
+        return 2
+    if not sizes or min(sizes) < 1:
+        print("--spec-sizes takes positive sizes", file=sys.stderr)
+        return 2
+    rows = spec_figures(sizes, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    if args.json:
+        json.dump({"spec": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print("executable spec, milliseconds (a state of N accounts):")
+    print(
+        f"{'entries':>10}  {'FrozenMap.set':>13}  {'root, first call':>16}  "
+        f"{'root after 1 change':>19}  {'root from scratch':>17}"
+    )
+    for row in rows:
+        print(
+            f"{row['entries']:>10,}  {row['set_ms']:>13.4f}  {row['root_first_ms']:>16,.1f}  "
+            f"{row['root_after_one_change_ms']:>19.3f}  {row['root_from_scratch_ms']:>17,.1f}"
+        )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.spec:
+        return run_spec(args)
+
     def progress(message: str) -> None:
         if not args.json:
             print(f"... {message}", file=sys.stderr, flush=True)
