@@ -36,9 +36,11 @@ from conformance_tests.groups import (
     clock,
     encoding,
     encoding_edges,
+    hostile,
     lifecycle,
     money,
     order,
+    pre,
     scenario,
     schema,
     sequence,
@@ -82,6 +84,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,
+    hostile.group_hostile,
+    pre.group_prestate,
 )
 
 
