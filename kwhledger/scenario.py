@@ -18,7 +18,8 @@ from spec.state import ChainParams, Encumbrance, NodeKind, Role, Source, State, 
 from spec.transactions import Kind, Receipt, apply_transaction, make_transaction
 from spec.units import SLOT_SECONDS
 
-CHAIN_ID = "kwhledger-test"
+CHAIN_NAME = "kwhledger-test"
+"""The test chain's name; its id adds the genesis digest (TX-08), see ``CHAIN_ID``."""
 GENESIS_TIME = 1_764_255_600  # 2025-11-28 00:00 JST
 ATTESTATION_WINDOW_S = 3600
 TRADING_CLOSE_S = 5400
@@ -45,13 +46,16 @@ class Ledger:
     @classmethod
     def new(
         cls,
-        chain_id: str = CHAIN_ID,
+        chain_id: str = CHAIN_NAME,
         time: int = GENESIS_TIME,
         validators: tuple[str, ...] = ("validator-1",),
         attestation_window_s: int = ATTESTATION_WINDOW_S,
         trading_close_s: int = TRADING_CLOSE_S,
     ) -> Ledger:
-        """Genesis with an operator (also the fee account), one attestor and the validators."""
+        """Genesis with an operator (also the fee account), one attestor and the validators.
+
+        ``chain_id`` is the chain's name: the state's chain id derives from it (TX-08).
+        """
         params = ChainParams(chain_id, attestation_window_s, trading_close_s, key_of("operator"))
         accounts = {key_of("operator"): int(Role.OPERATOR), key_of("attestor"): int(Role.ATTESTOR)}
         for name in validators:
@@ -186,3 +190,7 @@ def small_village(ledger: Ledger | None = None) -> Ledger:
         if not receipt.accepted:
             raise AssertionError(f"small village setup failed: {receipt}")
     return ledger
+
+
+CHAIN_ID = Ledger.new().state.params.chain_id
+"""The chain id of the default genesis ``Ledger.new()`` (and of the villages built on it)."""

@@ -675,6 +675,8 @@ class Ledger:
             raise Rejected("TX-04")
         if tx.nonce != account[1] or account[1] >= COUNTER_MAX:
             raise Rejected("TX-05")
+        if tx.valid_until is not None and self.time > tx.valid_until:
+            raise Rejected("TX-09")
         role = KIND_ROLE[tx.kind]
         if role and not account[0] & role:
             raise Rejected("TX-06")
@@ -1107,6 +1109,8 @@ class Ledger:
                 raise Rejected("BLK-06", "bad signature")
         if 3 * len(signers) < 2 * len(voters):
             raise Rejected("BLK-07")
+        if proposer not in signers:
+            raise Rejected("BLK-13")
         if root_of_txs != merkle_root([tx_id(tx) for tx in block.txs]):
             raise Rejected("BLK-08")
         return header_hash

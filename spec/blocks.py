@@ -8,10 +8,11 @@ A block is a CBOR map::
               5: state root, 6: proposer}
 
 The header hash is BLAKE2b-256 under the block-header tag; validators sign the header hash under
-the block-vote tag. ``apply_block`` checks the header and the quorum, advances the clock to the
-block's timestamp (clearing every market that closed, CLR-01), applies the transactions in order,
-and finally compares the state root. Any broken rule rejects the whole block and leaves the state
-as it was.
+the block-vote tag. A block is identified by its header hash (BLK-14): the same header with another
+valid set of votes is the same block. ``apply_block`` checks the header and the quorum, advances
+the clock to the block's timestamp (clearing every market that closed, CLR-01), applies the
+transactions in order, and finally compares the state root. Any broken rule rejects the whole
+block and leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def validators(state: State) -> list[bytes]:
 
 
 def check_header(state: State, block: Block) -> None:
-    """BLK-01 .. BLK-08 and BLK-11, in that order except BLK-11 right after BLK-01."""
+    """BLK-01 .. BLK-08, BLK-11 and BLK-13, in that order except BLK-11 right after BLK-01 and
+    BLK-13 right after BLK-07."""
     header = block.header
     require(header.chain_id == state.params.chain_id, "BLK-01")
     require(len(block.transactions) <= MAX_BLOCK_TXS, "BLK-11")
@@ -152,6 +154,7 @@ def check_header(state: State, block: Block) -> None:
         require(validator in voters, "BLK-06", "not a validator")
         require(verify(validator, message, signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
+    require(header.proposer in signers, "BLK-13", "the proposer did not sign")
     ids = [tx_id(tx) for tx in block.transactions]
     require(header.tx_root == merkle_root(ids), "BLK-08")
 

@@ -88,7 +88,8 @@ _TABLE: Final = (
      "A transaction's sender MUST be a registered account."),
     ("TX-04", "Valid signature", V, 204, "BAD_SIGNATURE",
      "The signature MUST be a valid Ed25519 signature by the sender over the domain-separated "
-     "signing bytes, as accepted by the verification procedure of SIG-01."),
+     "signing bytes (which include the horizon when the envelope carries one), as accepted by "
+     "the verification procedure of SIG-01."),
     ("TX-05", "Next nonce", V, 205, "BAD_NONCE",
      "A transaction's nonce MUST equal the sender's nonce in the state, which MUST be below "
      "COUNTER_MAX; this rejects replays and reordering."),
@@ -96,6 +97,13 @@ _TABLE: Final = (
      "The sender MUST hold the role that the transaction's kind requires."),
     ("TX-07", "Nonce advances", P, None, None,
      "An accepted transaction MUST increase its sender's nonce by exactly one."),
+    ("TX-08", "Chain id derived from the genesis", P, None, None,
+     "A chain's id MUST be its name (1 to 23 bytes, no colon), a colon and the 40 lowercase hex "
+     "digits of the first 20 bytes of H(TAG_GENESIS, encoded genesis state whose chain id is the "
+     "name)."),
+    ("TX-09", "Validity horizon", V, 209, "EXPIRED",
+     "A transaction that carries a horizon (envelope key 6) MUST NOT be applied once the "
+     "ledger's time is past it."),
     ("SIG-01", "Ed25519 verification procedure", P, None, None,
      "A signature is valid exactly when libsodium's crypto_sign_verify_detached accepts it: "
      "canonical S < L, canonical point encodings, A and R not of small order, and the "
@@ -251,6 +259,12 @@ _TABLE: Final = (
     ("BLK-12", "Block application", P, None, None,
      "Applying a block MUST advance the clock to its timestamp (clearing what is due), then "
      "apply its transactions in order; a block with any rejection changes nothing."),
+    ("BLK-13", "Proposer among the signers", V, 713, "PROPOSER_NOT_SIGNER",
+     "A block's proposer MUST be one of its signers."),
+    ("BLK-14", "A block is its header", P, None, None,
+     "A block MUST be identified by its header hash alone: blocks with the same header and "
+     "different valid signature lists are the same block, and nothing the ledger keeps depends on "
+     "which signatures a block carried."),
     ("HSH-01", "State root", P, None, None,
      "The state root MUST be BLAKE2b-256 over a domain tag and the LtHash-16 multiset hash of "
      "the canonical encodings of every state entry."),

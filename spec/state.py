@@ -18,6 +18,7 @@ from spec.cbor import CborKey, CborValue, encode
 from spec.crypto import (
     HASH_BYTES,
     PUBLIC_KEY_BYTES,
+    TAG_GENESIS,
     TAG_STATE_ENTRY,
     TAG_STATE_ROOT,
     expand,
@@ -44,6 +45,10 @@ AccountId = bytes
 """An account is its Ed25519 public key (32 bytes)."""
 
 CHAIN_ID_MAX_BYTES: Final = 64
+CHAIN_NAME_MAX_BYTES: Final = 23
+"""The free-text part of a chain id; the rest is ``:`` and the genesis digest (TX-08)."""
+GENESIS_DIGEST_BYTES: Final = 20
+"""Bytes of the genesis hash a chain id carries, as 40 lowercase hex digits (TX-08)."""
 
 
 class Role(IntFlag):
@@ -272,10 +277,31 @@ def genesis(
 ) -> State:
     """The state at height 0: the given accounts with their roles, no money, an empty grid.
 
-    The fee account must be one of the accounts: clearing credits wheeling fees to it (CLR-06).
+    ``params.chain_id`` is the chain's free-text name; the state's chain id is derived from it and
+    from the genesis state (TX-08, ``derive_chain_id``). The fee account must be one of the
+    accounts: clearing credits wheeling fees to it (CLR-06).
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
+    start = _genesis_state(params, accounts, time)
+    return replace(start, params=replace(params, chain_id=derive_chain_id(start)))
+
+
+def derive_chain_id(start: State) -> str:
+    """TX-08: a chain's id is its name, ``:`` and the hex of the first GENESIS_DIGEST_BYTES of
+    the hash of its first state, whose chain id field holds the bare name.
+
+    Every transaction and block carries and signs the chain id (TX-01, TX-04, BLK-01), so a
+    signature made for one genesis is void on any other, even one with the same name.
+    """
+    name = start.params.chain_id
+    if not 1 <= len(name.encode("utf-8")) <= CHAIN_NAME_MAX_BYTES or ":" in name:
+        raise ValueError(f"a chain name has 1 to {CHAIN_NAME_MAX_BYTES} bytes and no ':'")
+    digest = tagged_hash(TAG_GENESIS, encode(encode_state(start)))[:GENESIS_DIGEST_BYTES]
+    return f"{name}:{digest.hex()}"
+
+
+def _genesis_state(params: ChainParams, accounts: Mapping[AccountId, int], time: int) -> State:
     return State(
         params=params,
         time=Timestamp(time),

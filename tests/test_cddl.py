@@ -252,7 +252,7 @@ TRANSACTION_CASES = [
     ("unknown kind", envelope(11, {0: 1}), False),
     (
         "unknown envelope key",
-        encode({0: "c", 1: 9, 2: bytes(32), 3: 0, 4: {0: 1}, 5: bytes(64), 6: 0}),
+        encode({0: "c", 1: 9, 2: bytes(32), 3: 0, 4: {0: 1}, 5: bytes(64), 7: 0}),
         False,
     ),
     (
