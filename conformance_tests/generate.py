@@ -26,7 +26,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 
-from conformance_tests import edwards, gen_replay
+from conformance_tests import edwards, gen_replay, gen_validators
 from conformance_tests.adapter import Step
 from conformance_tests.spec_adapter import apply_step, state_bytes
 from conformance_tests.spec_adapter import state_root as cached_state_root
@@ -74,6 +74,7 @@ from spec.units import (
     Timestamp,
     slot_end,
 )
+from spec.validators import end_block
 from spec.version import SPEC_VERSION
 
 SEED: Final = 20261128
@@ -91,7 +92,7 @@ class GenerationError(AssertionError):
 # --- Rules a step exercises, derived from what it did -------------------------------------------
 
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
-    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03"),
+    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
     Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05"),
     Kind.ATTEST: ("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "INV-04"),
@@ -101,8 +102,12 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.DEPOSIT: ("MNY-01", "MNY-02", "MNY-04", "INV-06"),
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),
     Kind.TRANSFER: ("MNY-01", "MNY-02", "MNY-03", "INV-06"),
+    Kind.VALIDATOR_UPDATE: ("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07"),
 }
-_AUTHORIZATION_RULES: Final = {"TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06"}
+_AUTHORIZATION_RULES: Final = {
+    *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),
+    *("VAL-01", "VAL-04", "VAL-05"),
+}
 _BOUND_RULES: Final = {"ENC-15", "MNY-04", "ATT-10", "ATT-07"}
 
 
@@ -438,7 +443,7 @@ def forge_block(
             after, receipt = apply_transaction(after, data)
             if not receipt.accepted:
                 break
-    after = replace(after, height=Height(min(state.height + 1, COUNTER_MAX)))
+    after = end_block(replace(after, height=Height(min(state.height + 1, COUNTER_MAX))))
     header = Header(
         chain_id=state.params.chain_id,
         height=Height(state.height + 1),
@@ -493,7 +498,7 @@ def group_transactions(suite: Suite) -> None:
         twin_id="tx/valid/deposit",
         flags=["replay"],
     )
-    for kind in (0, 11, 2**64 - 1):
+    for kind in (0, 15, 2**64 - 1):
         suite.negative(
             f"tx/TX-02/kind-{kind}",
             f"Kind {kind} is not defined; the body is a valid deposit body.",
@@ -763,7 +768,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
         op(Kind.REGISTER_ACCOUNT, {0: ivan, 1: int(Role.TRADER)}),
         "ACC-01",
     )
-    for roles, twin_roles in ((0, 1), (16, 8), (31, 15), (2**64 - 1, 15)):
+    for roles, twin_roles in ((0, 1), (16, 8), (31, 11), (2**64 - 1, 11)):
         suite.negative(
             f"account/ACC-03/roles-{roles}",
             f"Roles {roles}: empty or with a bit outside the four roles; {twin_roles} is fine.",
@@ -2865,6 +2870,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     lambda suite: village_day(suite, "village-day", "day", 8),
     lambda suite: gen_replay.group_replay(suite),
     lambda suite: gen_replay.group_block_authority(suite),
+    lambda suite: gen_validators.group_validators(suite),
 )
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from spec.blocks import BlockReceipt, apply_block, build_block
 from spec.clearing import advance_clock
-from spec.crypto import public_key_of
+from spec.crypto import public_key_of, sign
 from spec.errors import Rejected
 from spec.state import ChainParams, Encumbrance, NodeKind, Role, Source, State, genesis
 from spec.transactions import Kind, Receipt, apply_transaction, make_transaction
 from spec.units import SLOT_SECONDS
+from spec.validators import approval_bytes
 
 CHAIN_NAME = "kwhledger-test"
 """The test chain's name; its id adds the genesis digest (TX-08), see ``CHAIN_ID``."""
@@ -108,6 +109,16 @@ class Ledger:
         body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: int(source)}
         body[5] = capacity_wh
         return self.send("operator", Kind.REGISTER_METER, body)
+
+    def validator_update(
+        self, sender: str, account: bytes, power: int, approvers: tuple[str, ...]
+    ) -> bytes:
+        """A VALIDATOR_UPDATE by ``sender`` (its next nonce) approved by ``approvers``."""
+        nonce = self.nonces.get(sender, 0)
+        message = approval_bytes(self.state.params.chain_id, key_of(sender), nonce, account, power)
+        approvals = sorted((key_of(name), sign(seed_of(name), message)) for name in approvers)
+        body = {0: account, 1: power, 2: [list(pair) for pair in approvals]}
+        return self.make(sender, Kind.VALIDATOR_UPDATE, body)
 
     def deposit(self, name: str, amount: int) -> Receipt:
         return self.send("operator", Kind.DEPOSIT, {0: key_of(name), 1: amount})

@@ -58,6 +58,7 @@ KIND_NAMES: Final = {
     8: "DEPOSIT",
     9: "WITHDRAW",
     10: "TRANSFER",
+    11: "VALIDATOR_UPDATE",
 }
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
@@ -70,6 +71,7 @@ BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     8: (KEY32, MONEY),
     9: (MONEY,),
     10: (KEY32, MONEY),
+    11: (KEY32, ("u", 0, 1), ("a", ("p", KEY32, ("b", 64)))),
 }
 ENVELOPE: Final = (
     ("t", CHAIN_ID_MAX_BYTES),

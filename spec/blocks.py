@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from spec import wire
+from spec.accounts import signing_key
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.clearing import advance_clock
 from spec.crypto import (
@@ -36,9 +37,10 @@ from spec.crypto import (
     verify,
 )
 from spec.errors import Rejected, require
-from spec.state import CHAIN_ID_MAX_BYTES, Role, State, state_root
+from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
 from spec.units import Height, Timestamp
+from spec.validators import end_block, validators
 
 MAX_BLOCK_TXS: Final = 4096
 MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
@@ -131,11 +133,6 @@ def vote_bytes(header_hash: bytes) -> bytes:
     return TAG_BLOCK_VOTE + b"\x00" + header_hash
 
 
-def validators(state: State) -> list[bytes]:
-    """Registered validator ids, ascending."""
-    return sorted(k for k, a in state.accounts.items() if a.roles & Role.VALIDATOR)
-
-
 def check_header(state: State, block: Block) -> None:
     """BLK-01 .. BLK-08, BLK-11 and BLK-13, in that order except BLK-11 right after BLK-01 and
     BLK-13 right after BLK-07."""
@@ -152,7 +149,8 @@ def check_header(state: State, block: Block) -> None:
     require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
     for validator, signature in block.signatures:
         require(validator in voters, "BLK-06", "not a validator")
-        require(verify(validator, message, signature), "BLK-06", "bad signature")
+        key = signing_key(state, validator)
+        require(verify(key, message, signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
     require(header.proposer in signers, "BLK-13", "the proposer did not sign")
     ids = [tx_id(tx) for tx in block.transactions]
@@ -170,7 +168,7 @@ def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
             after, receipt = apply_transaction(after, tx)
             receipts.append(receipt)
             require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")
-        after = replace(after, height=block.header.height)
+        after = end_block(replace(after, height=block.header.height))
         require(state_root(after) == block.header.state_root, "BLK-10")
     except Rejected as rejection:
         return state, BlockReceipt(
@@ -195,7 +193,7 @@ def build_block(
         after, receipt = apply_transaction(after, tx)
         if not receipt.accepted:
             raise Rejected("BLK-09", f"{receipt.rule_id}: {receipt.detail}")
-    after = replace(after, height=Height(state.height + 1))
+    after = end_block(replace(after, height=Height(state.height + 1)))
     header = Header(
         chain_id=state.params.chain_id,
         height=Height(state.height + 1),

@@ -307,6 +307,33 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("VAL-01", "Only validators admit validators", V, 1601, "VALIDATOR_ROLE_RESERVED",
+     "A REGISTER_ACCOUNT transaction MUST NOT grant the VALIDATOR role; only a VALIDATOR_UPDATE "
+     "approved by the validators does."),
+    ("VAL-02", "Valid validator key", V, 1602, "BAD_VALIDATOR_KEY",
+     "A VALIDATOR_UPDATE for an account that is not registered MUST name a valid public key (as "
+     "ACC-02)."),
+    ("VAL-03", "A real change", V, 1603, "NO_CHANGE",
+     "A VALIDATOR_UPDATE MUST add an account that is not a validator (power 1) or remove one "
+     "that is (power 0), and an account that gains the role MUST be allowed to hold it with its "
+     "other roles."),
+    ("VAL-04", "Approvals by validators", V, 1604, "BAD_APPROVAL",
+     "Every approval MUST be a valid signature by a current validator over the approval bytes "
+     "(approval tag, 0x00, encode([chain id, sender, sender's nonce, account, power])), listed "
+     "once, in ascending order of validator id."),
+    ("VAL-05", "Approval quorum", V, 1605, "NO_APPROVAL_QUORUM",
+     "A VALIDATOR_UPDATE MUST carry the approvals of at least two thirds of the current "
+     "validators: 3 x approvals >= 2 x validators."),
+    ("VAL-06", "One change at a time", V, 1606, "CHANGE_PENDING",
+     "A VALIDATOR_UPDATE MUST NOT be accepted while another change of the set is pending."),
+    ("VAL-07", "Less than a third at once", V, 1607, "CHANGE_TOO_LARGE",
+     "A change of one validator MUST be less than a third of the current set: 3 x 1 < "
+     "validators."),
+    ("VAL-08", "Changes take effect two heights later", P, None, None,
+     "A change accepted in block H (outside a block: at height H - 1) MUST take effect at the "
+     "end of block H + 1, so that block H + 1 is signed by the set before it and block H + 2 by "
+     "the set after; an account new to the ledger joins with the VALIDATOR role alone, nonce 0 "
+     "and no money."),
 )
 # fmt: on
 

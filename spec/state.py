@@ -239,6 +239,17 @@ class Market:
 
 
 @dataclass(frozen=True)
+class PendingValidator:
+    """A change of the validator set, approved and waiting for its height (VAL-08)."""
+
+    height: Height
+    """The first block height the changed set signs."""
+    account: AccountId
+    power: int
+    """1: the account joins the set; 0: it leaves."""
+
+
+@dataclass(frozen=True)
 class State:
     """Everything the ledger knows. Tables are keyed as their field docs say."""
 
@@ -263,6 +274,8 @@ class State:
     orders: FrozenMap[OrderId, Order] = field(default_factory=FrozenMap)
     markets: FrozenMap[tuple[NodeId, Slot], Market] = field(default_factory=FrozenMap)
     """Keyed by (zone, slot)."""
+    pending_validator: PendingValidator | None = None
+    """The one change of the validator set that waits for its height, if any (VAL-06, VAL-08)."""
 
 
 def trading_close(params: ChainParams, slot: int) -> int:
@@ -350,6 +363,7 @@ class LedgerKey(IntEnum):
     NEXT_ORDER_ID = 3
     TOTAL_DEPOSITED = 4
     TOTAL_WITHDRAWN = 5
+    PENDING_VALIDATOR = 6
 
 
 def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
@@ -382,6 +396,7 @@ def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
         LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
         LedgerKey.TOTAL_DEPOSITED: int(state.total_deposited),
         LedgerKey.TOTAL_WITHDRAWN: int(state.total_withdrawn),
+        LedgerKey.PENDING_VALIDATOR: _scalar(state.pending_validator),
     }
     for key, value in ledger.items():
         yield Table.LEDGER, int(key), value
@@ -551,6 +566,10 @@ _market = _record(
     [wire.enum(MarketStatus), wire.nullable(wire.uint(PriceSenPerKwh)), wire.uint(Wh)],
 )
 
+_pending_validator = wire.nullable(
+    _record(PendingValidator, [wire.uint(Height), _account_id, wire.plain_uint(1)])
+)
+
 _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callable[..., Any]]]] = {
     Table.ACCOUNTS: ("accounts", _account_id, _account),
     Table.NODES: ("nodes", wire.uint(NodeId), _node),
@@ -578,6 +597,7 @@ def decode_state(value: CborValue) -> State:
         wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
         wire.Field(LedgerKey.TOTAL_DEPOSITED, "total_deposited", wire.uint(MilliSen)),
         wire.Field(LedgerKey.TOTAL_WITHDRAWN, "total_withdrawn", wire.uint(MilliSen)),
+        wire.Field(LedgerKey.PENDING_VALIDATOR, "pending_validator", _pending_validator),
     ]
     top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
     top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))

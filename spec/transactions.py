@@ -70,6 +70,7 @@ from spec.orders import (
 )
 from spec.state import CHAIN_ID_MAX_BYTES, AccountId, Role, State, with_account
 from spec.units import COUNTER_MAX, Nonce, Timestamp
+from spec.validators import VALIDATOR_UPDATE_FIELDS, ValidatorUpdate, validator_update
 
 MAX_TX_BYTES: Final = 65_536
 """Largest transaction (ENC-09); a full attestation batch of 1 024 readings fits."""
@@ -88,6 +89,7 @@ class Kind(IntEnum):
     DEPOSIT = 8
     WITHDRAW = 9
     TRANSFER = 10
+    VALIDATOR_UPDATE = 11
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ KINDS: Final[dict[Kind, KindRule]] = {
     Kind.DEPOSIT: KindRule(Deposit, DEPOSIT_FIELDS, Role.OPERATOR, deposit),
     Kind.WITHDRAW: KindRule(Withdraw, WITHDRAW_FIELDS, None, withdraw),
     Kind.TRANSFER: KindRule(Transfer, TRANSFER_FIELDS, None, transfer),
+    Kind.VALIDATOR_UPDATE: KindRule(
+        ValidatorUpdate, VALIDATOR_UPDATE_FIELDS, Role.VALIDATOR, validator_update
+    ),
 }
 
 

@@ -98,9 +98,12 @@ class Village:
         self.transactions.append(tx)
 
 
+VALIDATORS = ("validator-1", "validator-2", "validator-3", "validator-4")
+
+
 @pytest.fixture(scope="module")
 def village() -> Village:
-    v = Village(Ledger.new())
+    v = Village(Ledger.new(validators=VALIDATORS))
     v.states.append(v.ledger.state)  # genesis: empty tables
     small_village(v.ledger)
     v.states.append(v.ledger.state)
@@ -124,6 +127,9 @@ def village() -> Village:
     v.do("dave", Kind.CANCEL, {0: 4})
     v.do("bob", Kind.WITHDRAW, {0: 1000})
     v.do("alice", Kind.TRANSFER, {0: key_of("grace"), 1: 500})
+    update = v.ledger.validator_update("validator-1", key_of("validator-5"), 1, VALIDATORS[1:])
+    assert v.ledger.submit(update, "validator-1").accepted
+    v.transactions.append(update)
     v.states.append(v.ledger.state)  # open market with orders
     # Rejected transactions, for their receipts: a replay (TX-05) and bytes that are not CBOR.
     assert v.ledger.submit(v.transactions[-1]).code == 205
@@ -133,7 +139,7 @@ def village() -> Village:
         v.ledger.make("erin", Kind.TRANSFER, {0: key_of("frank"), 1: 1}),
         v.ledger.make("frank", Kind.WITHDRAW, {0: 2}),
     ]
-    block, receipt = v.ledger.block(in_block, v.ledger.state.time + 7200)
+    block, receipt = v.ledger.block(in_block, v.ledger.state.time + 7200, VALIDATORS[:3])
     assert receipt.accepted, receipt
     v.ledger.nonces["erin"] = v.ledger.nonces.get("erin", 0) + 1
     v.ledger.nonces["frank"] = v.ledger.nonces.get("frank", 0) + 1
@@ -249,7 +255,7 @@ TRANSACTION_CASES = [
     ("chain id of 64 bytes", envelope(9, {0: 1}, chain_id="é" * 32), True),
     ("chain id of 65 bytes", envelope(9, {0: 1}, chain_id="é" * 32 + "x"), False),
     ("empty chain id", envelope(9, {0: 1}, chain_id=""), False),
-    ("unknown kind", envelope(11, {0: 1}), False),
+    ("unknown kind", envelope(15, {0: 1}), False),
     (
         "unknown envelope key",
         encode({0: "c", 1: 9, 2: bytes(32), 3: 0, 4: {0: 1}, 5: bytes(64), 7: 0}),

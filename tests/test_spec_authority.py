@@ -104,3 +104,60 @@ def test_two_certificates_of_one_header_are_one_block() -> None:
     following = forge_block(afters[0][0], [], state.time + 1, signers=VALIDATORS[:2])
     for after, _ in afters:
         assert apply_block(after, following)[1].accepted
+
+
+FOUR = ("validator-1", "validator-2", "validator-3", "validator-4")
+
+
+def four_validator_village() -> Ledger:
+    return small_village(Ledger.new(validators=FOUR))
+
+
+@rules("VAL-01")
+def test_the_operator_cannot_grant_the_validator_role() -> None:
+    v = four_validator_village()
+    for roles in (4, 4 | 8, 4 | 1, 4 | 2):
+        body = {0: key_of("mallory"), 1: roles}
+        reject_tx(v.state, v.make("operator", Kind.REGISTER_ACCOUNT, body), "VAL-01")
+
+
+@rules("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-07")
+def test_a_change_needs_two_thirds_of_the_current_set() -> None:
+    v = four_validator_village()
+    new = key_of("validator-5")
+    reject_tx(v.state, v.validator_update("validator-1", bytes(32), 1, FOUR[:3]), "VAL-02")
+    reject_tx(v.state, v.validator_update("validator-1", key_of("validator-2"), 1, FOUR), "VAL-03")
+    reject_tx(v.state, v.validator_update("validator-1", key_of("alice"), 0, FOUR), "VAL-03")
+    reject_tx(v.state, v.validator_update("validator-1", new, 1, (*FOUR[:2], "alice")), "VAL-04")
+    reject_tx(v.state, v.validator_update("validator-1", new, 1, FOUR[:2]), "VAL-05")
+    # an approval of another change is not an approval of this one
+    other = v.validator_update("validator-1", key_of("validator-6"), 1, FOUR[:3])
+    swapped = other.replace(key_of("validator-6"), new)
+    reject_tx(v.state, swapped, "TX-04")
+    three = small_village(Ledger.new(validators=FOUR[:3]))
+    reject_tx(three.state, three.validator_update("validator-1", new, 1, FOUR[:3]), "VAL-07")
+    after, receipt = apply_transaction(v.state, v.validator_update("validator-1", new, 1, FOUR[:3]))
+    assert receipt.accepted, receipt
+    assert after.pending_validator is not None
+    assert after.pending_validator.account == new
+    assert new not in after.accounts  # not yet: it joins two heights on (VAL-08)
+
+
+@rules("VAL-06", "VAL-08")
+def test_one_change_at_a_time_effective_two_heights_later() -> None:
+    v = four_validator_village()
+    new = key_of("validator-5")
+    update = v.validator_update("validator-1", new, 1, FOUR[:3])
+    first = forge_block(v.state, [update], v.state.time, signers=FOUR[:3])
+    s1, receipt = apply_block(v.state, first)
+    assert receipt.accepted, receipt
+    again = Ledger(s1, {"validator-2": 0})
+    reject_tx(s1, again.validator_update("validator-2", key_of("x"), 1, FOUR), "VAL-06")
+    early = forge_block(s1, [], s1.time, signers=(*FOUR[:2], "validator-5"))
+    reject_block(s1, early, "BLK-06")
+    s2, receipt = apply_block(s1, forge_block(s1, [], s1.time, signers=FOUR[:3]))
+    assert receipt.accepted and s2.pending_validator is None
+    assert s2.accounts[new].roles == 4 and s2.accounts[new].nonce == 0
+    reject_block(s2, forge_block(s2, [], s2.time, signers=FOUR[:3]), "BLK-07")
+    five = (*FOUR[:3], "validator-5")
+    assert apply_block(s2, forge_block(s2, [], s2.time, signers=five))[1].accepted

@@ -687,7 +687,11 @@ def test_random_village_keeps_every_invariant() -> None:
         f"{stats.blocks_accepted} blocks accepted, "
         f"rejections {dict(sorted(stats.rejected.items()))}"
     )
-    never_accepted = sorted(k.name for k in KINDS if stats.accepted[k.name] == 0)
+    # VALIDATOR_UPDATE changes who signs the machine's blocks two heights later; it has its own
+    # tests (test_spec_authority.py) and vectors (validators/...), not a rule of this machine.
+    never_accepted = sorted(
+        k.name for k in KINDS if stats.accepted[k.name] == 0 and k is not Kind.VALIDATOR_UPDATE
+    )
     assert never_accepted == [], f"transaction kinds never accepted: {never_accepted}"
     assert stats.trades > 0, "clearing never produced a trade"
     assert stats.blocks_accepted > 0, "no block was ever accepted"
