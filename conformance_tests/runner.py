@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import cbor2
 
-from conformance_tests.adapter import PROTOCOL_VERSION
+from conformance_tests.adapter import PROTOCOL_VERSION, Implementation, result_message
 from conformance_tests.diag import diag, state_difference
 from conformance_tests.vector import FormatError, Vector, read_vector
 from spec.cbor import decode
@@ -279,6 +279,20 @@ def judge(vector: Vector, reply: dict[str, Any]) -> list[str]:
             f"post-state root expected {diag(vector.post_state_root, 8)}, got "
             f"{diag(reply.get('post_state_root'), 8)}"
         )
+    return problems
+
+
+def judge_in_process(implementation: Implementation, vector: Vector) -> list[str]:
+    """``judge`` of an implementation run in this process, on the message its adapter would send
+    (through a CBOR round trip, as on the wire), and its post-state compared byte for byte."""
+    result = implementation.run_vector(vector.pre_state, [step for step, _ in vector.steps])
+    reply = cbor2.loads(cbor2.dumps(result_message(vector.id, result, want_post_state=True)))
+    problems = judge(vector, reply)
+    actual = reply.get("post_state")
+    if actual != vector.post_state:
+        decoded = cbor2.loads(actual) if isinstance(actual, bytes) else actual
+        difference = state_difference(cbor2.loads(vector.post_state), decoded)
+        problems.append(f"post-state differs: {difference}")
     return problems
 
 

@@ -9,7 +9,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import forge_block, reject_block, reject_tx
 
-from kwhledger.scenario import GENESIS_TIME, Ledger, key_of, seed_of, small_village
+from conformance_tests.scenario import GENESIS_TIME, Ledger, key_of, seed_of, small_village
 from spec.blocks import apply_block
 from spec.clearing import advance_clock
 from spec.state import CHAIN_NAME_MAX_BYTES, derive_chain_id

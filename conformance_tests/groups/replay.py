@@ -8,18 +8,32 @@ vector ids are listed in the trust model's attack table.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kwhledger.scenario import CHAIN_NAME, GENESIS_TIME, Ledger, key_of, seed_of, small_village
+from conformance_tests.scenario import (
+    CHAIN_NAME,
+    GENESIS_TIME,
+    Ledger,
+    key_of,
+    seed_of,
+    small_village,
+)
+from conformance_tests.suite import (
+    GenerationError,
+    Suite,
+    block,
+    forge_block,
+    tick,
+    tx,
+    village,
+    with_validators,
+)
 from spec.blocks import apply_block
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock
 from spec.state import State, derive_chain_id
 from spec.transactions import Kind, make_transaction
 from spec.units import TIME_MAX_S, Timestamp
-
-if TYPE_CHECKING:
-    from conformance_tests.generate import Suite
 
 DAY_S = 86_400
 
@@ -46,7 +60,6 @@ def _hard_fork(state: State) -> State:
 
 def group_replay(suite: Suite) -> None:
     """TX-08 and TX-09: a signature is void on another genesis and after its horizon."""
-    from conformance_tests.generate import GenerationError, tick, tx, village
 
     old = village()
     new = small_village(Ledger.new(time=GENESIS_TIME + 1800))
@@ -159,7 +172,6 @@ def copy_with_state(ledger: Ledger, state: State) -> Ledger:
 
 def group_block_authority(suite: Suite) -> None:
     """BLK-13 (the proposer signs) and BLK-14 (a block is its header)."""
-    from conformance_tests.generate import GenerationError, block, forge_block, with_validators
 
     v = with_validators("validator-1", "validator-2", "validator-3")
     t = v.state.time + 60

@@ -3,19 +3,15 @@ on the set that the trust model (rule book chapter 13) lists."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from conformance_tests import edwards
-from kwhledger.scenario import Ledger, key_of, seed_of
+from conformance_tests.scenario import Ledger, key_of, seed_of
+from conformance_tests.suite import GenerationError, Suite, block, forge_block, tx, with_validators
 from spec.blocks import apply_block
 from spec.crypto import sign
 from spec.state import Role, State
 from spec.transactions import Kind
 from spec.units import Timestamp
 from spec.validators import approval_bytes
-
-if TYPE_CHECKING:
-    from conformance_tests.generate import Suite
 
 FOUR = ("validator-1", "validator-2", "validator-3", "validator-4")
 
@@ -47,15 +43,12 @@ def _update(
 def _next(state: State, data: bytes) -> State:
     after, receipt = apply_block(state, data)
     if not receipt.accepted:
-        from conformance_tests.generate import GenerationError
-
         raise GenerationError(f"fixture block rejected: {receipt}")
     return after
 
 
 def group_validators(suite: Suite) -> None:
     """VAL-01 .. VAL-08 on a chain of four validators, each rejection with its repaired twin."""
-    from conformance_tests.generate import block, forge_block, tx, with_validators
 
     v = with_validators(*FOUR)
     new = key_of("validator-5")
@@ -198,21 +191,17 @@ def group_validators(suite: Suite) -> None:
 
 def _after_two_blocks(state: State) -> State:
     """Two empty blocks later: the pending change has taken effect."""
-    from conformance_tests.generate import forge_block
 
     for step in range(2):
         state = _next(state, forge_block(state, [], Timestamp(state.time + 1), signers=FOUR[:3]))
         del step
     if state.pending_validator is not None:
-        from conformance_tests.generate import GenerationError
-
         raise GenerationError("the change did not take effect")
     return state
 
 
 def _lifecycle(suite: Suite, v: Ledger, good: bytes) -> None:
     """VAL-08: the change carried by block H counts from block H + 2."""
-    from conformance_tests.generate import block, forge_block
 
     t = v.state.time
     old = FOUR[:3]
