@@ -47,6 +47,7 @@ from conformance_tests.groups import (
     witnesses,
 )
 from conformance_tests.groups import replay as replay_group
+from conformance_tests.groups import time_bound as time_group
 from conformance_tests.groups import validators as validators_group
 from conformance_tests.suite import SEED, GenerationError, Suite
 from conformance_tests.vector import FORMAT_VERSION, Vector, vector_path
@@ -87,6 +88,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     replay_group.group_replay,
     replay_group.group_block_authority,
     validators_group.group_validators,
+    time_group.group_time_bound,
 )
 
 

@@ -29,6 +29,7 @@ RULE_CODES: Final[dict[str, int]] = {
     "BLK-11": 711, "BLK-13": 713,
     "VAL-01": 1601, "VAL-02": 1602, "VAL-03": 1603, "VAL-04": 1604, "VAL-05": 1605,
     "VAL-06": 1606, "VAL-07": 1607,
+    "TIM-01": 2101,
 }  # fmt: skip
 
 

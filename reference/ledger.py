@@ -86,6 +86,8 @@ TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
 TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1\x00"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1\x00"
 TAG_VALIDATOR_APPROVAL: Final = b"kwhledger/validator-approval/v1\x00"
+MAX_BLOCK_JUMP_S: Final = 86_400
+"""TIM-01: the largest step of the clock in one block."""
 
 _MISSING: Final = object()
 _SHARED_MAX: Final = 1_000_000
@@ -1146,6 +1148,8 @@ class Ledger:
             raise Rejected("BLK-03")
         if timestamp < self.time:
             raise Rejected("BLK-04")
+        if timestamp > self.time + MAX_BLOCK_JUMP_S:
+            raise Rejected("TIM-01")
         voters = self.validators
         if proposer not in voters:
             raise Rejected("BLK-05")

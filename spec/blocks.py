@@ -38,6 +38,7 @@ from spec.crypto import (
 )
 from spec.errors import Rejected, require
 from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
+from spec.time import check_block_jump
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
 from spec.units import Height, Timestamp
 from spec.validators import end_block, validators
@@ -134,14 +135,15 @@ def vote_bytes(header_hash: bytes) -> bytes:
 
 
 def check_header(state: State, block: Block) -> None:
-    """BLK-01 .. BLK-08, BLK-11 and BLK-13, in that order except BLK-11 right after BLK-01 and
-    BLK-13 right after BLK-07."""
+    """BLK-01 .. BLK-08, BLK-11, BLK-13 and TIM-01, in that order except BLK-11 right after
+    BLK-01, TIM-01 right after BLK-04 and BLK-13 right after BLK-07."""
     header = block.header
     require(header.chain_id == state.params.chain_id, "BLK-01")
     require(len(block.transactions) <= MAX_BLOCK_TXS, "BLK-11")
     require(header.height == state.height + 1, "BLK-02")
     require(header.parent == state.tip_hash, "BLK-03")
     require(header.timestamp >= state.time, "BLK-04")
+    check_block_jump(state.time, header.timestamp)
     voters = validators(state)
     require(header.proposer in voters, "BLK-05")
     message = vote_bytes(header.hash())

@@ -318,6 +318,8 @@ _TABLE: Final = (
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "
      "it (ASK-05, BID-03), and by nothing else; a market is never removed."),
+    ("TIM-01", "Bounded clock step", V, 2101, "TIME_JUMP_TOO_LARGE",
+     "A block's timestamp MUST NOT exceed the ledger's time by more than MAX_BLOCK_JUMP_S."),
     ("VAL-01", "Only validators admit validators", V, 1601, "VALIDATOR_ROLE_RESERVED",
      "A REGISTER_ACCOUNT transaction MUST NOT grant the VALIDATOR role; only a VALIDATOR_UPDATE "
      "approved by the validators does."),

@@ -161,3 +161,23 @@ def test_one_change_at_a_time_effective_two_heights_later() -> None:
     reject_block(s2, forge_block(s2, [], s2.time, signers=FOUR[:3]), "BLK-07")
     five = (*FOUR[:3], "validator-5")
     assert apply_block(s2, forge_block(s2, [], s2.time, signers=five))[1].accepted
+
+
+@rules("TIM-01", "BLK-04")
+def test_one_block_moves_the_clock_at_most_a_day() -> None:
+    from spec.time import MAX_BLOCK_JUMP_S
+    from spec.units import TIME_MAX_S
+
+    state = small_village(Ledger.new(validators=VALIDATORS)).state
+    two = VALIDATORS[:2]
+    edge = state.time + MAX_BLOCK_JUMP_S
+    for late in (edge + 1, TIME_MAX_S):
+        reject_block(state, forge_block(state, [], late, signers=two), "TIM-01")
+    reject_block(state, forge_block(state, [], state.time - 1, signers=two), "BLK-04")
+    after, receipt = apply_block(state, forge_block(state, [], edge, signers=two))
+    assert receipt.accepted and after.time == edge
+    # the bound moves with the clock: a halt of any length is caught up, a day per block
+    again, receipt = apply_block(
+        after, forge_block(after, [], edge + MAX_BLOCK_JUMP_S, signers=two)
+    )
+    assert receipt.accepted and again.time == edge + MAX_BLOCK_JUMP_S
