@@ -11,10 +11,11 @@ document ``spec/RULEBOOK.md`` presents the same rules; a test keeps the two in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final, TypeVar
 
 
 class RuleKind(Enum):
@@ -376,3 +377,20 @@ RULES_BY_CODE: Final = MappingProxyType({r.code: r for r in RULES if r.code is n
 def rule(rule_id: str) -> Rule:
     """The rule with this id; an unknown id is a programming error."""
     return RULES_BY_ID[rule_id]
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def implements(*rule_ids: str) -> Callable[[_F], _F]:
+    """Mark the spec function that carries out a procedure or keeps a rule that no single check
+    raises (``@implements("CLR-06")``). It changes nothing at run time; the audit reads these
+    marks, with the ids each function raises through ``require`` and ``Rejected``, to say which
+    functions enforce each rule. An unknown id fails at import."""
+    for rule_id in rule_ids:
+        rule(rule_id)
+
+    def mark(function: _F) -> _F:
+        return function
+
+    return mark

@@ -26,6 +26,7 @@ from spec.crypto import (
 )
 from spec.errors import Rejected
 from spec.fmap import FrozenMap
+from spec.rules import implements
 from spec.units import (
     TIME_MAX_S,
     Height,
@@ -300,6 +301,7 @@ def genesis(
     return replace(start, params=replace(params, chain_id=derive_chain_id(start)))
 
 
+@implements("TX-08")
 def derive_chain_id(start: State) -> str:
     """TX-08: a chain's id is its name, ``:`` and the hex of the first GENESIS_DIGEST_BYTES of
     the hash of its first state, whose chain id field holds the bare name.
@@ -475,6 +477,7 @@ def _fold(total: int) -> int:
     return int.from_bytes(widened, "little")
 
 
+@implements("HSH-01")
 def state_root(state: State) -> bytes:
     """HSH-01: the root committed to by block headers."""
     lanes = lthash_sum(entry_lanes(int(t), k, v) for t, k, v in entries(state))

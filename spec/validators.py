@@ -23,6 +23,7 @@ from spec.accounts import signing_key
 from spec.cbor import encode
 from spec.crypto import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, is_valid_public_key, verify
 from spec.errors import require
+from spec.rules import implements
 from spec.state import Account, AccountId, PendingValidator, Role, State, with_account
 from spec.units import Height, MilliSen, Nonce
 
@@ -107,6 +108,7 @@ def validator_update(state: State, sender: AccountId, body: ValidatorUpdate) -> 
     return replace(state, pending_validator=PendingValidator(activation, body.account, body.power))
 
 
+@implements("VAL-08")
 def end_block(state: State) -> State:
     """VAL-08: at the end of each block, the pending change due at the next height takes effect.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from pathlib import Path
 
 import cbor2
@@ -25,6 +26,9 @@ from spec.cbor import decode
 from spec.lifecycles import edge_labels
 from spec.rules import RULES, RuleKind
 from spec.state import state_root
+
+CLI = [sys.executable, "-m", "kwhledger.cli"]
+SPEC_ADAPTER = f"{sys.executable} -m kwhledger.cli adapter spec"
 
 SUITE = default_suite_dir()
 
@@ -104,7 +108,7 @@ def test_vector_files_are_canonical_and_roots_match_states(vectors: list[Vector]
 
 def test_spec_adapter_passes_a_sample_over_the_protocol(vectors: list[Vector]) -> None:
     sample = [v for v in vectors if "scenario" not in v.flags][3::25]
-    report = run_suite("kwhledger adapter spec", sample, jobs=1, timeout_s=60)
+    report = run_suite(SPEC_ADAPTER, sample, jobs=1, timeout_s=60)
     assert report.implementation["name"] == "kwhledger-spec"
     assert [r.status for r in report.results] == ["pass"] * len(sample), [
         (r.id, r.details) for r in report.results if r.status != "pass"
@@ -120,7 +124,7 @@ def test_vectors_show_prints_a_vector_readably() -> None:
     import subprocess
 
     run = subprocess.run(
-        ["kwhledger", "vectors", "show", "tx/TX-04/s-plus-l"],
+        [*CLI, "vectors", "show", "tx/TX-04/s-plus-l"],
         capture_output=True,
         text=True,
         check=False,
@@ -129,7 +133,9 @@ def test_vectors_show_prints_a_vector_readably() -> None:
     assert "expect rejected 204 TX-04" in run.stdout
     assert "twin:        tx/valid/transfer" in run.stdout
     missing = subprocess.run(
-        ["kwhledger", "vectors", "show", "no/such/vector"], capture_output=True, check=False
+        [*CLI, "vectors", "show", "no/such/vector"],
+        capture_output=True,
+        check=False,
     )
     assert missing.returncode == 2
 
