@@ -48,6 +48,9 @@ from conformance_tests.groups import (
     tx,
     witnesses,
 )
+from conformance_tests.groups import replay as replay_group
+from conformance_tests.groups import time_bound as time_group
+from conformance_tests.groups import validators as validators_group
 from conformance_tests.suite import SEED, GenerationError, Suite
 from conformance_tests.vector import FORMAT_VERSION, Vector, vector_path
 from spec.cbor import encode
@@ -86,6 +89,10 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     witnesses.group_witnesses,
     hostile.group_hostile,
     pre.group_prestate,
+    replay_group.group_replay,
+    replay_group.group_block_authority,
+    validators_group.group_validators,
+    time_group.group_time_bound,
 )
 
 

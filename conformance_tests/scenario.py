@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 from spec.blocks import BlockReceipt, apply_block, build_block
 from spec.clearing import advance_clock
-from spec.crypto import public_key_of
+from spec.crypto import public_key_of, sign
 from spec.errors import Rejected
 from spec.state import ChainParams, Encumbrance, NodeKind, Role, Source, State, genesis
 from spec.transactions import Kind, Receipt, apply_transaction, make_transaction
 from spec.units import SLOT_SECONDS
+from spec.validators import approval_bytes
 
-CHAIN_ID = "kwhledger-test"
+CHAIN_NAME = "kwhledger-test"
+"""The test chain's name; its id adds the genesis digest (TX-08), see ``CHAIN_ID``."""
 GENESIS_TIME = 1_764_255_600  # 2025-11-28 00:00 JST
 ATTESTATION_WINDOW_S = 3600
 TRADING_CLOSE_S = 5400
@@ -45,13 +47,16 @@ class Ledger:
     @classmethod
     def new(
         cls,
-        chain_id: str = CHAIN_ID,
+        chain_id: str = CHAIN_NAME,
         time: int = GENESIS_TIME,
         validators: tuple[str, ...] = ("validator-1",),
         attestation_window_s: int = ATTESTATION_WINDOW_S,
         trading_close_s: int = TRADING_CLOSE_S,
     ) -> Ledger:
-        """Genesis with an operator (also the fee account), one attestor and the validators."""
+        """Genesis with an operator (also the fee account), one attestor and the validators.
+
+        ``chain_id`` is the chain's name: the state's chain id derives from it (TX-08).
+        """
         params = ChainParams(chain_id, attestation_window_s, trading_close_s, key_of("operator"))
         accounts = {key_of("operator"): int(Role.OPERATOR), key_of("attestor"): int(Role.ATTESTOR)}
         for name in validators:
@@ -104,6 +109,16 @@ class Ledger:
         body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: int(source)}
         body[5] = capacity_wh
         return self.send("operator", Kind.REGISTER_METER, body)
+
+    def validator_update(
+        self, sender: str, account: bytes, power: int, approvers: tuple[str, ...]
+    ) -> bytes:
+        """A VALIDATOR_UPDATE by ``sender`` (its next nonce) approved by ``approvers``."""
+        nonce = self.nonces.get(sender, 0)
+        message = approval_bytes(self.state.params.chain_id, key_of(sender), nonce, account, power)
+        approvals = sorted((key_of(name), sign(seed_of(name), message)) for name in approvers)
+        body = {0: account, 1: power, 2: [list(pair) for pair in approvals]}
+        return self.make(sender, Kind.VALIDATOR_UPDATE, body)
 
     def deposit(self, name: str, amount: int) -> Receipt:
         return self.send("operator", Kind.DEPOSIT, {0: key_of(name), 1: amount})
@@ -186,3 +201,7 @@ def small_village(ledger: Ledger | None = None) -> Ledger:
         if not receipt.accepted:
             raise AssertionError(f"small village setup failed: {receipt}")
     return ledger
+
+
+CHAIN_ID = Ledger.new().state.params.chain_id
+"""The chain id of the default genesis ``Ledger.new()`` (and of the villages built on it)."""

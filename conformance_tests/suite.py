@@ -45,6 +45,7 @@ from spec.units import (
     Nonce,
     Timestamp,
 )
+from spec.validators import end_block
 
 SEED: Final = 20261128
 """The only source of variety in the suite."""
@@ -57,7 +58,7 @@ class GenerationError(AssertionError):
 # --- Rules a step exercises, derived from what it did -------------------------------------------
 
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
-    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03"),
+    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
     Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05"),
     Kind.ATTEST: ("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "INV-04"),
@@ -67,8 +68,12 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.DEPOSIT: ("MNY-01", "MNY-02", "MNY-04", "INV-06"),
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),
     Kind.TRANSFER: ("MNY-01", "MNY-02", "MNY-03", "INV-06"),
+    Kind.VALIDATOR_UPDATE: ("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07"),
 }
-_AUTHORIZATION_RULES: Final = {"TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06"}
+_AUTHORIZATION_RULES: Final = {
+    *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),
+    *("VAL-01", "VAL-04", "VAL-05"),
+}
 _BOUND_RULES: Final = {"ENC-15", "MNY-04", "ATT-10", "ATT-07"}
 
 
@@ -412,7 +417,7 @@ def forge_block(
             after, receipt = apply_transaction(after, data)
             if not receipt.accepted:
                 break
-    after = replace(after, height=Height(min(state.height + 1, COUNTER_MAX)))
+    after = end_block(replace(after, height=Height(min(state.height + 1, COUNTER_MAX))))
     header = Header(
         chain_id=state.params.chain_id,
         height=Height(state.height + 1),

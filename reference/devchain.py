@@ -48,17 +48,16 @@ def block_transactions(node: Node, keys: dict[str, Signer], seed: int) -> list[b
     """The transactions of the next block, from the seed, the height and the state's nonces."""
     ledger = node.ledger
     height = ledger.height
+    chain = ledger.chain_id
     for signer in keys.values():
         account = ledger.accounts.get(signer.account)
         signer.nonce = 0 if account is None else account[1]
     operator = keys["operator"]
     if height == 0:
-        txs = [operator.sign(CHAIN_ID, REGISTER_NODE, {0: 1, 1: SUBSTATION, 2: None, 3: 100})]
+        txs = [operator.sign(chain, REGISTER_NODE, {0: 1, 1: SUBSTATION, 2: None, 3: 100})]
         for name in TRADERS:
-            txs.append(
-                operator.sign(CHAIN_ID, REGISTER_ACCOUNT, {0: keys[name].account, 1: TRADER})
-            )
-            txs.append(operator.sign(CHAIN_ID, DEPOSIT, {0: keys[name].account, 1: 10**9}))
+            txs.append(operator.sign(chain, REGISTER_ACCOUNT, {0: keys[name].account, 1: TRADER}))
+            txs.append(operator.sign(chain, DEPOSIT, {0: keys[name].account, 1: 10**9}))
         return txs
     rng = random.Random(seed * 1_000_003 + height)
     txs = []
@@ -67,13 +66,13 @@ def block_transactions(node: Node, keys: dict[str, Signer], seed: int) -> list[b
         choice = rng.random()
         if choice < 0.6:
             to = keys[rng.choice(TRADERS)].account
-            txs.append(sender.sign(CHAIN_ID, TRANSFER, {0: to, 1: rng.randint(1, 10_000)}))
+            txs.append(sender.sign(chain, TRANSFER, {0: to, 1: rng.randint(1, 10_000)}))
         elif choice < 0.8:
             slot = ledger.time // 1800 + rng.randint(0, 3)
             body = {0: 1, 1: slot, 2: rng.randint(1, 2000), 3: rng.randint(1000, 3000)}
-            txs.append(sender.sign(CHAIN_ID, PLACE_BID, body))
+            txs.append(sender.sign(chain, PLACE_BID, body))
         else:
-            txs.append(operator.sign(CHAIN_ID, DEPOSIT, {0: sender.account, 1: rng.randint(1, 99)}))
+            txs.append(operator.sign(chain, DEPOSIT, {0: sender.account, 1: rng.randint(1, 99)}))
     return txs
 
 

@@ -31,6 +31,7 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
+from reference.cbor import encode as cbor_encode
 from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
 from reference.lthash import TAG_STATE_ENTRY, LtHash, expand, lane_sums, seed_of
@@ -77,12 +78,16 @@ KIND_ROLE: Final = {
     8: OPERATOR,
     9: 0,
     10: 0,
+    11: VALIDATOR,
 }
 
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
 TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1\x00"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1\x00"
+TAG_VALIDATOR_APPROVAL: Final = b"kwhledger/validator-approval/v1\x00"
+MAX_BLOCK_JUMP_S: Final = 86_400
+"""TIM-01: the largest step of the clock in one block."""
 
 _MISSING: Final = object()
 _SHARED_MAX: Final = 1_000_000
@@ -184,6 +189,8 @@ class Ledger:
         self.next_order_id = 1
         self.total_deposited = 0
         self.total_withdrawn = 0
+        self.pending_validator: tuple[int, bytes, int] | None = None
+        """VAL-08: (height, account, power) of the change of the set waiting, or None."""
         self.accounts: dict[bytes, tuple[int, int, int]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
         self.meters: dict[int, tuple[bytes, bytes, int, int, int, int]] = {}
@@ -283,6 +290,7 @@ class Ledger:
             self.next_order_id,
             self.total_deposited,
             self.total_withdrawn,
+            self.pending_validator,
             self.lthash.copy(),
             list(self.ledger_entries),
         )
@@ -311,6 +319,7 @@ class Ledger:
             self.next_order_id,
             self.total_deposited,
             self.total_withdrawn,
+            self.pending_validator,
             lthash,
             entries,
         ) = self._snapshot
@@ -345,6 +354,7 @@ class Ledger:
             u(self.next_order_id),
             u(self.total_deposited),
             u(self.total_withdrawn),
+            _encode_pending(self.pending_validator),
         ]
 
     def encode_key(self, table: int, key: Any) -> bytes:
@@ -675,6 +685,8 @@ class Ledger:
             raise Rejected("TX-04")
         if tx.nonce != account[1] or account[1] >= COUNTER_MAX:
             raise Rejected("TX-05")
+        if tx.valid_until is not None and self.time > tx.valid_until:
+            raise Rejected("TX-09")
         role = KIND_ROLE[tx.kind]
         if role and not account[0] & role:
             raise Rejected("TX-06")
@@ -697,6 +709,8 @@ class Ledger:
             raise Rejected("ACC-02")
         if roles == 0 or roles & ~ALL_ROLES:
             raise Rejected("ACC-03")
+        if roles & VALIDATOR:
+            raise Rejected("VAL-01")
         self.log.append((T_ACCOUNTS, account, _MISSING))
         self.accounts[account] = (roles, 0, 0)
         self._index_account(account, roles)
@@ -969,6 +983,48 @@ class Ledger:
 
     # --- clearing ------------------------------------------------------------------------------
 
+    def validator_update(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        """VAL-02 .. VAL-07: schedule one change of the set, two heights on (VAL-08)."""
+        account, power, approvals = body
+        current = self.validators
+        if account not in self.accounts and not crypto_core_ed25519_is_valid_point(account):
+            raise Rejected("VAL-02")
+        if (account in current) == (power == 1):
+            raise Rejected("VAL-03")
+        if self.pending_validator is not None:
+            raise Rejected("VAL-06")
+        if len(current) <= 3:
+            raise Rejected("VAL-07")
+        signers = [validator for validator, _ in approvals]
+        if signers != sorted(set(signers)):
+            raise Rejected("VAL-04")
+        message = TAG_VALIDATOR_APPROVAL + cbor_encode(
+            [self.chain_id, sender, self.accounts[sender][1], account, power]
+        )
+        for validator, signature in approvals:
+            if validator not in current or not verify(validator, message, signature):
+                raise Rejected("VAL-04")
+        if 3 * len(signers) < 2 * len(current):
+            raise Rejected("VAL-05")
+        self.pending_validator = (self.height + 3, account, power)
+
+    def end_block(self) -> None:
+        """VAL-08: the pending change due at the next height takes effect."""
+        pending = self.pending_validator
+        if pending is None or pending[0] > self.height + 1:
+            return
+        self.pending_validator = None
+        _, key, power = pending
+        account = self.accounts.get(key)
+        self.log.append((T_ACCOUNTS, key, _MISSING if account is None else account))
+        if account is None:
+            self.accounts[key] = (VALIDATOR, 0, 0)
+        elif power == 1:
+            self.accounts[key] = (account[0] | VALIDATOR, account[1], account[2])
+        else:
+            self.accounts[key] = (account[0] & ~VALIDATOR, account[1], account[2])
+        self.rebuild_indexes()
+
     def advance_clock(self, now: int) -> None:
         """Move the clock to ``now``, clearing every market whose trading closed (CLR-01)."""
         if now < self.time:
@@ -1090,6 +1146,8 @@ class Ledger:
             raise Rejected("BLK-03")
         if timestamp < self.time:
             raise Rejected("BLK-04")
+        if timestamp > self.time + MAX_BLOCK_JUMP_S:
+            raise Rejected("TIM-01")
         voters = self.validators
         if proposer not in voters:
             raise Rejected("BLK-05")
@@ -1105,6 +1163,8 @@ class Ledger:
                 raise Rejected("BLK-06", "bad signature")
         if 3 * len(signers) < 2 * len(voters):
             raise Rejected("BLK-07")
+        if proposer not in signers:
+            raise Rejected("BLK-13")
         if root_of_txs != merkle_root([tx_id(tx) for tx in block.txs]):
             raise Rejected("BLK-08")
         return header_hash
@@ -1125,6 +1185,7 @@ class Ledger:
                 if receipt.code:
                     raise Rejected("BLK-09", f"transaction {index}: {receipt.rule_id}")
             self.height = block.header[1]
+            self.end_block()
             if self.state_root() != block.header[5]:
                 raise Rejected("BLK-10")
         except Rejected as rejection:
@@ -1160,6 +1221,7 @@ class Ledger:
                 included.append(tx.data if isinstance(tx, Tx) else tx)
                 included_ids.append(receipt.tx_id)
         self.height += 1
+        self.end_block()
         header_bytes = encode_header(
             self.chain_id,
             self.height,
@@ -1213,6 +1275,7 @@ class Ledger:
         self.next_order_id = ledger[3]
         self.total_deposited = ledger[4]
         self.total_withdrawn = ledger[5]
+        self.pending_validator = ledger[6]
         self.tip_hash = tip_hash
         # Accounts first: demand keys name accounts by their index.
         for key, v in tables.get(T_ACCOUNTS, []):
@@ -1358,7 +1421,15 @@ _HANDLERS: Final = {
     8: Ledger.deposit,
     9: Ledger.withdraw,
     10: Ledger.transfer,
+    11: Ledger.validator_update,
 }
+
+
+def _encode_pending(pending: tuple[int, bytes, int] | None) -> bytes:
+    if pending is None:
+        return b"\xf6"
+    height, account, power = pending
+    return b"".join((b"\xa3\x00", u(height), b"\x01\x58\x20", account, b"\x02", u(power)))
 
 
 # --- the canonical state encoding (conformance vectors) -------------------------------------------
@@ -1443,6 +1514,7 @@ _LEDGER_FIELDS: Final = (
     ("u", 1, COUNTER_MAX),
     ("u", 0, MONEY_MAX),
     ("u", 0, MONEY_MAX),
+    ("n", ("m", (("u", 0, COUNTER_MAX), ("b", 32), ("u", 0, 1)))),
 )
 
 
@@ -1455,7 +1527,7 @@ def decode_state(value: Any) -> Ledger:
     ledger_rows: dict[int, Any] = {}
     numbers = []
     for row in top[0]:
-        number, item = parse_strict(row, ("p", ("u", 0, 5), ("*",)))
+        number, item = parse_strict(row, ("p", ("u", 0, len(_LEDGER_FIELDS) - 1), ("*",)))
         ledger_rows[number] = item
         numbers.append(number)
     if numbers != sorted(ledger_rows):

@@ -401,7 +401,17 @@ def genesis_ledger(
     attestation_window_s: int = 3600,
     trading_close_s: int = 5400,
 ) -> Ledger:
-    """A genesis state: the given accounts with their roles, nothing else."""
+    """A genesis state: the given accounts with their roles, nothing else.
+
+    ``chain_id`` is the chain's name; the ledger's chain id is the name, ``:`` and 40 hex digits
+    of the genesis state's hash (TX-08).
+    """
+    roles = dict(accounts)
+    start = Ledger(chain_id, attestation_window_s, trading_close_s, fee_account, time, roles)
+    digest = blake(TAG_GENESIS + encode_state(start))[:20].hex()
     return Ledger(
-        chain_id, attestation_window_s, trading_close_s, fee_account, time, dict(accounts)
+        f"{chain_id}:{digest}", attestation_window_s, trading_close_s, fee_account, time, roles
     )
+
+
+TAG_GENESIS: Final = b"kwhledger/genesis/v1\x00"

@@ -201,6 +201,7 @@ def run(
     genesis = genesis_ledger(
         CHAIN_ID, START, accounts, operator.account, ATTESTATION_WINDOW_S, TRADING_CLOSE_S
     )
+    chain = genesis.chain_id
     if db_path is None:
         db_path = Path(tempfile.mkdtemp(prefix="kwhledger-village-")) / "village.db"
     db_path = Path(db_path)
@@ -225,10 +226,10 @@ def run(
     for zone, fee in ZONES.items():
         parent = None if zone == 1 else 1
         setup.append(
-            operator.sign(CHAIN_ID, REGISTER_NODE, {0: zone, 1: SUBSTATION, 2: parent, 3: fee})
+            operator.sign(chain, REGISTER_NODE, {0: zone, 1: SUBSTATION, 2: parent, 3: fee})
         )
         setup.append(
-            operator.sign(CHAIN_ID, REGISTER_NODE, {0: zone + 1, 1: TRANSFORMER, 2: zone, 3: 0})
+            operator.sign(chain, REGISTER_NODE, {0: zone + 1, 1: TRANSFORMER, 2: zone, 3: 0})
         )
     for i, home in enumerate(homes):
         zone = 1 if i % 2 == 0 else 10
@@ -237,15 +238,15 @@ def run(
         account = traders[home.name].account
         setup += [
             operator.sign(
-                CHAIN_ID, REGISTER_NODE, {0: service_point, 1: SERVICE_POINT, 2: zone + 1, 3: 0}
+                chain, REGISTER_NODE, {0: service_point, 1: SERVICE_POINT, 2: zone + 1, 3: 0}
             ),
-            operator.sign(CHAIN_ID, REGISTER_ACCOUNT, {0: account, 1: TRADER}),
+            operator.sign(chain, REGISTER_ACCOUNT, {0: account, 1: TRADER}),
             operator.sign(
-                CHAIN_ID,
+                chain,
                 REGISTER_METER,
                 {0: 1000 + i, 1: account, 2: attestor.account, 3: service_point, 4: 0, 5: 20_000},
             ),
-            operator.sign(CHAIN_ID, DEPOSIT, {0: account, 1: DEPOSIT_MSEN}),
+            operator.sign(chain, DEPOSIT, {0: account, 1: DEPOSIT_MSEN}),
         ]
     block(setup, START + 10)
 
@@ -287,10 +288,10 @@ def run(
                     bids.append((traders[home.name], bid))
             figures.append(stats)
             # Block A: the attestation (and, by its timestamp, the clearing of the slot before).
-            block([attestor.sign(CHAIN_ID, ATTEST, {0: readings})], end + 60)
+            block([attestor.sign(chain, ATTEST, {0: readings})], end + 60)
             # Block B: the orders.
-            orders = [s.sign(CHAIN_ID, PLACE_ASK, body) for s, body in asks]
-            orders += [s.sign(CHAIN_ID, PLACE_BID, body) for s, body in bids]
+            orders = [s.sign(chain, PLACE_ASK, body) for s, body in asks]
+            orders += [s.sign(chain, PLACE_BID, body) for s, body in bids]
             block(orders, end + 300)
         peak_kib, rss_kib = _rss_kib()
         days_figures.append(

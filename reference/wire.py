@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
-from reference.cbor import decode_fast, decode_strict
+from reference.cbor import decode_fast, decode_strict, u
 from reference.errors import Rejected
 
 MAX_TX_BYTES: Final = 65_536
@@ -60,6 +60,7 @@ KIND_NAMES: Final = {
     8: "DEPOSIT",
     9: "WITHDRAW",
     10: "TRANSFER",
+    11: "VALIDATOR_UPDATE",
 }
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
@@ -72,6 +73,7 @@ BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     8: (KEY32, MONEY),
     9: (MONEY,),
     10: (KEY32, MONEY),
+    11: (KEY32, ("u", 0, 1), ("a", ("p", KEY32, ("b", 64)))),
 }
 ENVELOPE: Final = (
     ("t", CHAIN_ID_MAX_BYTES),
@@ -260,7 +262,17 @@ def _head_length(n: int) -> int:
 class Tx:
     """A decoded transaction; ``data`` is its canonical encoding."""
 
-    __slots__ = ("body", "chain_id", "data", "id", "kind", "nonce", "sender", "signature")
+    __slots__ = (
+        "body",
+        "chain_id",
+        "data",
+        "id",
+        "kind",
+        "nonce",
+        "sender",
+        "signature",
+        "valid_until",
+    )
 
     def __init__(
         self,
@@ -272,8 +284,11 @@ class Tx:
         body: tuple[Any, ...],
         signature: bytes,
         identifier: bytes | None = None,
+        valid_until: int | None = None,
     ) -> None:
         self.data = data
+        self.valid_until = valid_until
+        """TX-09: the horizon (envelope key 6), or None."""
         self.chain_id = chain_id
         self.kind = kind
         self.sender = sender
@@ -302,6 +317,11 @@ class Tx:
         tag, chain_end, kind_end = layout
         sender_end = kind_end + 1 + 34
         nonce_end = sender_end + 1 + _head_length(self.nonce)
+        horizon = b""
+        if self.valid_until is not None:  # {..., 5: sig, 6: h} signs [c, k, s, n, b, h]
+            horizon = u(self.valid_until)
+            tag = tag[:-1] + b"\x86"
+        body_end = len(data) - 67 - (len(horizon) + 1 if horizon else 0)
         return b"".join(
             (
                 tag,
@@ -309,7 +329,8 @@ class Tx:
                 data[chain_end + 1 : kind_end],
                 data[kind_end + 1 : sender_end],
                 data[sender_end + 1 : nonce_end],
-                data[nonce_end + 1 : len(data) - 67],
+                data[nonce_end + 1 : body_end],
+                horizon,
             )
         )
 
@@ -446,12 +467,24 @@ def decode_tx(data: bytes, identifier: bytes | None = None) -> Tx:
             if fields is not None:
                 return Tx(data, chain_id, kind, sender, nonce, fields, signature, identifier)
     value = decode_strict(data, MAX_TX_BYTES)
-    head = parse_map_strict(value, ENVELOPE)
+    horizon: Any = None
+    if type(value) is dict and HORIZON_KEY in value:
+        # The one optional key: checked after keys 0..5, as the schema's last field (TX-09).
+        value = dict(value)
+        horizon = value.pop(HORIZON_KEY)
+        head = parse_map_strict(value, ENVELOPE)
+        horizon = parse_strict(horizon, ("u", 0, TIME_MAX))
+    else:
+        head = parse_map_strict(value, ENVELOPE)
     kind = head[1]
     if kind not in BODY_SCHEMAS:
         raise Rejected("TX-02", f"kind {kind}")
     body = parse_map_strict(head[4], BODY_SCHEMAS[kind])
-    return Tx(data, head[0], kind, head[2], head[3], body, head[5], identifier)
+    return Tx(data, head[0], kind, head[2], head[3], body, head[5], identifier, horizon)
+
+
+HORIZON_KEY: Final = 6
+"""The envelope's optional key: a transaction's validity horizon (TX-09)."""
 
 
 # --- Blocks ---------------------------------------------------------------------------------------
@@ -483,7 +516,7 @@ def encode_header(
     state_root: bytes,
     proposer: bytes,
 ) -> bytes:
-    from reference.cbor import tstr, u
+    from reference.cbor import tstr
 
     return b"".join(
         (

@@ -8,10 +8,11 @@ A block is a CBOR map::
               5: state root, 6: proposer}
 
 The header hash is BLAKE2b-256 under the block-header tag; validators sign the header hash under
-the block-vote tag. ``apply_block`` checks the header and the quorum, advances the clock to the
-block's timestamp (clearing every market that closed, CLR-01), applies the transactions in order,
-and finally compares the state root. Any broken rule rejects the whole block and leaves the state
-as it was.
+the block-vote tag. A block is identified by its header hash (BLK-14): the same header with another
+valid set of votes is the same block. ``apply_block`` checks the header and the quorum, advances
+the clock to the block's timestamp (clearing every market that closed, CLR-01), applies the
+transactions in order, and finally compares the state root. Any broken rule rejects the whole
+block and leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from spec import wire
+from spec.accounts import signing_key
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.clearing import advance_clock
 from spec.crypto import (
@@ -36,9 +38,11 @@ from spec.crypto import (
 )
 from spec.errors import Rejected, require
 from spec.rules import implements
-from spec.state import CHAIN_ID_MAX_BYTES, Role, State, state_root
+from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
+from spec.time import check_block_jump
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
 from spec.units import Height, Timestamp
+from spec.validators import end_block, validators
 
 MAX_BLOCK_TXS: Final = 4096
 MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
@@ -153,18 +157,15 @@ def vote_bytes(header_hash: bytes) -> bytes:
     return TAG_BLOCK_VOTE + b"\x00" + header_hash
 
 
-def validators(state: State) -> list[bytes]:
-    """Registered validator ids, ascending."""
-    return sorted(k for k, a in state.accounts.items() if a.roles & Role.VALIDATOR)
-
-
 def check_header(state: State, block: Block) -> None:
-    """BLK-01 .. BLK-08, in that order (BLK-11 is checked by the decoder at the array's head)."""
+    """BLK-01 .. BLK-08, BLK-13 and TIM-01, in that order except TIM-01 right after BLK-04 and
+    BLK-13 right after BLK-07 (BLK-11 is checked by the decoder at the array's head)."""
     header = block.header
     require(header.chain_id == state.params.chain_id, "BLK-01")
     require(header.height == state.height + 1, "BLK-02")
     require(header.parent == state.tip_hash, "BLK-03")
     require(header.timestamp >= state.time, "BLK-04")
+    check_block_jump(state.time, header.timestamp)
     voters = validators(state)
     require(header.proposer in voters, "BLK-05")
     message = vote_bytes(header.hash())
@@ -172,13 +173,15 @@ def check_header(state: State, block: Block) -> None:
     require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
     for validator, signature in block.signatures:
         require(validator in voters, "BLK-06", "not a validator")
-        require(verify(validator, message, signature), "BLK-06", "bad signature")
+        key = signing_key(state, validator)
+        require(verify(key, message, signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
+    require(header.proposer in signers, "BLK-13", "the proposer did not sign")
     ids = [tx_id(tx) for tx in block.transactions]
     require(header.tx_root == merkle_root(ids), "BLK-08")
 
 
-@implements("BLK-12")
+@implements("BLK-12", "BLK-14")
 def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
     """Apply a whole block, or nothing of it."""
     receipts: list[Receipt] = []
@@ -190,7 +193,7 @@ def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
             after, receipt = apply_transaction(after, tx)
             receipts.append(receipt)
             require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")
-        after = replace(after, height=block.header.height)
+        after = end_block(replace(after, height=block.header.height))
         require(state_root(after) == block.header.state_root, "BLK-10")
     except Rejected as rejection:
         return state, BlockReceipt(
@@ -215,7 +218,7 @@ def build_block(
         after, receipt = apply_transaction(after, tx)
         if not receipt.accepted:
             raise Rejected("BLK-09", f"{receipt.rule_id}: {receipt.detail}")
-    after = replace(after, height=Height(state.height + 1))
+    after = end_block(replace(after, height=Height(state.height + 1)))
     header = Header(
         chain_id=state.params.chain_id,
         height=Height(state.height + 1),

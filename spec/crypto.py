@@ -34,6 +34,7 @@ TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1"
 TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v2"
 TAG_STATE_ROOT: Final = b"kwhledger/state-root/v1"
+TAG_GENESIS: Final = b"kwhledger/genesis/v1"
 
 
 def tagged_hash(tag: bytes, data: bytes) -> bytes:

@@ -93,7 +93,8 @@ _TABLE: Final = (
      "A transaction's sender MUST be a registered account."),
     ("TX-04", "Valid signature", V, 204, "BAD_SIGNATURE",
      "The signature MUST be a valid Ed25519 signature by the sender over the domain-separated "
-     "signing bytes, as accepted by the verification procedure of SIG-01."),
+     "signing bytes (which include the horizon when the envelope carries one), as accepted by "
+     "the verification procedure of SIG-01."),
     ("TX-05", "Next nonce", V, 205, "BAD_NONCE",
      "A transaction's nonce MUST equal the sender's nonce in the state, which MUST be below "
      "COUNTER_MAX; this rejects replays and reordering."),
@@ -101,6 +102,13 @@ _TABLE: Final = (
      "The sender MUST hold the role that the transaction's kind requires."),
     ("TX-07", "Nonce advances", P, None, None,
      "An accepted transaction MUST increase its sender's nonce by exactly one."),
+    ("TX-08", "Chain id derived from the genesis", P, None, None,
+     "A chain's id MUST be its name (1 to 23 bytes, no colon), a colon and the 40 lowercase hex "
+     "digits of the first 20 bytes of H(TAG_GENESIS, encoded genesis state whose chain id is the "
+     "name)."),
+    ("TX-09", "Validity horizon", V, 209, "EXPIRED",
+     "A transaction that carries a horizon (envelope key 6) MUST NOT be applied once the "
+     "ledger's time is past it."),
     ("SIG-01", "Ed25519 verification procedure", P, None, None,
      "A signature is valid exactly when S < L, A and R are canonical encodings of curve points "
      "neither of which is of small order, and the cofactorless equation [S]B = R + [k]A holds "
@@ -264,6 +272,12 @@ _TABLE: Final = (
     ("BLK-12", "Block application", P, None, None,
      "Applying a block MUST advance the clock to its timestamp (clearing what is due), then "
      "apply its transactions in order; a block with any rejection changes nothing."),
+    ("BLK-13", "Proposer among the signers", V, 713, "PROPOSER_NOT_SIGNER",
+     "A block's proposer MUST be one of its signers."),
+    ("BLK-14", "A block is its header", P, None, None,
+     "A block MUST be identified by its header hash alone: blocks with the same header and "
+     "different valid signature lists are the same block, and nothing the ledger keeps depends on "
+     "which signatures a block carried."),
     ("HSH-01", "State root", P, None, None,
      "The state root MUST be BLAKE2b-256 over a domain tag and the LtHash-16 multiset hash of "
      "the canonical encodings of every state entry."),
@@ -333,6 +347,35 @@ _TABLE: Final = (
      "In a loaded state, every order id MUST be below the next order id."),
     ("PRE-09", "Demand's account", V, 1509, "PRE_DEMAND",
      "In a loaded state, every demand row MUST belong to a registered account."),
+    ("TIM-01", "Bounded clock step", V, 2101, "TIME_JUMP_TOO_LARGE",
+     "A block's timestamp MUST NOT exceed the ledger's time by more than MAX_BLOCK_JUMP_S."),
+    ("VAL-01", "Only validators admit validators", V, 1601, "VALIDATOR_ROLE_RESERVED",
+     "A REGISTER_ACCOUNT transaction MUST NOT grant the VALIDATOR role; only a VALIDATOR_UPDATE "
+     "approved by the validators does."),
+    ("VAL-02", "Valid validator key", V, 1602, "BAD_VALIDATOR_KEY",
+     "A VALIDATOR_UPDATE for an account that is not registered MUST name a valid public key (as "
+     "ACC-02)."),
+    ("VAL-03", "A real change", V, 1603, "NO_CHANGE",
+     "A VALIDATOR_UPDATE MUST add an account that is not a validator (power 1) or remove one "
+     "that is (power 0), and an account that gains the role MUST be allowed to hold it with its "
+     "other roles."),
+    ("VAL-04", "Approvals by validators", V, 1604, "BAD_APPROVAL",
+     "Every approval MUST be a valid signature by a current validator over the approval bytes "
+     "(approval tag, 0x00, encode([chain id, sender, sender's nonce, account, power])), listed "
+     "once, in ascending order of validator id."),
+    ("VAL-05", "Approval quorum", V, 1605, "NO_APPROVAL_QUORUM",
+     "A VALIDATOR_UPDATE MUST carry the approvals of at least two thirds of the current "
+     "validators: 3 x approvals >= 2 x validators."),
+    ("VAL-06", "One change at a time", V, 1606, "CHANGE_PENDING",
+     "A VALIDATOR_UPDATE MUST NOT be accepted while another change of the set is pending."),
+    ("VAL-07", "Less than a third at once", V, 1607, "CHANGE_TOO_LARGE",
+     "A change of one validator MUST be less than a third of the current set: 3 x 1 < "
+     "validators."),
+    ("VAL-08", "Changes take effect two heights later", P, None, None,
+     "A change accepted in block H (outside a block: at height H - 1) MUST take effect at the "
+     "end of block H + 1, so that block H + 1 is signed by the set before it and block H + 2 by "
+     "the set after; an account new to the ledger joins with the VALIDATOR role alone, nonce 0 "
+     "and no money."),
 )
 # fmt: on
 

@@ -19,6 +19,7 @@ from spec.cbor import CborKey, CborValue, encode
 from spec.crypto import (
     HASH_BYTES,
     PUBLIC_KEY_BYTES,
+    TAG_GENESIS,
     TAG_STATE_ENTRY,
     TAG_STATE_ROOT,
     expand,
@@ -46,6 +47,10 @@ AccountId = bytes
 """An account is its Ed25519 public key (32 bytes)."""
 
 CHAIN_ID_MAX_BYTES: Final = 64
+CHAIN_NAME_MAX_BYTES: Final = 23
+"""The free-text part of a chain id; the rest is ``:`` and the genesis digest (TX-08)."""
+GENESIS_DIGEST_BYTES: Final = 20
+"""Bytes of the genesis hash a chain id carries, as 40 lowercase hex digits (TX-08)."""
 
 
 class Role(IntFlag):
@@ -236,6 +241,17 @@ class Market:
 
 
 @dataclass(frozen=True)
+class PendingValidator:
+    """A change of the validator set, approved and waiting for its height (VAL-08)."""
+
+    height: Height
+    """The first block height the changed set signs."""
+    account: AccountId
+    power: int
+    """1: the account joins the set; 0: it leaves."""
+
+
+@dataclass(frozen=True)
 class State:
     """Everything the ledger knows. Tables are keyed as their field docs say."""
 
@@ -260,6 +276,8 @@ class State:
     orders: FrozenMap[OrderId, Order] = field(default_factory=FrozenMap)
     markets: FrozenMap[tuple[NodeId, Slot], Market] = field(default_factory=FrozenMap)
     """Keyed by (zone, slot)."""
+    pending_validator: PendingValidator | None = None
+    """The one change of the validator set that waits for its height, if any (VAL-06, VAL-08)."""
 
 
 def trading_close(params: ChainParams, slot: int) -> int:
@@ -274,10 +292,32 @@ def genesis(
 ) -> State:
     """The state at height 0: the given accounts with their roles, no money, an empty grid.
 
-    The fee account must be one of the accounts: clearing credits wheeling fees to it (CLR-06).
+    ``params.chain_id`` is the chain's free-text name; the state's chain id is derived from it and
+    from the genesis state (TX-08, ``derive_chain_id``). The fee account must be one of the
+    accounts: clearing credits wheeling fees to it (CLR-06).
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
+    start = _genesis_state(params, accounts, time)
+    return replace(start, params=replace(params, chain_id=derive_chain_id(start)))
+
+
+@implements("TX-08")
+def derive_chain_id(start: State) -> str:
+    """TX-08: a chain's id is its name, ``:`` and the hex of the first GENESIS_DIGEST_BYTES of
+    the hash of its first state, whose chain id field holds the bare name.
+
+    Every transaction and block carries and signs the chain id (TX-01, TX-04, BLK-01), so a
+    signature made for one genesis is void on any other, even one with the same name.
+    """
+    name = start.params.chain_id
+    if not 1 <= len(name.encode("utf-8")) <= CHAIN_NAME_MAX_BYTES or ":" in name:
+        raise ValueError(f"a chain name has 1 to {CHAIN_NAME_MAX_BYTES} bytes and no ':'")
+    digest = tagged_hash(TAG_GENESIS, encode(encode_state(start)))[:GENESIS_DIGEST_BYTES]
+    return f"{name}:{digest.hex()}"
+
+
+def _genesis_state(params: ChainParams, accounts: Mapping[AccountId, int], time: int) -> State:
     return State(
         params=params,
         time=Timestamp(time),
@@ -326,6 +366,7 @@ class LedgerKey(IntEnum):
     NEXT_ORDER_ID = 3
     TOTAL_DEPOSITED = 4
     TOTAL_WITHDRAWN = 5
+    PENDING_VALIDATOR = 6
 
 
 def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
@@ -358,6 +399,7 @@ def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
         LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
         LedgerKey.TOTAL_DEPOSITED: int(state.total_deposited),
         LedgerKey.TOTAL_WITHDRAWN: int(state.total_withdrawn),
+        LedgerKey.PENDING_VALIDATOR: _scalar(state.pending_validator),
     }
     for key, value in ledger.items():
         yield Table.LEDGER, int(key), value
@@ -599,6 +641,10 @@ _market = _record(
     [wire.enum(MarketStatus), wire.nullable(wire.uint(PriceSenPerKwh)), wire.uint(Wh)],
 )
 
+_pending_validator = wire.nullable(
+    _record(PendingValidator, [wire.uint(Height), _account_id, wire.plain_uint(1)])
+)
+
 _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callable[..., Any]]]] = {
     Table.ACCOUNTS: ("accounts", _account_id, _account),
     Table.NODES: ("nodes", wire.uint(NodeId), _node),
@@ -634,6 +680,7 @@ def decode_state(value: CborValue, *, consistency: bool = True) -> State:
         wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
         wire.Field(LedgerKey.TOTAL_DEPOSITED, "total_deposited", wire.uint(MilliSen)),
         wire.Field(LedgerKey.TOTAL_WITHDRAWN, "total_withdrawn", wire.uint(MilliSen)),
+        wire.Field(LedgerKey.PENDING_VALIDATOR, "pending_validator", _pending_validator),
     ]
     top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
     top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))

@@ -3,18 +3,20 @@
 A transaction is a CBOR map::
 
     {0: chain_id (text), 1: kind (uint), 2: sender (32 bytes), 3: nonce (uint),
-     4: body (map, per kind), 5: signature (64 bytes)}
+     4: body (map, per kind), 5: signature (64 bytes), ? 6: valid_until (timestamp)}
 
-The sender signs ``tag || 0x00 || encode([chain_id, kind, sender, nonce, body])`` where the tag is
+The sender signs ``tag || 0x00 || encode([chain_id, kind, sender, nonce, body])`` (with
+``valid_until`` as a sixth element when the envelope carries it) where the tag is
 ``kwhledger/tx-signing/v1/`` followed by the kind's name: a signature made for one kind can never
-be replayed as another (domain separation), nor on another chain (the chain id), nor twice (the
-nonce).
+be replayed as another (domain separation), nor on another chain (the chain id, which derives from
+the chain's genesis, TX-08), nor twice (the nonce), nor after its horizon (TX-09).
 
 ``apply_transaction`` checks, in this order, and stops at the first rule broken:
 
 1. size, CBOR strictness and the envelope's schema (ENC rules);
 2. the kind is known (TX-02), then the body's schema (ENC rules);
-3. chain id (TX-01), registered sender (TX-03), signature (TX-04), nonce (TX-05), role (TX-06);
+3. chain id (TX-01), registered sender (TX-03), signature (TX-04), nonce (TX-05), horizon
+   (TX-09), role (TX-06);
 4. the kind's own rules, in the order its module states.
 
 A rejected transaction leaves the state exactly as it was, nonce included.
@@ -68,7 +70,8 @@ from spec.orders import (
 )
 from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, AccountId, Role, State, with_account
-from spec.units import COUNTER_MAX, Nonce
+from spec.units import COUNTER_MAX, Nonce, Timestamp
+from spec.validators import VALIDATOR_UPDATE_FIELDS, ValidatorUpdate, validator_update
 
 MAX_TX_BYTES: Final = 65_536
 """Largest transaction (ENC-09); a full attestation batch of 1 024 readings fits."""
@@ -87,6 +90,7 @@ class Kind(IntEnum):
     DEPOSIT = 8
     WITHDRAW = 9
     TRANSFER = 10
+    VALIDATOR_UPDATE = 11
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ KINDS: Final[dict[Kind, KindRule]] = {
     Kind.DEPOSIT: KindRule(Deposit, DEPOSIT_FIELDS, Role.OPERATOR, deposit),
     Kind.WITHDRAW: KindRule(Withdraw, WITHDRAW_FIELDS, None, withdraw),
     Kind.TRANSFER: KindRule(Transfer, TRANSFER_FIELDS, None, transfer),
+    Kind.VALIDATOR_UPDATE: KindRule(
+        ValidatorUpdate, VALIDATOR_UPDATE_FIELDS, Role.VALIDATOR, validator_update
+    ),
 }
 
 
@@ -131,6 +138,8 @@ class Transaction:
     body_cbor: CborValue
     """The body as it was on the wire, for the signature check."""
     signature: bytes
+    valid_until: Timestamp | None = None
+    """The last ledger time at which the transaction may be applied (TX-09); ``None``: no limit."""
 
 
 @dataclass(frozen=True)
@@ -159,13 +168,25 @@ _ENVELOPE_HEAD: Final = (
     wire.Field(3, "nonce", wire.uint(Nonce)),
     wire.Field(4, "body", lambda value: value),
     wire.Field(5, "signature", wire.fixed_bytes(SIGNATURE_BYTES)),
+    wire.Field(6, "valid_until", wire.uint(Timestamp), optional=True),
 )
 
 
-def signing_bytes(chain_id: str, kind: Kind, sender: bytes, nonce: int, body: object) -> bytes:
-    """What the sender signs: the kind's domain tag, then the envelope without the signature."""
+def signing_bytes(
+    chain_id: str,
+    kind: Kind,
+    sender: bytes,
+    nonce: int,
+    body: object,
+    valid_until: int | None = None,
+) -> bytes:
+    """What the sender signs: the kind's domain tag, then the envelope without the signature
+    (its horizon last, when it has one)."""
     tag = TAG_TX_SIGNING + b"/" + kind.name.encode("ascii")
-    return tag + b"\x00" + encode([chain_id, int(kind), sender, nonce, body])
+    fields: list[CborValue] = [chain_id, int(kind), sender, nonce, body]  # type: ignore[list-item]
+    if valid_until is not None:
+        fields.append(valid_until)
+    return tag + b"\x00" + encode(fields)
 
 
 @implements("HSH-02")
@@ -191,6 +212,7 @@ def decode_transaction(tx_bytes: bytes) -> Transaction:
         body=body,
         body_cbor=head["body"],
         signature=head["signature"],
+        valid_until=head["valid_until"],
     )
 
 
@@ -201,9 +223,11 @@ def execute(state: State, tx: Transaction) -> State:
     account = state.accounts.get(tx.sender)
     require(account is not None, "TX-03")
     assert account is not None
-    message = signing_bytes(tx.chain_id, tx.kind, tx.sender, tx.nonce, tx.body_cbor)
+    message = signing_bytes(tx.chain_id, tx.kind, tx.sender, tx.nonce, tx.body_cbor, tx.valid_until)
     require(verify(tx.sender, message, tx.signature), "TX-04")
     require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")
+    horizon = tx.valid_until
+    require(horizon is None or state.time <= horizon, "TX-09", f"valid until {horizon}")
     rule = KINDS[tx.kind]
     require(rule.role is None or account.roles & rule.role != 0, "TX-06", tx.kind.name)
     after = rule.apply(state, tx.sender, tx.body)
@@ -226,14 +250,30 @@ def apply_transaction(state: State, tx_bytes: bytes) -> tuple[State, Receipt]:
 
 
 def make_transaction(
-    seed: bytes, chain_id: str, kind: Kind, nonce: int, body: object, sender: bytes | None = None
+    seed: bytes,
+    chain_id: str,
+    kind: Kind,
+    nonce: int,
+    body: object,
+    sender: bytes | None = None,
+    valid_until: int | None = None,
 ) -> bytes:
     """Encode and sign a transaction with the key of ``seed`` (a tool for clients and tests).
 
     ``sender`` overrides the envelope's sender, to build transactions whose signature does not
-    match it.
+    match it; ``valid_until`` gives the transaction a horizon (TX-09).
     """
     signer = public_key_of(seed)
     who = signer if sender is None else sender
-    signature = sign(seed, signing_bytes(chain_id, kind, who, nonce, body))
-    return encode({0: chain_id, 1: int(kind), 2: who, 3: nonce, 4: body, 5: signature})
+    signature = sign(seed, signing_bytes(chain_id, kind, who, nonce, body, valid_until))
+    envelope: dict[CborKey, CborValue] = {
+        0: chain_id,
+        1: int(kind),
+        2: who,
+        3: nonce,
+        4: body,  # type: ignore[dict-item]
+        5: signature,
+    }
+    if valid_until is not None:
+        envelope[6] = valid_until
+    return encode(envelope)

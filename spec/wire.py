@@ -6,7 +6,8 @@ implementation names the same rule for the same bytes:
 
 1. the value is a map (ENC-14);
 2. no key outside the schema (ENC-12), the first such key in encoded order being reported;
-3. every key of the schema present (ENC-13), the lowest missing key being reported;
+3. every key of the schema present (ENC-13), the lowest missing key being reported (an optional
+   key may be absent);
 4. each field in ascending key order: its type (ENC-14), then its bounds (ENC-15).
 """
 
@@ -35,6 +36,8 @@ class Field:
     key: int
     name: str
     parse: Parser
+    optional: bool = False
+    """An optional key may be absent (then its value is ``None``); the envelope's horizon only."""
 
 
 def parse_map(value: CborValue, fields: Sequence[Field], what: str) -> dict[str, Any]:
@@ -46,9 +49,12 @@ def parse_map(value: CborValue, fields: Sequence[Field], what: str) -> dict[str,
         if key not in known:
             raise Rejected("ENC-12", f"{what} has unknown key {key!r}")
     for f in sorted(fields, key=lambda f: f.key):
-        if f.key not in value:
+        if f.key not in value and not f.optional:
             raise Rejected("ENC-13", f"{what} lacks key {f.key} ({f.name})")
-    return {f.name: f.parse(value[f.key]) for f in sorted(fields, key=lambda f: f.key)}
+    return {
+        f.name: f.parse(value[f.key]) if f.key in value else None
+        for f in sorted(fields, key=lambda f: f.key)
+    }
 
 
 def uint(unit: type[B]) -> Callable[[CborValue], B]:

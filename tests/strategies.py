@@ -47,6 +47,7 @@ from spec.units import (
     Timestamp,
     slot_end,
 )
+from spec.validators import end_block
 
 # --- The test village (conformance_tests.scenario.small_village) ------------------------------
 
@@ -258,7 +259,7 @@ def forge_block(
         after, receipt = apply_transaction(after, tx)
         if not receipt.accepted:
             break
-    after = replace(after, height=Height(state.height + 1))
+    after = end_block(replace(after, height=Height(state.height + 1)))
     header = Header(
         chain_id=state.params.chain_id,
         height=Height(state.height + 1),

@@ -103,9 +103,12 @@ class Village:
         self.transactions.append(tx)
 
 
+VALIDATORS = ("validator-1", "validator-2", "validator-3", "validator-4")
+
+
 @pytest.fixture(scope="module")
 def village() -> Village:
-    v = Village(Ledger.new())
+    v = Village(Ledger.new(validators=VALIDATORS))
     v.states.append(v.ledger.state)  # genesis: empty tables
     small_village(v.ledger)
     v.states.append(v.ledger.state)
@@ -129,6 +132,9 @@ def village() -> Village:
     v.do("dave", Kind.CANCEL, {0: 4})
     v.do("bob", Kind.WITHDRAW, {0: 1000})
     v.do("alice", Kind.TRANSFER, {0: key_of("grace"), 1: 500})
+    update = v.ledger.validator_update("validator-1", key_of("validator-5"), 1, VALIDATORS[1:])
+    assert v.ledger.submit(update, "validator-1").accepted
+    v.transactions.append(update)
     v.states.append(v.ledger.state)  # open market with orders
     # Rejected transactions, for their receipts: a replay (TX-05) and bytes that are not CBOR.
     assert v.ledger.submit(v.transactions[-1]).code == 205
@@ -138,7 +144,7 @@ def village() -> Village:
         v.ledger.make("erin", Kind.TRANSFER, {0: key_of("frank"), 1: 1}),
         v.ledger.make("frank", Kind.WITHDRAW, {0: 2}),
     ]
-    block, receipt = v.ledger.block(in_block, v.ledger.state.time + 7200)
+    block, receipt = v.ledger.block(in_block, v.ledger.state.time + 7200, VALIDATORS[:3])
     assert receipt.accepted, receipt
     v.ledger.nonces["erin"] = v.ledger.nonces.get("erin", 0) + 1
     v.ledger.nonces["frank"] = v.ledger.nonces.get("frank", 0) + 1
@@ -254,10 +260,10 @@ TRANSACTION_CASES = [
     ("chain id of 64 bytes", envelope(9, {0: 1}, chain_id="é" * 32), True),
     ("chain id of 65 bytes", envelope(9, {0: 1}, chain_id="é" * 32 + "x"), False),
     ("empty chain id", envelope(9, {0: 1}, chain_id=""), False),
-    ("unknown kind", envelope(11, {0: 1}), False),
+    ("unknown kind", envelope(15, {0: 1}), False),
     (
         "unknown envelope key",
-        encode({0: "c", 1: 9, 2: bytes(32), 3: 0, 4: {0: 1}, 5: bytes(64), 6: 0}),
+        encode({0: "c", 1: 9, 2: bytes(32), 3: 0, 4: {0: 1}, 5: bytes(64), 7: 0}),
         False,
     ),
     (
@@ -383,9 +389,10 @@ def _outcomes(name: str) -> list[tuple[int, str]]:
 
 def test_receipt_outcomes_are_exactly_the_registry_codes() -> None:
     validity = [(r.code, r.id) for r in RULES if r.code is not None]
-    # PRE rules refuse a loaded state, never a transaction or a block (rule book 11.18).
-    tx_side = [(c, i) for c, i in validity if not i.startswith(("BLK-", "PRE-"))]
-    block_side = [(c, i) for c, i in validity if i.startswith(("ENC-", "BLK-"))]
+    # PRE rules refuse a loaded state, never a transaction or a block (rule book 11.18); TIM
+    # rules refuse blocks.
+    tx_side = [(c, i) for c, i in validity if not i.startswith(("BLK-", "PRE-", "TIM-"))]
+    block_side = [(c, i) for c, i in validity if i.startswith(("ENC-", "BLK-", "TIM-"))]
     assert _outcomes("tx-outcome") == tx_side
     assert _outcomes("block-outcome") == block_side
 

@@ -368,7 +368,10 @@ def test_registrations_match_the_spec(situation: tuple[Ledger, int], data: st.Da
                 ids: Any, s: int, n: int, roles: int = roles, key: bytes = key
             ) -> register_account.Tx:
                 valid = roles != 0 and roles & ~ALL_ROLES == 0
-                flags = [bool(roles & r) for r in (Role.OPERATOR, Role.ATTESTOR, Role.TRADER)]
+                flags = [
+                    bool(roles & r)
+                    for r in (Role.OPERATOR, Role.ATTESTOR, Role.TRADER, Role.VALIDATOR)
+                ]
                 return register_account.Tx(
                     iv(s),
                     iv(n),

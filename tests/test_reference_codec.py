@@ -150,6 +150,7 @@ VALID_BODIES: dict[Kind, Any] = {
     Kind.DEPOSIT: {0: bytes(32), 1: 5},
     Kind.WITHDRAW: {0: 5},
     Kind.TRANSFER: {0: bytes(32), 1: 5},
+    Kind.VALIDATOR_UPDATE: {0: bytes(32), 1: 1, 2: [[bytes(32), bytes(64)]]},
 }
 odd_values: st.SearchStrategy[Any] = st.sampled_from(
     [
@@ -428,7 +429,7 @@ def test_merkle_root_level_by_level_is_the_spec_split(leaves: list[bytes]) -> No
     assert reference_root(leaves) == spec_root(leaves)
 
 
-SCALAR_KINDS = [kind for kind in Kind if kind is not Kind.ATTEST]
+SCALAR_KINDS = [kind for kind in Kind if kind not in (Kind.ATTEST, Kind.VALIDATOR_UPDATE)]
 
 
 @st.composite

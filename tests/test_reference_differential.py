@@ -32,6 +32,7 @@ from spec.errors import Rejected
 from spec.state import NodeKind, Role, State, encode_state, state_root
 from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
 from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
+from spec.validators import end_block
 
 VALIDATORS = ("validator-1", "validator-2", "validator-3")
 TRADERS = ("alice", "bob", "carol", "dave", "erin", "frank")
@@ -293,7 +294,7 @@ def _block(pair: Pair, draw: Any) -> None:
         after = advance_clock(after, max(timestamp, state.time))
     for tx in txs:
         after, _ = apply_transaction(after, tx)
-    after = replace(after, height=Height(state.height + 1))
+    after = end_block(replace(after, height=Height(state.height + 1)))
     header = Header(
         chain_id="other-chain" if spoil == "chain" else state.params.chain_id,
         height=Height(state.height + (2 if spoil == "height" else 1)),

@@ -50,7 +50,7 @@ def test_malformed_forged_and_replayed_transactions_leave_the_store_unchanged(
         keys = devchain.signers()
         sender = keys[devchain.TRADERS[0]]
         sender.nonce = node.ledger.accounts[sender.account][1]
-        good = sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 5})
+        good = sender.sign(node.ledger.chain_id, TRANSFER, {0: keys["operator"].account, 1: 5})
         before = _snapshot(node)
         forged = good[:-1] + bytes([good[-1] ^ 1])
         outcomes = [node.submit(tx) for tx in (good[:-3], good + b"\x00", forged)]
@@ -110,7 +110,7 @@ def test_signatures_checked_in_a_worker_process_give_the_same_receipts(tmp_path:
         node = devchain.run(str(tmp_path / f"{name}.db"), 2, seed=5, quiet=True)
         sender.nonce = node.ledger.accounts[sender.account][1]
         good = [
-            sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 5 + i})
+            sender.sign(node.ledger.chain_id, TRANSFER, {0: keys["operator"].account, 1: 5 + i})
             for i in range(3)
         ]
         forged = good[1][:-1] + bytes([good[1][-1] ^ 1])

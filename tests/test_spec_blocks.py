@@ -121,7 +121,7 @@ def test_quorum_edge() -> None:
     state = three_validator_village().state
     reject_block(state, forge_block(state, [], state.time, signers=()), "BLK-07")
     reject_block(state, forge_block(state, [], state.time, signers=VALIDATORS[:1]), "BLK-07")
-    two = forge_block(state, [], state.time, signers=VALIDATORS[1:])
+    two = forge_block(state, [], state.time, proposer=VALIDATORS[1], signers=VALIDATORS[1:])
     after, receipt = apply_block(state, two)
     assert receipt.accepted, receipt
     assert after.height == 1

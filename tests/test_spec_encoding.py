@@ -122,7 +122,7 @@ def test_nesting_limit_edge() -> None:
 @pytest.mark.parametrize(
     ("fields", "rule_id"),
     [
-        ({0: CHAIN_ID, 1: 9, 2: key_of("alice"), 3: 0, 4: {0: 1}, 5: bytes(64), 6: 0}, "ENC-12"),
+        ({0: CHAIN_ID, 1: 9, 2: key_of("alice"), 3: 0, 4: {0: 1}, 5: bytes(64), 7: 0}, "ENC-12"),
         ({0: CHAIN_ID, 1: 9, 2: key_of("alice"), 3: 0, 4: {0: 1}}, "ENC-13"),
         ({0: CHAIN_ID, 1: 9, 2: key_of("alice"), 4: {0: 1}, 5: bytes(64)}, "ENC-13"),
         ({0: 7, 1: 9, 2: key_of("alice"), 3: 0, 4: {0: 1}, 5: bytes(64)}, "ENC-14"),

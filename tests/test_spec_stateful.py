@@ -46,7 +46,7 @@ from strategies import (
 
 from conformance_tests.scenario import (
     ATTESTATION_WINDOW_S,
-    CHAIN_ID,
+    CHAIN_NAME,
     Ledger,
     key_of,
     seed_of,
@@ -75,6 +75,7 @@ STEPS = 40
 EXAMPLES_FACTOR = 3
 """Programs per run, as a multiple of the profile's max_examples (ci: 180, heavy: 6 000)."""
 VALIDATORS = ("validator-1", "validator-2", "validator-3")
+CHAIN_ID = Ledger.new(CHAIN_NAME, validators=VALIDATORS).state.params.chain_id
 ZONES = (1, 10)
 NEWCOMERS = ("gina", "hank")
 
@@ -358,7 +359,8 @@ class VillageMachine(RuleBasedStateMachine):
             lot = entry(self.state.lots, (meter, slot))
             owner = next(n for n in TRADERS if key_of(n) == lot.owner)
             name = data.draw(st.sampled_from([owner] * 6 + list(TRADERS)))
-            quantity = data.draw(quantities_around(lot.unsold_wh))
+            # one past the unsold energy drawn on its own as well: ASK-04 must be provoked
+            quantity = data.draw(quantities_around(lot.unsold_wh) | st.just(lot.unsold_wh + 1))
         else:
             name = data.draw(traders)
             meter, slot = METER[name], self.slot - data.draw(st.integers(0, 3))
@@ -685,7 +687,11 @@ def test_random_village_keeps_every_invariant() -> None:
         f"{stats.blocks_accepted} blocks accepted, "
         f"rejections {dict(sorted(stats.rejected.items()))}"
     )
-    never_accepted = sorted(k.name for k in KINDS if stats.accepted[k.name] == 0)
+    # VALIDATOR_UPDATE changes who signs the machine's blocks two heights later; it has its own
+    # tests (test_spec_authority.py) and vectors (validators/...), not a rule of this machine.
+    never_accepted = sorted(
+        k.name for k in KINDS if stats.accepted[k.name] == 0 and k is not Kind.VALIDATOR_UPDATE
+    )
     assert never_accepted == [], f"transaction kinds never accepted: {never_accepted}"
     assert stats.trades > 0, "clearing never produced a trade"
     assert stats.blocks_accepted > 0, "no block was ever accepted"

@@ -40,7 +40,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
         op(Kind.REGISTER_ACCOUNT, {0: ivan, 1: int(Role.TRADER)}),
         "ACC-01",
     )
-    for roles, twin_roles in ((0, 1), (16, 8), (31, 15), (2**64 - 1, 15)):
+    for roles, twin_roles in ((0, 1), (16, 8), (31, 11), (2**64 - 1, 11)):
         suite.negative(
             f"account/ACC-03/roles-{roles}",
             f"Roles {roles}: empty or with a bit outside the four roles; {twin_roles} is fine.",

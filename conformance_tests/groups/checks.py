@@ -153,10 +153,10 @@ def group_check_order(suite: Suite) -> None:
             second,
             "encoding",
         )
-    unknown_key = raw_map([*good_entries, (encode(6), encode(0))])
+    unknown_key = raw_map([*good_entries, (encode(7), encode(0))])
     both(
         "trailing-byte-unknown-key",
-        "The envelope with a key 6, then a trailing 0x00: the whole input is decoded (ENC-08) "
+        "The envelope with a key 7, then a trailing 0x00: the whole input is decoded (ENC-08) "
         "before any schema check (companion: without the trailing byte).",
         v.state,
         tx(unknown_key + b"\x00"),
@@ -185,10 +185,10 @@ def group_check_order(suite: Suite) -> None:
     without_nonce = [e for i, e in enumerate(good_entries) if i != 3]
     both(
         "unknown-and-missing-key",
-        "The envelope without its nonce (key 3) and with a key 6: unknown keys are checked "
+        "The envelope without its nonce (key 3) and with a key 7: unknown keys are checked "
         "before missing ones (companion: without the nonce only).",
         v.state,
-        tx(raw_map([*without_nonce, (encode(6), encode(0))])),
+        tx(raw_map([*without_nonce, (encode(7), encode(0))])),
         "ENC-12",
         v.state,
         tx(raw_map(without_nonce)),
@@ -214,11 +214,11 @@ def group_check_order(suite: Suite) -> None:
         "schema",
         "boundary",
     )
-    unknown_kind = signed_with_any_kind(seed_of("operator"), chain, 11, 0, deposit_body)
+    unknown_kind = signed_with_any_kind(seed_of("operator"), chain, 15, 0, deposit_body)
     unsigned = {k: x for k, x in enumerate(_values(unknown_kind)) if k != 5}
     both(
         "missing-signature-unknown-kind",
-        "Kind 11 and no signature: the envelope's schema comes before TX-02 (companion: kind 11, "
+        "Kind 15 and no signature: the envelope's schema comes before TX-02 (companion: kind 15, "
         "signed).",
         v.state,
         tx(encode(unsigned)),
@@ -230,10 +230,10 @@ def group_check_order(suite: Suite) -> None:
     )
     bad_body = make_transaction(seed_of("operator"), chain, Kind.DEPOSIT, 0, "alice")
     values = _values(bad_body)
-    values[1] = 11
+    values[1] = 15
     both(
         "unknown-kind-bad-body",
-        'Kind 11 with the body "alice": the kind is checked before any body schema '
+        'Kind 15 with the body "alice": the kind is checked before any body schema '
         "(companion: kind 8, DEPOSIT, with that body).",
         v.state,
         tx(encode(dict(enumerate(values)))),

@@ -1,4 +1,4 @@
-"""spec.accounts.register_account (ACC-01 .. ACC-03), sent by the operator (TX-06)."""
+"""spec.accounts.register_account (ACC-01 .. ACC-03, VAL-01), sent by the operator (TX-06)."""
 
 from __future__ import annotations
 
@@ -36,10 +36,12 @@ class Tx:
     operator: Term
     attestor: Term
     trader: Term
+    validator: Term
+    """VAL-01: whether the roles include VALIDATOR (which the operator may not grant)."""
 
 
 def symbolic(prefix: str) -> Tx:
-    flags = ("key_valid", "roles_valid", "operator", "attestor", "trader")
+    flags = ("key_valid", "roles_valid", "operator", "attestor", "trader", "validator")
     return symbolic_fields(Tx, prefix, flags)
 
 
@@ -52,6 +54,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     checks.require(z3.Not(get(s.account_registered, tx.account)), "ACC-01")
     checks.require(tx.key_valid, "ACC-02")
     checks.require(tx.roles_valid, "ACC-03")
+    checks.require(z3.Not(tx.validator), "VAL-01")
     key = (tx.account,)
     s = put(s, "account_registered", key, z3.BoolVal(True))
     s = put(s, "account_operator", key, tx.operator)
