@@ -89,8 +89,8 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ENC-06: the simple value undefined (0xf7) is read as null",
         "cbor.py",
         (
-            "        if info == 22:\n            return None, pos",
-            "        if info in (22, 23):\n            return None, pos",
+            "            if info == 22:\n                return None, pos",
+            "            if info in (22, 23):\n                return None, pos",
         ),
     ),
     _ref(
@@ -338,10 +338,10 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ENC-05: a duplicate map key is read as out of order",
         "cbor.py",
         (
-            "            if encoded_key == previous:\n"
-            '                raise Rejected("ENC-05", f"duplicate key at byte {key_start}")\n'
-            "            if encoded_key < previous:",
-            "            if encoded_key <= previous:",
+            "                if encoded_key == previous:\n"
+            '                    raise Rejected("ENC-05", f"duplicate key at byte {key_start}")\n'
+            "                if encoded_key < previous:",
+            "                if encoded_key <= previous:",
         ),
     ),
 )
