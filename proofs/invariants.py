@@ -385,6 +385,24 @@ def inv12_state(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv20(s: Ledger, p: Points) -> Term:
+    """INV-20: no account is a trader and also an attestor or the operator (ROL-01); the fee
+    account is no trader; no registered meter is attested by its owner."""
+    parts = [z3.Not(get(s.account_trader, s.fee_account))]
+    for a in p.accounts:
+        trader = get(s.account_trader, a)
+        parts.append(
+            z3.Not(z3.And(trader, z3.Or(get(s.account_operator, a), get(s.account_attestor, a))))
+        )
+    for m in p.meters:
+        parts.append(
+            z3.Implies(
+                get(s.meter_registered, m), get(s.meter_owner, m) != get(s.meter_attestor, m)
+            )
+        )
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -406,6 +424,7 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-12", "ownership is well-formed", inv12_state),
     StateInvariant("INV-13", "time", inv13),
     StateInvariant("INV-14", "grid is a tree", inv14),
+    StateInvariant("INV-20", "separation of duties", inv20),
 )
 
 

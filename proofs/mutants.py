@@ -226,6 +226,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _seam(register_node, "zone_of", _zone_is_parent),
     ),
     Mutant(
+        "attestor-may-trade",
+        "register_account skips ROL-01, so one account can attest readings and trade them "
+        "(roles 10), or run the market and trade on it (roles 9)",
+        "INV-20",
+        ("register_account/",),
+        without_check("ROL-01"),
+    ),
+    Mutant(
         "tie-break-by-arrival",
         "the pro-rata remainder goes to orders in arrival order instead of ascending id",
         "INV-15",

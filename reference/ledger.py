@@ -670,7 +670,7 @@ class Ledger:
         if account is None:
             raise Rejected("TX-03")
         if signature_ok is None:
-            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)
+            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)
         if not signature_ok:
             raise Rejected("TX-04")
         if tx.nonce != account[1] or account[1] >= COUNTER_MAX:
@@ -683,6 +683,11 @@ class Ledger:
         account = self.accounts[sender]
         self.log.append((T_ACCOUNTS, sender, account))
         self.accounts[sender] = (account[0], account[1] + 1, account[2])
+
+    def signing_key(self, account: bytes) -> bytes:
+        """The key that signs for ``account``: its id, as no key is ever rotated (the one lookup
+        every signature check of an account goes through)."""
+        return account
 
     def _set_balance(self, key: bytes, delta: int) -> None:
         account = self.accounts[key]
@@ -697,6 +702,8 @@ class Ledger:
             raise Rejected("ACC-02")
         if roles == 0 or roles & ~ALL_ROLES:
             raise Rejected("ACC-03")
+        if roles & TRADER and roles & (ATTESTOR | OPERATOR):
+            raise Rejected("ROL-01")
         self.log.append((T_ACCOUNTS, account, _MISSING))
         self.accounts[account] = (roles, 0, 0)
         self._index_account(account, roles)

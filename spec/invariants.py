@@ -1,4 +1,4 @@
-"""The invariants (INV-01 .. INV-14) as executable checks.
+"""The invariants (INV-01 .. INV-14, INV-20) as executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
@@ -23,6 +23,7 @@ from spec.state import (
     Role,
     Side,
     State,
+    role_conflict,
     trading_close,
 )
 from spec.transactions import Kind, Transaction
@@ -50,6 +51,7 @@ STATE_INVARIANTS: Final = (
     "INV-10",
     "INV-13",
     "INV-14",
+    "INV-20",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12")
 
@@ -221,6 +223,18 @@ def check_state(state: State) -> list[Violation]:
                         fail("INV-14", f"node {node_id} has the wrong zone")
     if state.params.fee_account not in state.accounts:
         fail("INV-14", "the fee account is not registered")
+
+    # INV-20: separation of duties.
+    for account_key, account in sorted(state.accounts.items()):
+        conflict = role_conflict(account.roles)
+        if conflict is not None:
+            fail("INV-20", f"account {account_key.hex()[:8]} holds {conflict}")
+    fee = state.accounts.get(state.params.fee_account)
+    if fee is not None and fee.roles & Role.TRADER:
+        fail("INV-20", "the fee account holds the trader role")
+    for meter_id, registered in sorted(state.meters.items()):
+        if registered.owner == registered.attestor:
+            fail("INV-20", f"meter {meter_id} is attested by its owner")
     return found
 
 

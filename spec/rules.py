@@ -103,9 +103,15 @@ _TABLE: Final = (
     ("ACC-01", "New account", V, 301, "ACCOUNT_EXISTS",
      "A registered account id MUST NOT be registered again."),
     ("ACC-02", "Valid public key", V, 302, "INVALID_PUBLIC_KEY",
-     "An account id MUST be the canonical encoding of an Ed25519 point of large prime order."),
+     "An account id MUST be the canonical encoding (y < p) of a point of the curve that lies in "
+     "the prime-order subgroup (L x A is the identity) and is not the identity: exactly what "
+     "libsodium's crypto_core_ed25519_is_valid_point accepts. Small-order and mixed-order keys "
+     "(a torsion component) are refused."),
     ("ACC-03", "Known roles", V, 303, "INVALID_ROLES",
      "An account's roles MUST be a non-empty set of operator, attestor, validator and trader."),
+    ("ROL-01", "Compatible roles", V, 1801, "INCOMPATIBLE_ROLES",
+     "An account MUST NOT hold both the attestor and the trader role, nor both the operator and "
+     "the trader role; a registration that would give it such a pair is rejected."),
     ("GRD-01", "New node", V, 311, "NODE_EXISTS",
      "A grid node id MUST NOT be registered twice."),
     ("GRD-02", "Known parent", V, 312, "PARENT_UNKNOWN",
@@ -293,6 +299,10 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("INV-20", "Separation of duties", INV, None, None,
+     "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
+     "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
+     "owner."),
 )
 # fmt: on
 

@@ -61,6 +61,21 @@ class Role(IntFlag):
 
 ALL_ROLES: Final = int(Role.OPERATOR | Role.ATTESTOR | Role.VALIDATOR | Role.TRADER)
 
+INCOMPATIBLE_ROLES: Final = (
+    (Role.ATTESTOR, Role.TRADER),
+    (Role.OPERATOR, Role.TRADER),
+)
+"""Role pairs that never meet in one account (ROL-01): whoever measures energy or runs the
+market and its gateway must not also trade on it."""
+
+
+def role_conflict(roles: int) -> tuple[Role, Role] | None:
+    """The first incompatible pair that ``roles`` holds (ROL-01), or ``None``."""
+    for first, second in INCOMPATIBLE_ROLES:
+        if roles & first and roles & second:
+            return first, second
+    return None
+
 
 class NodeKind(IntEnum):
     """A node of the distribution grid."""
@@ -273,9 +288,16 @@ def genesis(
     """The state at height 0: the given accounts with their roles, no money, an empty grid.
 
     The fee account must be one of the accounts: clearing credits wheeling fees to it (CLR-06).
+    No account may hold an incompatible pair of roles (ROL-01), and the fee account may not trade
+    (INV-20): a genesis that breaks either is refused.
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
+    for key, roles in accounts.items():
+        if role_conflict(roles) is not None:
+            raise ValueError(f"account {key.hex()[:16]} holds incompatible roles {roles}")
+    if accounts[params.fee_account] & Role.TRADER:
+        raise ValueError("the fee account must not hold the trader role")
     return State(
         params=params,
         time=Timestamp(time),

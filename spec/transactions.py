@@ -28,7 +28,7 @@ from enum import IntEnum
 from typing import Any, Final
 
 from spec import wire
-from spec.accounts import REGISTER_ACCOUNT_FIELDS, RegisterAccount, register_account
+from spec.accounts import REGISTER_ACCOUNT_FIELDS, RegisterAccount, register_account, signing_key
 from spec.attestation import ATTEST_FIELDS, Attest, attest
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.crypto import (
@@ -199,7 +199,7 @@ def execute(state: State, tx: Transaction) -> State:
     require(account is not None, "TX-03")
     assert account is not None
     message = signing_bytes(tx.chain_id, tx.kind, tx.sender, tx.nonce, tx.body_cbor)
-    require(verify(tx.sender, message, tx.signature), "TX-04")
+    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")
     require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")
     rule = KINDS[tx.kind]
     require(rule.role is None or account.roles & rule.role != 0, "TX-06", tx.kind.name)

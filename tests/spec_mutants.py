@@ -43,7 +43,7 @@ TESTS = sorted(
     for p in (ROOT / "tests").glob("test_spec_*.py")
     if p.name != "test_spec_coverage_of_rules.py"
 )
-SUPPORT = ["conftest.py", "_rules_plugin.py", "strategies.py"]
+SUPPORT = ["conftest.py", "_rules_plugin.py", "strategies.py", "chacha20.py"]
 
 CONFTEST_TAIL = """
 
@@ -71,6 +71,8 @@ class Mutant:
     breaks: str
     file: str
     patch: tuple[tuple[str, str], ...]
+    also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Patches of further files, for a bug that takes two slips in two places."""
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -300,6 +302,42 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "attestor-may-trade",
+        "ROL-01 / INV-20 separation of duties",
+        "spec/accounts.py",
+        (('require(conflict is None, "ROL-01"', 'require(True, "ROL-01"'),),
+    ),
+    Mutant(
+        "fee-account-trades-with-stale-refund",
+        "INV-20 and INV-06: the fee account may trade, and clearing reads its balance before "
+        "writing its refund",
+        "spec/state.py",
+        (
+            (
+                "    if accounts[params.fee_account] & Role.TRADER:\n"
+                '        raise ValueError("the fee account must not hold the trader role")\n',
+                "",
+            ),
+        ),
+        also=(
+            (
+                "spec/clearing.py",
+                (
+                    (
+                        "            buyer = state.accounts[order.owner]\n",
+                        "            buyer = state.accounts[order.owner]\n"
+                        "            collector = state.accounts[state.params.fee_account]\n",
+                    ),
+                    (
+                        "            collector = state.accounts[state.params.fee_account]\n"
+                        "            state = with_account(\n",
+                        "            state = with_account(\n",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Mutant(
         "quorum-one-third",
         "BLK-07 quorum",
         "spec/blocks.py",
@@ -328,14 +366,15 @@ def make_copy(destination: Path) -> None:
 
 
 def apply_patch(copy: Path, mutant: Mutant) -> None:
-    path = copy / mutant.file
-    text = path.read_text()
-    for old, new in mutant.patch:
-        count = text.count(old)
-        if count != 1:
-            raise LookupError(f"{mutant.name}: {old!r} occurs {count} times in {mutant.file}")
-        text = text.replace(old, new)
-    path.write_text(text)
+    for file, patch in ((mutant.file, mutant.patch), *mutant.also):
+        path = copy / file
+        text = path.read_text()
+        for old, new in patch:
+            count = text.count(old)
+            if count != 1:
+                raise LookupError(f"{mutant.name}: {old!r} occurs {count} times in {file}")
+            text = text.replace(old, new)
+        path.write_text(text)
 
 
 def environment(copy: Path) -> dict[str, str]:

@@ -84,7 +84,7 @@ MUST_REJECT = {
     "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07",
     "ORD-01", "ORD-02", "ORD-03", "ASK-01", "ASK-02", "ASK-03", "ASK-04",
     "BID-01", "BID-02", "CAN-01", "CAN-02", "CAN-03",
-    "MNY-01", "MNY-02", "MNY-03", "MNY-04",
+    "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
 }  # fmt: skip
 
@@ -385,6 +385,8 @@ class VillageMachine(RuleBasedStateMachine):
             zone = data.draw(st.sampled_from([1, 10, 1, 10, 2, 99]))
             slot = self.slot + data.draw(st.integers(-4, 1))
             name = data.draw(traders)
+        if data.draw(st.integers(0, 19)) == 0:
+            name = "operator"  # the fee account, which never holds the trader role (INV-20)
         price = data.draw(limit_prices)
         fee = WHEELING_FEE.get(zone, 0)
         affordable = self.state.accounts[key_of(name)].balance // (price + fee)
@@ -396,7 +398,7 @@ class VillageMachine(RuleBasedStateMachine):
             )
         )
         body = {0: int(zone), 1: int(slot), 2: quantity, 3: price}
-        expected = expected_bid(self.state, key_of(name), body)
+        expected = "TX-06" if name == "operator" else expected_bid(self.state, key_of(name), body)
         balance = self.state.accounts[key_of(name)].balance
         if self.submit(self.make(name, Kind.PLACE_BID, body), "PLACE_BID", expected):
             # BID-03: exactly the escrow leaves the balance
@@ -463,7 +465,7 @@ class VillageMachine(RuleBasedStateMachine):
         sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
         if what == "account":
             name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
-            roles = data.draw(st.sampled_from([8, 8, 2, 9, 0, 16]))
+            roles = data.draw(st.sampled_from([8, 8, 2, 9, 10, 0, 16]))
             kind, body = Kind.REGISTER_ACCOUNT, {0: key_of(name), 1: roles}
         elif what == "node":
             node = data.draw(st.sampled_from([50, 51, 52, 3]))
@@ -479,6 +481,8 @@ class VillageMachine(RuleBasedStateMachine):
             body = {0: meter, 1: key_of(owner), 2: key_of("attestor"), 3: node, 4: 0, 5: capacity}
             kind = Kind.REGISTER_METER
         expected: str | bool | None = "TX-06" if sender != "operator" else False
+        if sender == "operator" and kind is Kind.REGISTER_ACCOUNT and body[1] in (9, 10):
+            expected = "ACC-01" if key_of(name) in self.state.accounts else "ROL-01"
         self.submit(self.make(sender, kind, body), kind.name, expected)
 
     # -- envelopes that must fail whatever their body -----------------------------------------
@@ -663,6 +667,7 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-08", "ATT-09"),
     *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
     *("BID-01", "BID-02", "BID-03", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
+    *("ROL-01", "INV-20"),
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),
