@@ -1447,7 +1447,7 @@ def group_money(suite: Suite) -> None:
     """MNY-01 .. MNY-04 with amounts at and one past their bounds."""
     v = village()
     balance = v.state.accounts[key_of("alice")].balance
-    total = v.state.total_deposited
+    total = v.state.money_outstanding
 
     def send(who: str, kind: Kind, body: Any) -> Step:
         return tx(v.make(who, kind, body))
@@ -2877,6 +2877,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_lifecycles,
     group_block_scenarios,
     _group("conformance_tests.gen_roles", "group_roles"),
+    _group("conformance_tests.gen_outstanding", "group_outstanding"),
     lambda suite: village_day(suite, "village-day", "day", 8),
 )
 

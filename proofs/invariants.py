@@ -130,16 +130,15 @@ def inv05(s: Ledger, p: Points) -> Term:
 
 
 def inv06(s: Ledger, p: Points) -> Term:
-    """INV-06: balances + escrow = deposited - withdrawn (through the ghost totals)."""
-    return s.balance_total + s.escrow_total == s.total_deposited - s.total_withdrawn
+    """INV-06: balances + escrow = money outstanding (through the ghost totals)."""
+    return s.balance_total + s.escrow_total == s.money_outstanding
 
 
 def inv07(s: Ledger, p: Points) -> Term:
     """INV-07: no negative balance, escrow, energy amount or total; an unregistered account holds
     nothing; a missing order holds nothing."""
     parts = [
-        s.total_withdrawn >= 0,
-        s.total_withdrawn <= s.total_deposited,
+        s.money_outstanding >= 0,
         s.escrow_total >= 0,
         s.balance_total >= 0,
     ]
@@ -174,7 +173,7 @@ def inv07(s: Ledger, p: Points) -> Term:
 def inv08(s: Ledger, p: Points) -> Term:
     """INV-08: every amount within the bound of its unit (spec/units.py)."""
     parts = [
-        s.total_deposited <= MONEY_MAX_MSEN,
+        s.money_outstanding <= MONEY_MAX_MSEN,
         s.balance_total + s.escrow_total <= MONEY_MAX_MSEN,  # money in the ledger
         s.next_order_id >= 1,
         s.next_order_id <= COUNTER_MAX,

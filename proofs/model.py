@@ -88,8 +88,7 @@ class Ledger:
     fee_account: Term
     time: Term
     next_order_id: Term
-    total_deposited: Term
-    total_withdrawn: Term
+    money_outstanding: Term
     # ghost: sums kept by the write helpers.
     balance_total: Term
     """ghost: sum of all balances."""
@@ -202,8 +201,7 @@ SCALARS = (
     "fee_account",
     "time",
     "next_order_id",
-    "total_deposited",
-    "total_withdrawn",
+    "money_outstanding",
     "balance_total",
     "escrow_total",
     "node_count",

@@ -22,7 +22,7 @@ from typing import Any
 import z3
 
 from proofs import auction, model
-from proofs.transitions import clearing, place_bid, register_node, transfer
+from proofs.transitions import clearing, place_bid, register_node, transfer, withdraw
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -155,6 +155,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _seam(clearing, "proceeds", _pays_from_pre_state),
     ),
     Mutant(
+        "withdrawal-stays-outstanding",
+        "withdraw leaves the money outstanding as it was (MNY-04 bounding a lifetime total of "
+        "deposits, as rule book 0.x did), so money conservation no longer holds",
+        "INV-06",
+        ("withdraw/",),
+        _seam(withdraw, "outstanding_after", lambda outstanding, amount: outstanding),
+    ),
+    Mutant(
         "withdraw-overdraft",
         "withdraw skips MNY-03",
         "INV-07",
@@ -163,7 +171,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deposit-unbounded",
-        "deposit skips MNY-04, so total deposits can exceed MONEY_MAX_MSEN",
+        "deposit skips MNY-04, so the money outstanding can exceed MONEY_MAX_MSEN",
         "INV-08",
         ("deposit/",),
         without_check("MNY-04"),

@@ -110,7 +110,7 @@ def trading_ledger(traders: int, slot: int, wh: int = 50_000) -> tuple[Ledger, l
         ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
         ledger.meters[node] = (person.account, attestor.account, node, ZONE, 0, 10**9)
         ledger.apply_raw_reading(node, slot, wh, wh)
-    ledger.total_deposited = traders * 10**15
+    ledger.money_outstanding = traders * 10**15
     ledger.recompute_root()
     ledger.checkpoint()
     return ledger, people, validator

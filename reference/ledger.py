@@ -182,8 +182,7 @@ class Ledger:
         self.height = 0
         self.tip_hash = bytes(32)
         self.next_order_id = 1
-        self.total_deposited = 0
-        self.total_withdrawn = 0
+        self.money_outstanding = 0
         self.accounts: dict[bytes, tuple[int, int, int]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
         self.meters: dict[int, tuple[bytes, bytes, int, int, int, int]] = {}
@@ -281,8 +280,7 @@ class Ledger:
             self.height,
             self.tip_hash,
             self.next_order_id,
-            self.total_deposited,
-            self.total_withdrawn,
+            self.money_outstanding,
             self.lthash.copy(),
             list(self.ledger_entries),
         )
@@ -309,8 +307,7 @@ class Ledger:
             self.height,
             self.tip_hash,
             self.next_order_id,
-            self.total_deposited,
-            self.total_withdrawn,
+            self.money_outstanding,
             lthash,
             entries,
         ) = self._snapshot
@@ -343,8 +340,7 @@ class Ledger:
             u(self.time),
             u(self.height),
             u(self.next_order_id),
-            u(self.total_deposited),
-            u(self.total_withdrawn),
+            u(self.money_outstanding),
         ]
 
     def encode_key(self, table: int, key: Any) -> bytes:
@@ -949,10 +945,10 @@ class Ledger:
             raise Rejected("MNY-01")
         if amount < 1:
             raise Rejected("MNY-02")
-        if self.total_deposited + amount > MONEY_MAX:
-            raise Rejected("MNY-04", "total deposits")
+        if self.money_outstanding + amount > MONEY_MAX:
+            raise Rejected("MNY-04", "money outstanding")
         self._set_balance(account, amount)
-        self.total_deposited += amount
+        self.money_outstanding += amount
 
     def withdraw(self, sender: bytes, body: tuple[Any, ...]) -> None:
         (amount,) = body
@@ -961,7 +957,7 @@ class Ledger:
         if amount > self.accounts[sender][2]:
             raise Rejected("MNY-03")
         self._set_balance(sender, -amount)
-        self.total_withdrawn += amount
+        self.money_outstanding -= amount
 
     def transfer(self, sender: bytes, body: tuple[Any, ...]) -> None:
         to, amount = body
@@ -1220,8 +1216,7 @@ class Ledger:
         self.account_ids.clear()
         self.height = ledger[2]
         self.next_order_id = ledger[3]
-        self.total_deposited = ledger[4]
-        self.total_withdrawn = ledger[5]
+        self.money_outstanding = ledger[4]
         self.tip_hash = tip_hash
         # Accounts first: demand keys name accounts by their index.
         for key, v in tables.get(T_ACCOUNTS, []):
@@ -1451,7 +1446,6 @@ _LEDGER_FIELDS: Final = (
     ("u", 0, COUNTER_MAX),
     ("u", 1, COUNTER_MAX),
     ("u", 0, MONEY_MAX),
-    ("u", 0, MONEY_MAX),
 )
 
 
@@ -1466,7 +1460,7 @@ def decode_state(value: Any) -> Ledger:
     ledger_rows: dict[int, Any] = {}
     numbers = []
     for row in top[0]:
-        number, item = parse_strict(row, ("p", ("u", 0, 5), ("*",)))
+        number, item = parse_strict(row, ("p", ("u", 0, len(_LEDGER_FIELDS) - 1), ("*",)))
         ledger_rows[number] = item
         numbers.append(number)
     if numbers != sorted(ledger_rows):

@@ -306,7 +306,7 @@ def conservation_checks(ledger: Ledger) -> dict[str, bool]:
         ),
         "no buyer claimed more than its attested import": claims_ok,
         "balances + escrow = deposits - withdrawals": (
-            balances + escrow == ledger.total_deposited - ledger.total_withdrawn
+            balances + escrow == ledger.money_outstanding
         ),
         "every order closed after the last clearing": open_orders == 0,
     }

@@ -130,16 +130,15 @@ def check_state(state: State) -> list[Violation]:
     # INV-06: money conservation.
     balances = sum(a.balance for a in state.accounts.values())
     escrow = sum(o.escrow for o in state.orders.values())
-    if balances + escrow != state.total_deposited - state.total_withdrawn:
+    if balances + escrow != state.money_outstanding:
         fail(
             "INV-06",
-            f"balances {balances} + escrow {escrow} != deposited {state.total_deposited} - "
-            f"withdrawn {state.total_withdrawn}",
+            f"balances {balances} + escrow {escrow} != outstanding {state.money_outstanding}",
         )
 
     # INV-07, INV-08: non-negative and bounded (the unit types enforce this when constructed;
     # checked again here so a state built around them is caught too).
-    if state.total_withdrawn > state.total_deposited:
+    if state.money_outstanding < 0:
         fail("INV-07", "more withdrawn than deposited")
     if balances + escrow > MONEY_MAX_MSEN:
         fail("INV-08", "money in the ledger exceeds MONEY_MAX_MSEN")

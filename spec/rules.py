@@ -199,9 +199,10 @@ _TABLE: Final = (
      "A deposit, withdrawal or transfer MUST move at least 1 milli-sen."),
     ("MNY-03", "No overdraft", V, 603, "INSUFFICIENT_FUNDS",
      "A withdrawal or transfer MUST NOT exceed the sender's balance."),
-    ("MNY-04", "Balance bound", V, 604, "AMOUNT_OVER_BOUND",
-     "No balance, escrow or total MAY exceed MONEY_MAX_MSEN; an input that would exceed it is "
-     "rejected, never wrapped or clamped."),
+    ("MNY-04", "Money outstanding bound", V, 604, "AMOUNT_OVER_BOUND",
+     "A deposit MUST NOT bring the money outstanding (deposits minus withdrawals) above "
+     "MONEY_MAX_MSEN; it is rejected, never wrapped or clamped. Every balance and escrow is part "
+     "of that sum, so none can exceed the bound."),
     ("CLR-01", "When markets clear", P, None, None,
      "When the ledger's clock reaches slot_end(slot) + trading_close_s, every open market of "
      "that slot MUST be cleared, in ascending (slot, zone) order, before any later transaction."),
@@ -275,7 +276,8 @@ _TABLE: Final = (
     ("INV-05", "No double-claim", INV, None, None,
      "For every (account, zone, slot), claimed Wh MUST NOT exceed attested imported Wh."),
     ("INV-06", "Money conservation", INV, None, None,
-     "The sum of all balances and all escrow MUST equal total deposits minus total withdrawals."),
+     "The sum of all balances and all escrow MUST equal the money outstanding, total deposits "
+     "minus total withdrawals."),
     ("INV-07", "No overdraft, no negative amount", INV, None, None,
      "Every balance, escrow, energy amount and total MUST be non-negative."),
     ("INV-08", "Bounds", INV, None, None,

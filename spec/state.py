@@ -259,8 +259,8 @@ class State:
     tip_hash: bytes
     """Hash of the last block header. Not part of the state root: the next header commits to it."""
     next_order_id: OrderId
-    total_deposited: MilliSen
-    total_withdrawn: MilliSen
+    money_outstanding: MilliSen
+    """Deposits minus withdrawals: the money the ledger holds for its accounts (MNY-04, INV-06)."""
     accounts: FrozenMap[AccountId, Account] = field(default_factory=FrozenMap)
     nodes: FrozenMap[NodeId, GridNode] = field(default_factory=FrozenMap)
     meters: FrozenMap[MeterId, Meter] = field(default_factory=FrozenMap)
@@ -304,8 +304,7 @@ def genesis(
         height=Height(0),
         tip_hash=bytes(HASH_BYTES),
         next_order_id=OrderId(1),
-        total_deposited=MilliSen(0),
-        total_withdrawn=MilliSen(0),
+        money_outstanding=MilliSen(0),
         accounts=FrozenMap(
             {key: Account(roles, Nonce(0), MilliSen(0)) for key, roles in accounts.items()}
         ),
@@ -344,8 +343,7 @@ class LedgerKey(IntEnum):
     TIME = 1
     HEIGHT = 2
     NEXT_ORDER_ID = 3
-    TOTAL_DEPOSITED = 4
-    TOTAL_WITHDRAWN = 5
+    MONEY_OUTSTANDING = 4
 
 
 def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
@@ -376,8 +374,7 @@ def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
         LedgerKey.TIME: int(state.time),
         LedgerKey.HEIGHT: int(state.height),
         LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
-        LedgerKey.TOTAL_DEPOSITED: int(state.total_deposited),
-        LedgerKey.TOTAL_WITHDRAWN: int(state.total_withdrawn),
+        LedgerKey.MONEY_OUTSTANDING: int(state.money_outstanding),
     }
     for key, value in ledger.items():
         yield Table.LEDGER, int(key), value
@@ -572,13 +569,12 @@ def decode_state(value: CborValue) -> State:
         wire.Field(LedgerKey.TIME, "time", wire.uint(Timestamp)),
         wire.Field(LedgerKey.HEIGHT, "height", wire.uint(Height)),
         wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
-        wire.Field(LedgerKey.TOTAL_DEPOSITED, "total_deposited", wire.uint(MilliSen)),
-        wire.Field(LedgerKey.TOTAL_WITHDRAWN, "total_withdrawn", wire.uint(MilliSen)),
+        wire.Field(LedgerKey.MONEY_OUTSTANDING, "money_outstanding", wire.uint(MilliSen)),
     ]
     top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
     top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))
     parsed = wire.parse_map(value, top, "state")
-    pairs = wire.tuple_of(wire.plain_uint(len(LedgerKey) - 1), lambda v: v)
+    pairs = wire.tuple_of(wire.plain_uint(max(LedgerKey)), lambda v: v)
     ledger_map = {pairs(row)[0]: pairs(row)[1] for row in parsed["ledger"]}
     ledger_keys = [pairs(row)[0] for row in parsed["ledger"]]
     if ledger_keys != sorted(ledger_map):

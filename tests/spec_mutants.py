@@ -156,7 +156,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/money.py",
         (
             (
-                "return replace(state, total_deposited=MilliSen(state.total_deposited + body.amount))",
+                "return replace(state, money_outstanding=MilliSen(outstanding))",
                 "return state",
             ),
         ),
@@ -179,8 +179,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/money.py",
         (
             (
-                'require(state.total_deposited + body.amount <= MONEY_MAX_MSEN, "MNY-04", "total deposits")',
+                'require(outstanding <= MONEY_MAX_MSEN, "MNY-04", f"money outstanding {outstanding}")',
                 'require(True, "MNY-04")',
+            ),
+        ),
+    ),
+    Mutant(
+        "withdrawal-stays-outstanding",
+        "MNY-04 on money outstanding, INV-06 money conservation (withdraw)",
+        "spec/money.py",
+        (
+            (
+                "return replace(state, money_outstanding=MilliSen(state.money_outstanding - body.amount))",
+                "return state",
             ),
         ),
     ),

@@ -378,7 +378,10 @@ def test_state_decoding_names_the_spec_rule(data: st.DataObject) -> None:
         i = data.draw(st.integers(0, len(ledger) - 2))
         ledger[i], ledger[i + 1] = ledger[i + 1], ledger[i]
     elif what == "ledger-dup":
-        ledger.insert(data.draw(st.integers(0, len(ledger))), ledger[data.draw(st.integers(0, 5))])
+        ledger.insert(
+            data.draw(st.integers(0, len(ledger))),
+            ledger[data.draw(st.integers(0, len(ledger) - 1))],
+        )
     elif what == "ledger-drop":
         del ledger[data.draw(st.integers(0, len(ledger) - 1))]
     value[0] = ledger

@@ -84,7 +84,7 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
         ),
     ),
     ("INV-06", lambda s, slot: plus_balance(s, "carol", 1)),
-    ("INV-07", lambda s, slot: replace(s, total_withdrawn=MilliSen(s.total_deposited + 1))),
+    ("INV-07", lambda s, slot: with_account(s, key_of("carol"), balance=-1)),
     (
         "INV-08",
         lambda s, slot: plus_balance(

@@ -193,7 +193,7 @@ def expected_payment(state: State, kind: Kind, sender: bytes, to: bytes, amount:
     if amount == 0:
         return "MNY-02"
     if kind is Kind.DEPOSIT:
-        return "MNY-04" if state.total_deposited + amount > MONEY_MAX_MSEN else None
+        return "MNY-04" if state.money_outstanding + amount > MONEY_MAX_MSEN else None
     return "MNY-03" if amount > state.accounts[sender].balance else None
 
 
@@ -435,7 +435,7 @@ class VillageMachine(RuleBasedStateMachine):
             sender = data.draw(traders)
         to = data.draw(st.sampled_from([*TRADERS, "operator", "mallory", sender]))
         balance = self.state.accounts[key_of(sender)].balance
-        room = MONEY_MAX_MSEN - self.state.total_deposited
+        room = MONEY_MAX_MSEN - self.state.money_outstanding
         edge = around(room if kind is Kind.DEPOSIT else balance, 0, MONEY_MAX_MSEN)
         amount = data.draw(st.one_of(st.integers(1, 10**9), edge, st.integers(0, 3)))
         body: dict[int, object]
@@ -569,7 +569,7 @@ class VillageMachine(RuleBasedStateMachine):
         txs = []
         rich = [n for n in TRADERS if self.state.accounts[key_of(n)].balance >= 1000]
         candidates = ["operator", *rich]
-        if self.state.total_deposited > MONEY_MAX_MSEN - 3000:
+        if self.state.money_outstanding > MONEY_MAX_MSEN - 3000:
             candidates.remove("operator")  # a deposit could break MNY-04
         if not candidates:
             return []
