@@ -101,7 +101,7 @@ def group_roles(suite: Suite) -> None:
     assert w.node(7, NodeKind.SERVICE_POINT, 2).accepted
 
     def meter(owner: bytes) -> bytes:
-        body = {0: 107, 1: owner, 2: key_of("attestor"), 3: 7, 4: 0, 5: 5000}
+        body = {0: 107, 1: owner, 2: key_of("attestor"), 3: 7, 4: 0, 5: 5000, 6: 0}
         return w.make("operator", Kind.REGISTER_METER, body)
 
     suite.negative(

@@ -94,8 +94,11 @@ class GenerationError(AssertionError):
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "ROL-01"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
-    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05"),
-    Kind.ATTEST: ("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "INV-04"),
+    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06"),
+    Kind.ATTEST: (
+        *("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-11"),
+        *("INV-04", "INV-21"),
+    ),
     Kind.PLACE_ASK: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-04", "ASK-05"),
     Kind.PLACE_BID: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "BID-01", "BID-02", "BID-03"),
     Kind.CANCEL: ("CAN-01", "CAN-02", "CAN-03", "CAN-04"),
@@ -358,6 +361,32 @@ def market() -> Ledger:
     return copy(_market())
 
 
+ENCUMBERED_METER: Final = {
+    Encumbrance.NONE: 103,
+    Encumbrance.FEED_IN_TARIFF: 211,
+    Encumbrance.J_CREDIT: 212,
+    Encumbrance.NON_FOSSIL_CERTIFICATE: 213,
+}
+"""Alice's meters in ``encumbered_village``, by the encumbrance registered with them."""
+
+
+@cache
+def _encumbered_village() -> Ledger:
+    ledger = village()
+    sources = (Source.WIND, Source.HYDRO, Source.BIOMASS)
+    for source, (encumbrance, meter) in zip(
+        sources, list(ENCUMBERED_METER.items())[1:], strict=True
+    ):
+        must(ledger.meter(meter, "alice", 3, source=source, encumbrance=encumbrance))
+    return ledger
+
+
+def encumbered_village() -> Ledger:
+    """The village plus three more meters of alice at her service point, of other sources, each
+    registered with one encumbrance (meter ids in ``ENCUMBERED_METER``)."""
+    return copy(_encumbered_village())
+
+
 def must(receipt: Any) -> None:
     if not receipt.accepted:
         raise GenerationError(f"fixture step rejected: {receipt}")
@@ -554,7 +583,7 @@ def group_transactions(suite: Suite) -> None:
             Kind.REGISTER_METER,
             "alice",
             "operator",
-            {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000},
+            {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0},
         ),
         (Kind.ATTEST, "operator", "attestor", {0: [{0: 103, 1: s, 2: 10, 3: 0, 4: 0}]}),
         (Kind.PLACE_BID, "operator", "alice", {0: 1, 1: s, 2: 10, 3: 1000}),
@@ -854,7 +883,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
     )
 
     def meter(**changes: Any) -> Step:
-        body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000}
+        body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0}
         names = {"meter": 0, "owner": 1, "attestor": 2, "node": 3, "source": 4, "capacity": 5}
         for name, value in changes.items():
             body[names[name]] = value
@@ -862,7 +891,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
 
     suite.add(
         "meter/valid/second-meter",
-        "A second meter at alice's service point.",
+        "A second meter at alice's service point, of another source (wind) than her first.",
         v.state,
         [meter()],
         expect=[None],
@@ -969,7 +998,7 @@ def group_attestation(suite: Suite) -> None:
     # A second attestor for meter 200.
     w = village()
     must(w.register("attestor-2", Role.ATTESTOR))
-    must(w.meter(200, "alice", 3, attestor="attestor-2"))
+    must(w.meter(200, "alice", 3, attestor="attestor-2", source=Source.WIND))
     reading = [{0: 200, 1: s, 2: 500, 3: 0, 4: 0}]
     suite.negative(
         "attest/ATT-03/other-attestor",
@@ -1062,19 +1091,21 @@ def group_attestation(suite: Suite) -> None:
             "ATT-07",
             flags=["boundary"],
         )
+    encumbered = encumbered_village()
     for encumbrance in Encumbrance:
+        item = {0: ENCUMBERED_METER[encumbrance], 1: s, 2: 700, 3: 300, 4: int(encumbrance)}
         suite.add(
             f"attest/valid/encumbrance-{encumbrance.name.lower()}",
-            f"An export under {encumbrance.name} mints a lot carrying it.",
-            v.state,
-            [batch((103, s, 700, 300, int(encumbrance)))],
+            f"An export of a meter registered {encumbrance.name} mints a lot carrying it.",
+            encumbered.state,
+            [tx(encumbered.make("attestor", Kind.ATTEST, {0: [item]}))],
             expect=[None],
             flags=["valid"],
         )
     # ATT-10: a trader's import in one (zone, slot) is bounded by WH_MAX.
     big = village()
-    must(big.meter(201, "alice", 3, capacity_wh=WH_MAX))
-    must(big.meter(202, "alice", 3, capacity_wh=WH_MAX))
+    must(big.meter(201, "alice", 3, capacity_wh=WH_MAX, source=Source.WIND))
+    must(big.meter(202, "alice", 3, capacity_wh=WH_MAX, source=Source.HYDRO))
     suite.negative(
         "attest/ATT-10/demand-over-wh-max",
         "Two meters of alice in zone 1 import WH_MAX and 1 Wh in one slot.",
@@ -1297,13 +1328,14 @@ def group_orders(suite: Suite) -> None:
         Encumbrance.J_CREDIT,
         Encumbrance.NON_FOSSIL_CERTIFICATE,
     ):
-        e = village()
-        must(e.attest([(103, s, 1000, 0, encumbrance), (105, s, 1000, 0, Encumbrance.NONE)]))
+        e = encumbered_village()
+        meter = ENCUMBERED_METER[encumbrance]
+        must(e.attest([(meter, s, 1000, 0, encumbrance), (105, s, 1000, 0, Encumbrance.NONE)]))
         suite.negative(
             f"order/ASK-03/{encumbrance.name.lower()}",
             f"Alice's lot carries {encumbrance.name}; carol's lot is unencumbered.",
             e.state,
-            tx(e.make("alice", Kind.PLACE_ASK, {0: 103, 1: s, 2: 100, 3: 2000})),
+            tx(e.make("alice", Kind.PLACE_ASK, {0: meter, 1: s, 2: 100, 3: 2000})),
             tx(e.make("carol", Kind.PLACE_ASK, {0: 105, 1: s, 2: 100, 3: 2000})),
             "ASK-03",
         )
@@ -1820,7 +1852,7 @@ def group_encoding(suite: Suite) -> None:
         ("capacity", 5, WH_MAX + 1, WH_MAX),
         ("meter-id", 0, 2**32, 2**32 - 1),
     ):
-        base_body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000}
+        base_body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0}
         bad_body, good_body = dict(base_body), dict(base_body)
         bad_body[index], good_body[index] = over, at
         suite.negative(
@@ -1843,10 +1875,10 @@ def group_encoding(suite: Suite) -> None:
     )
     suite.negative(
         "encoding/ENC-15/encumbrance-4",
-        "Encumbrance 4 does not exist.",
-        v.state,
-        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 103, 1: s, 2: 1, 3: 0, 4: 4}]})),
-        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 103, 1: s, 2: 1, 3: 0, 4: 3}]})),
+        "Encumbrance 4 does not exist; 3 is the meter's own (meter 213 is registered 3).",
+        encumbered_village().state,
+        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 213, 1: s, 2: 1, 3: 0, 4: 4}]})),
+        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 213, 1: s, 2: 1, 3: 0, 4: 3}]})),
         "ENC-15",
         flags=["encoding", "boundary"],
     )
@@ -1884,7 +1916,7 @@ def group_schemas(suite: Suite) -> None:
         Kind.REGISTER_NODE: ("operator", {0: 7, 1: 2, 2: 2, 3: 0}),
         Kind.REGISTER_METER: (
             "operator",
-            {0: 200, 1: alice, 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000},
+            {0: 200, 1: alice, 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0},
         ),
         Kind.ATTEST: ("attestor", {0: [reading]}),
         Kind.PLACE_ASK: ("alice", {0: 103, 1: s, 2: 100, 3: 2000}),
@@ -1898,7 +1930,15 @@ def group_schemas(suite: Suite) -> None:
     over: dict[Kind, dict[int, Any]] = {
         Kind.REGISTER_ACCOUNT: {0: bytes(33), 1: None},
         Kind.REGISTER_NODE: {0: 2**32, 1: 3, 2: 2**32, 3: PRICE_MAX_SEN_PER_KWH + 1},
-        Kind.REGISTER_METER: {0: 2**32, 1: bytes(31), 2: bytes(33), 3: 2**32, 4: 4, 5: WH_MAX + 1},
+        Kind.REGISTER_METER: {
+            0: 2**32,
+            1: bytes(31),
+            2: bytes(33),
+            3: 2**32,
+            4: 4,
+            5: WH_MAX + 1,
+            6: 4,
+        },
         Kind.ATTEST: {0: None},
         Kind.PLACE_ASK: {0: 2**32, 1: Slot.MAX + 1, 2: WH_MAX + 1, 3: PRICE_MAX_SEN_PER_KWH + 1},
         Kind.PLACE_BID: {0: 2**32, 1: Slot.MAX + 1, 2: WH_MAX + 1, 3: PRICE_MAX_SEN_PER_KWH + 1},
@@ -2878,6 +2918,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_block_scenarios,
     _group("conformance_tests.gen_roles", "group_roles"),
     _group("conformance_tests.gen_outstanding", "group_outstanding"),
+    _group("conformance_tests.gen_meters", "group_meters"),
     lambda suite: village_day(suite, "village-day", "day", 8),
 )
 

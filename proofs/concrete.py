@@ -96,6 +96,7 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         t["meter_node"][k] = m.node
         t["meter_zone"][k] = m.zone
         t["meter_capacity"][k] = m.capacity_wh
+        t["meter_encumbrance"][k] = int(m.encumbrance)
     for reading_key, r in state.readings.items():
         key: tuple[int, ...] = (int(reading_key[0]), int(reading_key[1]))
         t["reading_exists"][key] = True

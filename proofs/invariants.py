@@ -402,6 +402,22 @@ def inv20(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv21(s: Ledger, p: Points) -> Term:
+    """INV-21: every reading and every lot carries its meter's registered encumbrance."""
+    parts = []
+    for k in p.readings:
+        meter_encumbrance = get(s.meter_encumbrance, k[0])
+        parts.append(
+            z3.Implies(
+                get(s.reading_exists, *k), get(s.reading_encumbrance, *k) == meter_encumbrance
+            )
+        )
+        parts.append(
+            z3.Implies(get(s.lot_exists, *k), get(s.lot_encumbrance, *k) == meter_encumbrance)
+        )
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -424,6 +440,7 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-13", "time", inv13),
     StateInvariant("INV-14", "grid is a tree", inv14),
     StateInvariant("INV-20", "separation of duties", inv20),
+    StateInvariant("INV-21", "encumbrance follows the meter", inv21),
 )
 
 

@@ -121,6 +121,7 @@ class Ledger:
     meter_node: Term
     meter_zone: Term
     meter_capacity: Term
+    meter_encumbrance: Term
     # readings, keyed (meter, slot)
     reading_exists: Term
     reading_exported: Term

@@ -22,7 +22,7 @@ from typing import Any
 import z3
 
 from proofs import auction, model
-from proofs.transitions import clearing, place_bid, register_node, transfer, withdraw
+from proofs.transitions import attest, clearing, place_bid, register_node, transfer, withdraw
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -240,6 +240,24 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-20",
         ("register_account/",),
         without_check("ROL-01"),
+    ),
+    Mutant(
+        "reading-sets-encumbrance",
+        "attest skips ATT-11, so a reading of a feed-in-tariff meter can say NONE and mint a "
+        "sellable lot",
+        "INV-21",
+        ("attest/",),
+        without_check("ATT-11"),
+    ),
+    Mutant(
+        "lot-takes-reading-encumbrance",
+        "attest skips ATT-11 and the lot takes the reading's encumbrance instead of the meter's",
+        "INV-21",
+        ("attest/",),
+        lambda: [
+            *without_check("ATT-11")(),
+            (attest, "encumbrance_of", lambda s, r: r.encumbrance),
+        ],
     ),
     Mutant(
         "tie-break-by-arrival",

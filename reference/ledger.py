@@ -185,7 +185,7 @@ class Ledger:
         self.money_outstanding = 0
         self.accounts: dict[bytes, tuple[int, int, int]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
-        self.meters: dict[int, tuple[bytes, bytes, int, int, int, int]] = {}
+        self.meters: dict[int, tuple[bytes, bytes, int, int, int, int, int]] = {}
         self.readings: dict[int, int] = {}
         self.lots: dict[int, int] = {}
         self.demand: dict[int, int] = {}
@@ -441,7 +441,7 @@ class Ledger:
     def _encode_meter(self, key: Any, v: Any) -> bytes:
         return b"".join(
             (
-                b"\xa6\x00\x58\x20",
+                b"\xa7\x00\x58\x20",
                 v[0],
                 b"\x01\x58\x20",
                 v[1],
@@ -453,6 +453,8 @@ class Ledger:
                 u(v[4]),
                 b"\x05",
                 u(v[5]),
+                b"\x06",
+                u(v[6]),
             )
         )
 
@@ -729,7 +731,7 @@ class Ledger:
         nodes[node] = (kind, parent, fee, zone)
 
     def register_meter(self, sender: bytes, body: tuple[Any, ...]) -> None:
-        meter, owner, attestor, node, source, capacity = body
+        meter, owner, attestor, node, source, capacity, encumbrance = body
         if meter in self.meters:
             raise Rejected("MTR-01")
         owner_account = self.accounts.get(owner)
@@ -743,8 +745,11 @@ class Ledger:
             raise Rejected("MTR-04")
         if capacity < 1:
             raise Rejected("MTR-05")
+        for other in self.meters.values():
+            if other[2] == node and other[4] == source:
+                raise Rejected("MTR-06")
         self.log.append((T_METERS, meter, _MISSING))
-        self.meters[meter] = (owner, attestor, node, grid_node[3], source, capacity)
+        self.meters[meter] = (owner, attestor, node, grid_node[3], source, capacity, encumbrance)
 
     def attest(self, sender: bytes, body: tuple[Any, ...]) -> None:
         """All readings are checked before the first is written: a batch is all or nothing."""
@@ -759,7 +764,7 @@ class Ledger:
         account_index = self.account_index
         batch: set[int] = set()
         imports: dict[int, int] = {}
-        for meter_id, slot, exported, imported, _ in readings:
+        for meter_id, slot, exported, imported, encumbrance in readings:
             meter = meters.get(meter_id)
             if meter is None:
                 raise Rejected("ATT-02", f"meter {meter_id}")
@@ -779,6 +784,8 @@ class Ledger:
                 raise Rejected("ATT-07", "export")
             if imported > capacity:
                 raise Rejected("ATT-07", "import")
+            if encumbrance != meter[6]:
+                raise Rejected("ATT-11")
             if imported:
                 demand_key = account_index[meter[0]] << 62 | meter[3] << 30 | slot
                 before = imports.get(demand_key)
@@ -1387,6 +1394,7 @@ _TABLE_SCHEMAS: Final[dict[int, tuple[Any, Any]]] = {
                 ("u", 0, 2**32 - 1),
                 ("e", 4),
                 ("u", 0, WH_MAX),
+                ("e", 4),
             ),
         ),
     ),

@@ -190,7 +190,15 @@ def run(
             operator.sign(
                 CHAIN_ID,
                 REGISTER_METER,
-                {0: 1000 + i, 1: account, 2: attestor.account, 3: service_point, 4: 0, 5: 20_000},
+                {
+                    0: 1000 + i,
+                    1: account,
+                    2: attestor.account,
+                    3: service_point,
+                    4: 0,
+                    5: 20_000,
+                    6: 0,
+                },
             ),
             operator.sign(CHAIN_ID, DEPOSIT, {0: account, 1: DEPOSIT_MSEN}),
         ]

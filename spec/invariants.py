@@ -52,6 +52,7 @@ STATE_INVARIANTS: Final = (
     "INV-13",
     "INV-14",
     "INV-20",
+    "INV-21",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12")
 
@@ -234,6 +235,17 @@ def check_state(state: State) -> list[Violation]:
     for meter_id, registered in sorted(state.meters.items()):
         if registered.owner == registered.attestor:
             fail("INV-20", f"meter {meter_id} is attested by its owner")
+
+    # INV-21: readings and lots carry their meter's encumbrance.
+    for (meter_id, slot), reading in sorted(state.readings.items()):
+        source_meter = state.meters.get(meter_id)
+        if source_meter is None:
+            continue  # INV-04 reports it
+        if reading.encumbrance is not source_meter.encumbrance:
+            fail("INV-21", f"reading {meter_id} slot {slot}: {reading.encumbrance.name}")
+        minted = state.lots.get((meter_id, slot))
+        if minted is not None and minted.encumbrance is not source_meter.encumbrance:
+            fail("INV-21", f"lot {meter_id} slot {slot}: {minted.encumbrance.name}")
     return found
 
 

@@ -133,6 +133,9 @@ _TABLE: Final = (
      "A meter MUST sit at a registered service point node."),
     ("MTR-05", "Positive capacity", V, 325, "BAD_CAPACITY",
      "A meter's capacity per slot MUST be at least 1 Wh."),
+    ("MTR-06", "One meter per service point and source", V, 326, "METER_AT_POINT_EXISTS",
+     "A meter MUST NOT be registered at a service point where a meter of the same source is "
+     "already registered."),
     ("ATT-01", "Batch size", V, 401, "BAD_BATCH_SIZE",
      "An attestation batch MUST hold between 1 and MAX_BATCH_READINGS readings."),
     ("ATT-02", "Known meter", V, 402, "METER_UNKNOWN",
@@ -149,6 +152,8 @@ _TABLE: Final = (
      "A reading's exported and imported Wh MUST each be at most the meter's capacity."),
     ("ATT-10", "Demand bound", V, 408, "DEMAND_OVER_BOUND",
      "A trader's total imported Wh in one (zone, slot) MUST NOT exceed WH_MAX."),
+    ("ATT-11", "Encumbrance is the meter's", V, 409, "ENCUMBRANCE_MISMATCH",
+     "A reading's encumbrance MUST equal the encumbrance registered with its meter."),
     ("ATT-08", "Export mints a lot", P, None, None,
      "An accepted reading with exported Wh > 0 MUST mint one lot owned by the meter's owner, "
      "with the meter's source, node and zone, the reading's slot and encumbrance; all of it "
@@ -305,6 +310,8 @@ _TABLE: Final = (
      "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
      "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
      "owner."),
+    ("INV-21", "Encumbrance follows the meter", INV, None, None,
+     "Every reading and every lot carries the encumbrance registered with its meter."),
 )
 # fmt: on
 

@@ -181,6 +181,9 @@ class Meter:
     source: Source
     capacity_wh: Wh
     """Largest export or import one reading may report (ATT-07)."""
+    encumbrance: Encumbrance
+    """Set at registration: whether the meter's export already carries its environmental value
+    elsewhere. Every reading of the meter must say the same (ATT-11), so its lots carry it."""
 
 
 @dataclass(frozen=True)
@@ -508,6 +511,7 @@ _meter = _record(
         wire.uint(NodeId),
         wire.enum(Source),
         wire.uint(Wh),
+        wire.enum(Encumbrance),
     ],
 )
 _reading = _record(Reading, [wire.uint(Wh), wire.uint(Wh), wire.enum(Encumbrance)])

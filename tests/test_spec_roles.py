@@ -69,7 +69,7 @@ def test_the_fee_account_cannot_bid() -> None:
 def test_the_fee_account_cannot_own_a_meter() -> None:
     ledger = village()
     ledger.node(7, NodeKind.SERVICE_POINT, 2)
-    body = {0: 107, 1: key_of("operator"), 2: key_of("attestor"), 3: 7, 4: 0, 5: 1000}
+    body = {0: 107, 1: key_of("operator"), 2: key_of("attestor"), 3: 7, 4: 0, 5: 1000, 6: 0}
     send(ledger, "operator", Kind.REGISTER_METER, body, "MTR-02")
 
 

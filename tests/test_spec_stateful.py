@@ -62,6 +62,7 @@ from spec.state import (
     OrderStatus,
     Role,
     Side,
+    Source,
     State,
     trading_close,
 )
@@ -84,9 +85,13 @@ MUST_REJECT = {
     "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07",
     "ORD-01", "ORD-02", "ORD-03", "ASK-01", "ASK-02", "ASK-03", "ASK-04",
     "BID-01", "BID-02", "CAN-01", "CAN-02", "CAN-03",
-    "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01",
+    "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
 }  # fmt: skip
+
+
+FIT_METER = {name: meter + 1000 for name, meter in METER.items()}
+"""Each trader's second meter: wind, registered under a feed-in tariff (ATT-11, ASK-03)."""
 
 
 @cache
@@ -94,6 +99,11 @@ def base_state() -> State:
     """The small village with three validators and a second attestor (for ATT-03)."""
     ledger = small_village(Ledger.new(validators=VALIDATORS))
     ledger.must("operator", Kind.REGISTER_ACCOUNT, {0: key_of("attestor-2"), 1: Role.ATTESTOR})
+    for name, meter in FIT_METER.items():
+        node = METER[name] - 100
+        body = {0: meter, 1: key_of(name), 2: key_of("attestor"), 3: node, 4: int(Source.WIND)}
+        body[5], body[6] = METER_CAPACITY_WH, int(Encumbrance.FEED_IN_TARIFF)
+        ledger.must("operator", Kind.REGISTER_METER, body)
     return ledger.state
 
 
@@ -138,6 +148,8 @@ def expected_attest(state: State, sender: bytes, readings: list[dict[int, int]])
             return "ATT-06"
         if r[2] > meter.capacity_wh or r[3] > meter.capacity_wh:
             return "ATT-07"
+        if r[4] != meter.encumbrance:
+            return "ATT-11"
         seen.add((r[0], r[1]))
     return None
 
@@ -322,17 +334,22 @@ class VillageMachine(RuleBasedStateMachine):
         ) in self.state.readings:
             return
         exported = data.draw(st.integers(1, METER_CAPACITY_WH))
-        encumbrance = data.draw(st.sampled_from([0, 0, 0, 0, 1, 3]))  # mostly free to sell
+        # mostly free to sell; else the seller's feed-in-tariff meter, its reading stating FIT,
+        # or a wrong encumbrance (ATT-11)
+        encumbrance = data.draw(st.sampled_from([0, 0, 0, 0, 1, 3]))
+        meter = METER[seller] if encumbrance == 0 else FIT_METER[seller]
+        if (meter, slot) in self.state.readings:
+            return
         imported = data.draw(st.integers(1, METER_CAPACITY_WH))
         batch = [
-            {0: METER[seller], 1: slot, 2: exported, 3: 0, 4: encumbrance},
+            {0: meter, 1: slot, 2: exported, 3: 0, 4: encumbrance},
             {0: METER[buyer], 1: slot, 2: 0, 3: imported, 4: 0},
         ]
         expected = expected_attest(self.state, key_of("attestor"), batch)
         self.submit(self.make("attestor", Kind.ATTEST, {0: batch}), "ATTEST", expected)
         ask_price = data.draw(limit_prices)
         quantity = data.draw(st.integers(1, exported) | quantities_around(exported))
-        ask = {0: METER[seller], 1: slot, 2: quantity, 3: ask_price}
+        ask = {0: meter, 1: slot, 2: quantity, 3: ask_price}
         expected = expected_ask(self.state, key_of(seller), ask)
         self.submit(self.make(seller, Kind.PLACE_ASK, ask), "PLACE_ASK", expected)
         bid_price = ask_price + data.draw(st.integers(-200, 1_000))
@@ -479,6 +496,8 @@ class VillageMachine(RuleBasedStateMachine):
             node = data.draw(st.sampled_from([3, 12, 50, 51, 52, 2]))
             capacity = data.draw(st.sampled_from([METER_CAPACITY_WH, 1, 0]))
             body = {0: meter, 1: key_of(owner), 2: key_of("attestor"), 3: node, 4: 0, 5: capacity}
+            body[4] = data.draw(st.sampled_from([2, 3, 2, 0, 1]))  # solar, wind taken (MTR-06)
+            body[6] = data.draw(st.sampled_from([0, 1]))
             kind = Kind.REGISTER_METER
         expected: str | bool | None = "TX-06" if sender != "operator" else False
         if sender == "operator" and kind is Kind.REGISTER_ACCOUNT and body[1] in (9, 10):
@@ -667,7 +686,7 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-08", "ATT-09"),
     *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
     *("BID-01", "BID-02", "BID-03", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
-    *("ROL-01", "INV-20"),
+    *("ROL-01", "INV-20", "ATT-11", "MTR-06", "INV-21"),
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),
