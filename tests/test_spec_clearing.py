@@ -6,7 +6,7 @@ from __future__ import annotations
 from _rules_plugin import rules
 from strategies import METER, START_BALANCE_MSEN, ZONE, entry, row, village
 
-from kwhledger.scenario import Ledger, key_of
+from conformance_tests.scenario import Ledger, key_of
 from spec.clearing import advance_clock
 from spec.invariants import check_state
 from spec.state import MarketStatus, OrderStatus, trading_close

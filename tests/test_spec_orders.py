@@ -20,7 +20,7 @@ from strategies import (
     village,
 )
 
-from kwhledger.scenario import Ledger, key_of
+from conformance_tests.scenario import Ledger, key_of
 from spec.clearing import advance_clock
 from spec.state import Encumbrance, OrderStatus, trading_close
 from spec.transactions import Kind

@@ -8,7 +8,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import accept_tx, send, village
 
-from kwhledger.scenario import key_of
+from conformance_tests.scenario import key_of
 from spec.accounts import signing_key
 from spec.invariants import check_state
 from spec.state import Account, ChainParams, NodeKind, Role, genesis, role_conflict

@@ -9,8 +9,8 @@ trades, the fee account bidding or owning a meter, and an account id with a tors
 from __future__ import annotations
 
 from conformance_tests import edwards
-from conformance_tests.generate import Suite, tx, village
-from kwhledger.scenario import key_of
+from conformance_tests.scenario import key_of
+from conformance_tests.suite import Suite, tx, village
 from spec.crypto import is_valid_public_key
 from spec.state import NodeKind, Role
 from spec.transactions import Kind

@@ -7,8 +7,8 @@ could be sold), and a second meter at the same service point minting the same ex
 
 from __future__ import annotations
 
-from conformance_tests.generate import ENCUMBERED_METER, Suite, encumbered_village, tx, village
-from kwhledger.scenario import key_of
+from conformance_tests.scenario import key_of
+from conformance_tests.suite import ENCUMBERED_METER, Suite, encumbered_village, tx, village
 from spec.state import Encumbrance, Source
 from spec.transactions import Kind
 

@@ -7,8 +7,8 @@ exactly as much as was withdrawn.
 
 from __future__ import annotations
 
-from conformance_tests.generate import Suite, tx, village
-from kwhledger.scenario import key_of
+from conformance_tests.scenario import key_of
+from conformance_tests.suite import Suite, tx, village
 from spec.transactions import Kind
 from spec.units import MONEY_MAX_MSEN
 
