@@ -197,7 +197,7 @@ def run(
                     3: service_point,
                     4: 0,
                     5: 20_000,
-                    6: 0,
+                    6: 1 if home.feed_in_tariff else 0,  # the meter's encumbrance (ATT-11)
                 },
             ),
             operator.sign(CHAIN_ID, DEPOSIT, {0: account, 1: DEPOSIT_MSEN}),
