@@ -16,6 +16,7 @@ from typing import Final
 
 from spec import wire
 from spec.errors import require
+from spec.rules import implements
 from spec.state import (
     AccountId,
     Encumbrance,
@@ -83,6 +84,7 @@ def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: S
     )
 
 
+@implements("ORD-04")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")
@@ -98,6 +100,7 @@ def _add_order(state: State, order: Order) -> State:
     )
 
 
+@implements("ASK-05")
 def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     """Reserve ``quantity_wh`` of the sender's lot in the lot's market (ASK-05)."""
     key = (body.meter, body.slot)
@@ -131,6 +134,7 @@ def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     return _add_order(replace(state, lots=state.lots.set(key, lot)), order)
 
 
+@implements("BID-03")
 def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     """Escrow quantity x (max price + wheeling fee) of the sender's balance (BID-03)."""
     zone = state.nodes.get(body.zone)
@@ -160,6 +164,7 @@ def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     return _add_order(state, order)
 
 
+@implements("CAN-04")
 def cancel(state: State, sender: AccountId, body: Cancel) -> State:
     """Close an open order and release what it held (CAN-04)."""
     order = state.orders.get(body.order)
