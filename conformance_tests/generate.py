@@ -36,11 +36,13 @@ from conformance_tests.groups import (
     clock,
     encoding,
     encoding_edges,
+    hostile,
     lifecycle,
     meter_encumbrance,
     money,
     order,
     outstanding,
+    pre,
     roles,
     scenario,
     schema,
@@ -88,6 +90,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,
+    hostile.group_hostile,
+    pre.group_prestate,
 )
 
 

@@ -16,6 +16,7 @@ from typing import Final
 
 from spec import wire
 from spec.errors import require
+from spec.indexes import open_orders
 from spec.rules import implements
 from spec.state import (
     AccountId,
@@ -77,14 +78,10 @@ CANCEL_FIELDS: Final = (wire.Field(0, "order", wire.uint(OrderId)),)
 
 def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: Side) -> bool:
     """Whether ``owner`` has an open order on ``side`` of the (zone, slot) market."""
-    return any(
-        o.owner == owner and o.zone == zone and o.slot == slot and o.side is side
-        for o in state.orders.values()
-        if o.status is OrderStatus.OPEN
-    )
+    return any(o.owner == owner and o.side is side for o in open_orders(state, zone, slot).values())
 
 
-@implements("ORD-04")
+@implements("ORD-04", "MKT-01")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")
