@@ -71,7 +71,7 @@ def refused_vector(suite: Suite, vector_id: str, description: str, pre: State, r
 def group_prestate(suite: Suite) -> None:
     """PRE-01 .. PRE-09, one defect each, and two defects that pin the order of the checks."""
     base = _base()
-    slot = next(iter(base.lots))[1]
+    slot = min(base.lots)[1]
     suite.add(
         BASE,
         "The consistent pre-state the PRE vectors break: lots of alice, dave and erin, alice's "
@@ -85,7 +85,7 @@ def group_prestate(suite: Suite) -> None:
     lot_112 = base.lots[(M112, slot)]
     ask_id, ask = next((i, o) for i, o in base.orders.items() if o.lot_meter is not None)
     bid_id, bid = next((i, o) for i, o in base.orders.items() if o.lot_meter is None)
-    some_demand = next(iter(base.demand.items()))
+    some_demand = min(base.demand.items(), key=lambda item: item[0])  # not iteration order
     cases: list[tuple[str, str, Callable[[State], State], str]] = [
         (
             "pre/PRE-01/meter-owner-unregistered",
