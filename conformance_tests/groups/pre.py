@@ -85,7 +85,7 @@ def group_prestate(suite: Suite) -> None:
     lot_112 = base.lots[(M112, slot)]
     ask_id, ask = next((i, o) for i, o in base.orders.items() if o.lot_meter is not None)
     bid_id, bid = next((i, o) for i, o in base.orders.items() if o.lot_meter is None)
-    some_demand = min(base.demand.items(), key=lambda item: item[0])  # not iteration order
+    some_demand = min(base.demand.items())
     cases: list[tuple[str, str, Callable[[State], State], str]] = [
         (
             "pre/PRE-01/meter-owner-unregistered",
