@@ -129,7 +129,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ledger.py",
         (
             "        if signature_ok is None:\n"
-            "            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)\n"
+            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n'
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
@@ -137,7 +137,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n'
             "        if signature_ok is None:\n"
-            "            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)\n"
+            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n',
         ),

@@ -361,10 +361,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/transactions.py",
         (
             (
-                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n'
+                '    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")\n'
                 '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n',
                 '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n'
-                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n',
+                '    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")\n',
             ),
         ),
     ),
