@@ -85,13 +85,17 @@ def base_states() -> tuple[State, State]:
     state = ledger.state
     alice = key_of("alice")
     edge_nonce = Nonce(2**63 - 3)
-    headroom = 2**63 - 1 - 5000 - state.total_deposited
+    headroom = 2**63 - 1 - 5000 - state.money_outstanding
+    rich = replace(
+        state.accounts[alice],
+        nonce=edge_nonce,
+        balance=MilliSen(state.accounts[alice].balance + headroom),
+    )
     edge = replace(
         state,
-        accounts=state.accounts.set(alice, replace(state.accounts[alice], nonce=edge_nonce)),
+        accounts=state.accounts.set(alice, rich),
         next_order_id=OrderId(2**63 - 3),
-        total_deposited=MilliSen(state.total_deposited + headroom),
-        total_withdrawn=MilliSen(state.total_withdrawn + headroom),
+        money_outstanding=MilliSen(state.money_outstanding + headroom),
     )
     return state, edge
 

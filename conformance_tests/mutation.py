@@ -129,7 +129,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ledger.py",
         (
             "        if signature_ok is None:\n"
-            "            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)\n"
+            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n'
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
@@ -137,7 +137,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n'
             "        if signature_ok is None:\n"
-            "            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)\n"
+            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n',
         ),
@@ -296,10 +296,10 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
     ),
     _ref(
         "ref-deposit-total-not-kept",
-        "MNY-04: deposits are not added to the running total",
+        "MNY-04: deposits are not added to the money outstanding",
         "ledger.py",
         (
-            "        self._set_balance(account, amount)\n        self.total_deposited += amount\n",
+            "        self._set_balance(account, amount)\n        self.money_outstanding += amount\n",
             "        self._set_balance(account, amount)\n",
         ),
     ),

@@ -105,9 +105,11 @@ class Ledger:
         capacity_wh: int = 10_000,
         attestor: str = "attestor",
         source: Source = Source.SOLAR,
+        encumbrance: Encumbrance = Encumbrance.NONE,
     ) -> Receipt:
         body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: int(source)}
         body[5] = capacity_wh
+        body[6] = int(encumbrance)
         return self.send("operator", Kind.REGISTER_METER, body)
 
     def validator_update(

@@ -27,7 +27,9 @@ from spec.invariants import check_state
 from spec.lifecycles import illegal_transitions, observed_transitions
 from spec.state import (
     Account,
+    Encumbrance,
     MarketStatus,
+    Source,
     State,
     state_root,
 )
@@ -58,10 +60,13 @@ class GenerationError(AssertionError):
 # --- Rules a step exercises, derived from what it did -------------------------------------------
 
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
-    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01"),
+    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01", "ROL-01"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
-    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05"),
-    Kind.ATTEST: ("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "INV-04"),
+    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06"),
+    Kind.ATTEST: (
+        *("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-11"),
+        *("INV-04", "INV-21"),
+    ),
     Kind.PLACE_ASK: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-04", "ASK-05"),
     Kind.PLACE_BID: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "BID-01", "BID-02", "BID-03"),
     Kind.CANCEL: ("CAN-01", "CAN-02", "CAN-03", "CAN-04"),
@@ -95,6 +100,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-08")
         if outcome.rule in ("TX-04", "BLK-06", "ACC-02"):
             rules.add("SIG-01")
+        if outcome.rule == "ROL-01":
+            rules.add("INV-20")
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:
@@ -107,6 +114,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
         kind = _tx_kind(step.input)
         assert kind is not None
         rules |= {"TX-07", "SIG-01", "INV-11", *_KIND_PROCEDURES[kind]}
+        if kind in (Kind.REGISTER_ACCOUNT, Kind.REGISTER_METER):
+            rules.add("INV-20")
         if kind is Kind.ATTEST:
             rules.add("ATT-20")
             new_lots = set(after.lots) - set(before.lots)
@@ -330,6 +339,32 @@ def _market() -> Ledger:
 def market() -> Ledger:
     """The village after one slot's readings: lots of alice, dave, erin; demand of the rest."""
     return copy(_market())
+
+
+ENCUMBERED_METER: Final = {
+    Encumbrance.NONE: 103,
+    Encumbrance.FEED_IN_TARIFF: 211,
+    Encumbrance.J_CREDIT: 212,
+    Encumbrance.NON_FOSSIL_CERTIFICATE: 213,
+}
+"""Alice's meters in ``encumbered_village``, by the encumbrance registered with them."""
+
+
+@cache
+def _encumbered_village() -> Ledger:
+    ledger = village()
+    sources = (Source.WIND, Source.HYDRO, Source.BIOMASS)
+    for source, (encumbrance, meter) in zip(
+        sources, list(ENCUMBERED_METER.items())[1:], strict=True
+    ):
+        must(ledger.meter(meter, "alice", 3, source=source, encumbrance=encumbrance))
+    return ledger
+
+
+def encumbered_village() -> Ledger:
+    """The village plus three more meters of alice at her service point, of other sources, each
+    registered with one encumbrance (meter ids in ``ENCUMBERED_METER``)."""
+    return copy(_encumbered_village())
 
 
 def must(receipt: Any) -> None:

@@ -96,6 +96,7 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         t["meter_node"][k] = m.node
         t["meter_zone"][k] = m.zone
         t["meter_capacity"][k] = m.capacity_wh
+        t["meter_encumbrance"][k] = int(m.encumbrance)
     for reading_key, r in state.readings.items():
         key: tuple[int, ...] = (int(reading_key[0]), int(reading_key[1]))
         t["reading_exists"][key] = True
@@ -179,8 +180,7 @@ def scalars(state: State, ids: AccountIds) -> dict[str, int]:
         "fee_account": ids(state.params.fee_account),
         "time": state.time,
         "next_order_id": state.next_order_id,
-        "total_deposited": state.total_deposited,
-        "total_withdrawn": state.total_withdrawn,
+        "money_outstanding": state.money_outstanding,
         "balance_total": sum(a.balance for a in state.accounts.values()),
         "escrow_total": sum(o.escrow for o in state.orders.values()),
         "node_count": len(state.nodes),

@@ -130,16 +130,15 @@ def inv05(s: Ledger, p: Points) -> Term:
 
 
 def inv06(s: Ledger, p: Points) -> Term:
-    """INV-06: balances + escrow = deposited - withdrawn (through the ghost totals)."""
-    return s.balance_total + s.escrow_total == s.total_deposited - s.total_withdrawn
+    """INV-06: balances + escrow = money outstanding (through the ghost totals)."""
+    return s.balance_total + s.escrow_total == s.money_outstanding
 
 
 def inv07(s: Ledger, p: Points) -> Term:
     """INV-07: no negative balance, escrow, energy amount or total; an unregistered account holds
     nothing; a missing order holds nothing."""
     parts = [
-        s.total_withdrawn >= 0,
-        s.total_withdrawn <= s.total_deposited,
+        s.money_outstanding >= 0,
         s.escrow_total >= 0,
         s.balance_total >= 0,
     ]
@@ -174,7 +173,7 @@ def inv07(s: Ledger, p: Points) -> Term:
 def inv08(s: Ledger, p: Points) -> Term:
     """INV-08: every amount within the bound of its unit (spec/units.py)."""
     parts = [
-        s.total_deposited <= MONEY_MAX_MSEN,
+        s.money_outstanding <= MONEY_MAX_MSEN,
         s.balance_total + s.escrow_total <= MONEY_MAX_MSEN,  # money in the ledger
         s.next_order_id >= 1,
         s.next_order_id <= COUNTER_MAX,
@@ -385,6 +384,40 @@ def inv12_state(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv20(s: Ledger, p: Points) -> Term:
+    """INV-20: no account is a trader and also an attestor or the operator (ROL-01); the fee
+    account is no trader; no registered meter is attested by its owner."""
+    parts = [z3.Not(get(s.account_trader, s.fee_account))]
+    for a in p.accounts:
+        trader = get(s.account_trader, a)
+        parts.append(
+            z3.Not(z3.And(trader, z3.Or(get(s.account_operator, a), get(s.account_attestor, a))))
+        )
+    for m in p.meters:
+        parts.append(
+            z3.Implies(
+                get(s.meter_registered, m), get(s.meter_owner, m) != get(s.meter_attestor, m)
+            )
+        )
+    return _all(parts)
+
+
+def inv21(s: Ledger, p: Points) -> Term:
+    """INV-21: every reading and every lot carries its meter's registered encumbrance."""
+    parts = []
+    for k in p.readings:
+        meter_encumbrance = get(s.meter_encumbrance, k[0])
+        parts.append(
+            z3.Implies(
+                get(s.reading_exists, *k), get(s.reading_encumbrance, *k) == meter_encumbrance
+            )
+        )
+        parts.append(
+            z3.Implies(get(s.lot_exists, *k), get(s.lot_encumbrance, *k) == meter_encumbrance)
+        )
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -406,6 +439,8 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-12", "ownership is well-formed", inv12_state),
     StateInvariant("INV-13", "time", inv13),
     StateInvariant("INV-14", "grid is a tree", inv14),
+    StateInvariant("INV-20", "separation of duties", inv20),
+    StateInvariant("INV-21", "encumbrance follows the meter", inv21),
 )
 
 

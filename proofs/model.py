@@ -88,8 +88,7 @@ class Ledger:
     fee_account: Term
     time: Term
     next_order_id: Term
-    total_deposited: Term
-    total_withdrawn: Term
+    money_outstanding: Term
     # ghost: sums kept by the write helpers.
     balance_total: Term
     """ghost: sum of all balances."""
@@ -122,6 +121,7 @@ class Ledger:
     meter_node: Term
     meter_zone: Term
     meter_capacity: Term
+    meter_encumbrance: Term
     # readings, keyed (meter, slot)
     reading_exists: Term
     reading_exported: Term
@@ -202,8 +202,7 @@ SCALARS = (
     "fee_account",
     "time",
     "next_order_id",
-    "total_deposited",
-    "total_withdrawn",
+    "money_outstanding",
     "balance_total",
     "escrow_total",
     "node_count",

@@ -22,7 +22,7 @@ from typing import Any
 import z3
 
 from proofs import auction, model
-from proofs.transitions import clearing, place_bid, register_node, transfer
+from proofs.transitions import attest, clearing, place_bid, register_node, transfer, withdraw
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -155,6 +155,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _seam(clearing, "proceeds", _pays_from_pre_state),
     ),
     Mutant(
+        "withdrawal-stays-outstanding",
+        "withdraw leaves the money outstanding as it was (MNY-04 bounding a lifetime total of "
+        "deposits, as rule book 0.x did), so money conservation no longer holds",
+        "INV-06",
+        ("withdraw/",),
+        _seam(withdraw, "outstanding_after", lambda outstanding, amount: outstanding),
+    ),
+    Mutant(
         "withdraw-overdraft",
         "withdraw skips MNY-03",
         "INV-07",
@@ -163,7 +171,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deposit-unbounded",
-        "deposit skips MNY-04, so total deposits can exceed MONEY_MAX_MSEN",
+        "deposit skips MNY-04, so the money outstanding can exceed MONEY_MAX_MSEN",
         "INV-08",
         ("deposit/",),
         without_check("MNY-04"),
@@ -224,6 +232,32 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-14",
         ("register_node/",),
         _seam(register_node, "zone_of", _zone_is_parent),
+    ),
+    Mutant(
+        "attestor-may-trade",
+        "register_account skips ROL-01, so one account can attest readings and trade them "
+        "(roles 10), or run the market and trade on it (roles 9)",
+        "INV-20",
+        ("register_account/",),
+        without_check("ROL-01"),
+    ),
+    Mutant(
+        "reading-sets-encumbrance",
+        "attest skips ATT-11, so a reading of a feed-in-tariff meter can say NONE and mint a "
+        "sellable lot",
+        "INV-21",
+        ("attest/",),
+        without_check("ATT-11"),
+    ),
+    Mutant(
+        "lot-takes-reading-encumbrance",
+        "attest skips ATT-11 and the lot takes the reading's encumbrance instead of the meter's",
+        "INV-21",
+        ("attest/",),
+        lambda: [
+            *without_check("ATT-11")(),
+            (attest, "encumbrance_of", lambda s, r: r.encumbrance),
+        ],
     ),
     Mutant(
         "tie-break-by-arrival",

@@ -13,7 +13,8 @@ Axioms the unbounded obligations use (each listed in the report):
   distinct keys add up to at most the total (bounded check ``lemma/sum-subset``). Instantiated in
   pre-states only, where the full invariant holds.
 * SIG: a valid signature on the ledger's chain authenticates the sender (TX-01, TX-04 are not
-  modelled); KEY: ACC-02's point check is an opaque predicate.
+  modelled); KEY: ACC-02's point check is an opaque predicate; POINT: MTR-06's search for a
+  meter of the same source at the service point is an opaque predicate.
 * BOOK: clearing obligations cover markets of up to ``clearing.BOOK_SIDE`` open asks and as many
   open bids, and take the auction's outcome through its contract (proved in ``auction``).
 """
@@ -409,7 +410,9 @@ def init_obligation(rule_id: str) -> Obligation:
     g, facts = genesis()
     fresh = fresh_points("x")
     inv = next(i for i in STATE_INVARIANTS if i.rule_id == rule_id)
-    # Genesis gives roles only to registered accounts; instantiate that at the fresh account.
+    # Genesis gives roles only to registered accounts, never an incompatible pair, and no trader
+    # role to the fee account (spec.state.genesis refuses those); instantiated at the fresh
+    # account and the fee account.
     a = fresh.accounts[0]
     roles = z3.Implies(
         z3.Not(get(g.account_registered, a)),
@@ -417,10 +420,17 @@ def init_obligation(rule_id: str) -> Obligation:
             z3.Or(get(g.account_operator, a), get(g.account_attestor, a), get(g.account_trader, a))
         ),
     )
+    compatible = [
+        register_account.roles_compatible(
+            get(g.account_operator, x), get(g.account_attestor, x), get(g.account_trader, x)
+        )
+        for x in (a, g.fee_account)
+    ]
+    fee_no_trader = z3.Not(get(g.account_trader, g.fee_account))
     return Obligation(
         name=f"init/{rule_id}",
         rule_ids=(rule_id,),
-        hypotheses=[*facts, roles],
+        hypotheses=[*facts, roles, *compatible, fee_no_trader],
         goal=inv.holds(g, fresh),
         show=_show(g, None, fresh, {}),
     )

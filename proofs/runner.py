@@ -61,7 +61,12 @@ AXIOMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "KEY",
-        "ACC-02 (the public key is a point of large prime order) is an opaque predicate.",
+        "ACC-02 (the public key is a point of the prime-order subgroup) is an opaque predicate.",
+    ),
+    (
+        "POINT",
+        "MTR-06 (no meter of the same source at the service point) is an opaque predicate: the "
+        "model keeps no index of meters by service point and source.",
     ),
     (
         "BLK-12",

@@ -187,13 +187,12 @@ class Ledger:
         self.height = 0
         self.tip_hash = bytes(32)
         self.next_order_id = 1
-        self.total_deposited = 0
-        self.total_withdrawn = 0
+        self.money_outstanding = 0
         self.pending_validator: tuple[int, bytes, int] | None = None
         """VAL-08: (height, account, power) of the change of the set waiting, or None."""
         self.accounts: dict[bytes, tuple[int, int, int]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
-        self.meters: dict[int, tuple[bytes, bytes, int, int, int, int]] = {}
+        self.meters: dict[int, tuple[bytes, bytes, int, int, int, int, int]] = {}
         self.readings: dict[int, int] = {}
         self.lots: dict[int, int] = {}
         self.demand: dict[int, int] = {}
@@ -288,8 +287,7 @@ class Ledger:
             self.height,
             self.tip_hash,
             self.next_order_id,
-            self.total_deposited,
-            self.total_withdrawn,
+            self.money_outstanding,
             self.pending_validator,
             self.lthash.copy(),
             list(self.ledger_entries),
@@ -317,8 +315,7 @@ class Ledger:
             self.height,
             self.tip_hash,
             self.next_order_id,
-            self.total_deposited,
-            self.total_withdrawn,
+            self.money_outstanding,
             self.pending_validator,
             lthash,
             entries,
@@ -352,8 +349,7 @@ class Ledger:
             u(self.time),
             u(self.height),
             u(self.next_order_id),
-            u(self.total_deposited),
-            u(self.total_withdrawn),
+            u(self.money_outstanding),
             _encode_pending(self.pending_validator),
         ]
 
@@ -455,7 +451,7 @@ class Ledger:
     def _encode_meter(self, key: Any, v: Any) -> bytes:
         return b"".join(
             (
-                b"\xa6\x00\x58\x20",
+                b"\xa7\x00\x58\x20",
                 v[0],
                 b"\x01\x58\x20",
                 v[1],
@@ -467,6 +463,8 @@ class Ledger:
                 u(v[4]),
                 b"\x05",
                 u(v[5]),
+                b"\x06",
+                u(v[6]),
             )
         )
 
@@ -680,7 +678,7 @@ class Ledger:
         if account is None:
             raise Rejected("TX-03")
         if signature_ok is None:
-            signature_ok = verify(sender, tx.signing_bytes(), tx.signature)
+            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)
         if not signature_ok:
             raise Rejected("TX-04")
         if tx.nonce != account[1] or account[1] >= COUNTER_MAX:
@@ -695,6 +693,11 @@ class Ledger:
         account = self.accounts[sender]
         self.log.append((T_ACCOUNTS, sender, account))
         self.accounts[sender] = (account[0], account[1] + 1, account[2])
+
+    def signing_key(self, account: bytes) -> bytes:
+        """The key that signs for ``account``: its id, as no key is ever rotated (the one lookup
+        every signature check of an account goes through)."""
+        return account
 
     def _set_balance(self, key: bytes, delta: int) -> None:
         account = self.accounts[key]
@@ -711,6 +714,8 @@ class Ledger:
             raise Rejected("ACC-03")
         if roles & VALIDATOR:
             raise Rejected("VAL-01")
+        if roles & TRADER and roles & (ATTESTOR | OPERATOR):
+            raise Rejected("ROL-01")
         self.log.append((T_ACCOUNTS, account, _MISSING))
         self.accounts[account] = (roles, 0, 0)
         self._index_account(account, roles)
@@ -740,7 +745,7 @@ class Ledger:
         nodes[node] = (kind, parent, fee, zone)
 
     def register_meter(self, sender: bytes, body: tuple[Any, ...]) -> None:
-        meter, owner, attestor, node, source, capacity = body
+        meter, owner, attestor, node, source, capacity, encumbrance = body
         if meter in self.meters:
             raise Rejected("MTR-01")
         owner_account = self.accounts.get(owner)
@@ -754,8 +759,11 @@ class Ledger:
             raise Rejected("MTR-04")
         if capacity < 1:
             raise Rejected("MTR-05")
+        for other in self.meters.values():
+            if other[2] == node and other[4] == source:
+                raise Rejected("MTR-06")
         self.log.append((T_METERS, meter, _MISSING))
-        self.meters[meter] = (owner, attestor, node, grid_node[3], source, capacity)
+        self.meters[meter] = (owner, attestor, node, grid_node[3], source, capacity, encumbrance)
 
     def attest(self, sender: bytes, body: tuple[Any, ...]) -> None:
         """All readings are checked before the first is written: a batch is all or nothing."""
@@ -770,7 +778,7 @@ class Ledger:
         account_index = self.account_index
         batch: set[int] = set()
         imports: dict[int, int] = {}
-        for meter_id, slot, exported, imported, _ in readings:
+        for meter_id, slot, exported, imported, encumbrance in readings:
             meter = meters.get(meter_id)
             if meter is None:
                 raise Rejected("ATT-02", f"meter {meter_id}")
@@ -790,6 +798,8 @@ class Ledger:
                 raise Rejected("ATT-07", "export")
             if imported > capacity:
                 raise Rejected("ATT-07", "import")
+            if encumbrance != meter[6]:
+                raise Rejected("ATT-11")
             if imported:
                 demand_key = account_index[meter[0]] << 62 | meter[3] << 30 | slot
                 before = imports.get(demand_key)
@@ -956,10 +966,10 @@ class Ledger:
             raise Rejected("MNY-01")
         if amount < 1:
             raise Rejected("MNY-02")
-        if self.total_deposited + amount > MONEY_MAX:
-            raise Rejected("MNY-04", "total deposits")
+        if self.money_outstanding + amount > MONEY_MAX:
+            raise Rejected("MNY-04", "money outstanding")
         self._set_balance(account, amount)
-        self.total_deposited += amount
+        self.money_outstanding += amount
 
     def withdraw(self, sender: bytes, body: tuple[Any, ...]) -> None:
         (amount,) = body
@@ -968,7 +978,7 @@ class Ledger:
         if amount > self.accounts[sender][2]:
             raise Rejected("MNY-03")
         self._set_balance(sender, -amount)
-        self.total_withdrawn += amount
+        self.money_outstanding -= amount
 
     def transfer(self, sender: bytes, body: tuple[Any, ...]) -> None:
         to, amount = body
@@ -1273,9 +1283,8 @@ class Ledger:
         self.account_ids.clear()
         self.height = ledger[2]
         self.next_order_id = ledger[3]
-        self.total_deposited = ledger[4]
-        self.total_withdrawn = ledger[5]
-        self.pending_validator = ledger[6]
+        self.money_outstanding = ledger[4]
+        self.pending_validator = ledger[5]
         self.tip_hash = tip_hash
         # Accounts first: demand keys name accounts by their index.
         for key, v in tables.get(T_ACCOUNTS, []):
@@ -1454,6 +1463,7 @@ _TABLE_SCHEMAS: Final[dict[int, tuple[Any, Any]]] = {
                 ("u", 0, 2**32 - 1),
                 ("e", 4),
                 ("u", 0, WH_MAX),
+                ("e", 4),
             ),
         ),
     ),
@@ -1512,7 +1522,6 @@ _LEDGER_FIELDS: Final = (
     ("u", 0, TIME_MAX),
     ("u", 0, COUNTER_MAX),
     ("u", 1, COUNTER_MAX),
-    ("u", 0, MONEY_MAX),
     ("u", 0, MONEY_MAX),
     ("n", ("m", (("u", 0, COUNTER_MAX), ("b", 32), ("u", 0, 1)))),
 )

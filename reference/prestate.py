@@ -22,7 +22,7 @@ def check_rows(next_order_id: int, tables: dict[int, Rows]) -> None:
     meters = dict(tables[3])
     readings = dict(tables[4])
     lots = tables[5]
-    for meter_id, (owner, attestor, node, zone, _, _) in tables[3]:
+    for meter_id, (owner, attestor, node, zone, *_) in tables[3]:
         if owner not in accounts or attestor not in accounts:
             raise Rejected("PRE-01", f"meter {meter_id}: owner or attestor not registered")
         if node not in nodes or nodes[node][3] != zone:

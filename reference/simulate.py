@@ -244,7 +244,15 @@ def run(
             operator.sign(
                 chain,
                 REGISTER_METER,
-                {0: 1000 + i, 1: account, 2: attestor.account, 3: service_point, 4: 0, 5: 20_000},
+                {
+                    0: 1000 + i,
+                    1: account,
+                    2: attestor.account,
+                    3: service_point,
+                    4: 0,
+                    5: 20_000,
+                    6: 1 if home.feed_in_tariff else 0,  # the meter's encumbrance (ATT-11)
+                },
             ),
             operator.sign(chain, DEPOSIT, {0: account, 1: DEPOSIT_MSEN}),
         ]
@@ -379,7 +387,7 @@ def conservation_checks(ledger: Ledger) -> dict[str, bool]:
         ),
         "no buyer claimed more than its attested import": claims_ok,
         "balances + escrow = deposits - withdrawals": (
-            balances + escrow == ledger.total_deposited - ledger.total_withdrawn
+            balances + escrow == ledger.money_outstanding
         ),
         "every order closed after the last clearing": open_orders == 0,
     }

@@ -65,7 +65,7 @@ KIND_NAMES: Final = {
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
     2: (ID, ("e", 3), ("n", ID), PRICE),
-    3: (ID, KEY32, KEY32, ID, ("e", 4), WH),
+    3: (ID, KEY32, KEY32, ID, ("e", 4), WH, ("e", 4)),
     4: (("a", READING),),
     5: (ID, SLOT, WH, PRICE),
     6: (ID, SLOT, WH, PRICE),

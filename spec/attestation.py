@@ -1,9 +1,10 @@
 """Attestation: who, what, when, where and how much (ATT-01 .. ATT-09).
 
 A meter's attestor signs a batch of readings. Each reading says how many Wh the meter exported and
-imported in one 30-minute slot, and whether the export is encumbered (a feed-in tariff or another
-scheme already owns its environmental value). A batch is all or nothing: one bad reading rejects
-the transaction and nothing of it is recorded.
+imported in one 30-minute slot, and repeats the meter's encumbrance (a feed-in tariff or another
+scheme already owns its environmental value), which the operator set when it registered the meter:
+a reading can neither lift nor change it (ATT-11). A batch is all or nothing: one bad reading
+rejects the transaction and nothing of it is recorded.
 
 A reading is accepted at most once per (meter, slot), only once the slot has ended and before the
 attestation window closes. Its export mints a lot owned by the meter's owner; its import becomes
@@ -94,6 +95,11 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
         )
         require(reading.exported_wh <= meter.capacity_wh, "ATT-07", "export")
         require(reading.imported_wh <= meter.capacity_wh, "ATT-07", "import")
+        require(
+            reading.encumbrance is meter.encumbrance,
+            "ATT-11",
+            f"meter {reading.meter} is {meter.encumbrance.name}",
+        )
         readings[key] = Reading(reading.exported_wh, reading.imported_wh, reading.encumbrance)
         if reading.exported_wh > 0:  # ATT-08
             lots[key] = Lot(
@@ -101,7 +107,7 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
                 zone=meter.zone,
                 node=meter.node,
                 source=meter.source,
-                encumbrance=reading.encumbrance,
+                encumbrance=meter.encumbrance,
                 minted_wh=reading.exported_wh,
                 unsold_wh=reading.exported_wh,
                 reserved_wh=Wh(0),

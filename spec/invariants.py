@@ -1,4 +1,4 @@
-"""The invariants (INV-01 .. INV-14) as executable checks.
+"""The invariants (INV-01 .. INV-14, INV-20) as executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
@@ -23,6 +23,7 @@ from spec.state import (
     Role,
     Side,
     State,
+    role_conflict,
     trading_close,
 )
 from spec.transactions import Kind, Transaction
@@ -50,6 +51,8 @@ STATE_INVARIANTS: Final = (
     "INV-10",
     "INV-13",
     "INV-14",
+    "INV-20",
+    "INV-21",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12")
 
@@ -128,16 +131,15 @@ def check_state(state: State) -> list[Violation]:
     # INV-06: money conservation.
     balances = sum(a.balance for a in state.accounts.values())
     escrow = sum(o.escrow for o in state.orders.values())
-    if balances + escrow != state.total_deposited - state.total_withdrawn:
+    if balances + escrow != state.money_outstanding:
         fail(
             "INV-06",
-            f"balances {balances} + escrow {escrow} != deposited {state.total_deposited} - "
-            f"withdrawn {state.total_withdrawn}",
+            f"balances {balances} + escrow {escrow} != outstanding {state.money_outstanding}",
         )
 
     # INV-07, INV-08: non-negative and bounded (the unit types enforce this when constructed;
     # checked again here so a state built around them is caught too).
-    if state.total_withdrawn > state.total_deposited:
+    if state.money_outstanding < 0:
         fail("INV-07", "more withdrawn than deposited")
     if balances + escrow > MONEY_MAX_MSEN:
         fail("INV-08", "money in the ledger exceeds MONEY_MAX_MSEN")
@@ -221,6 +223,29 @@ def check_state(state: State) -> list[Violation]:
                         fail("INV-14", f"node {node_id} has the wrong zone")
     if state.params.fee_account not in state.accounts:
         fail("INV-14", "the fee account is not registered")
+
+    # INV-20: separation of duties.
+    for account_key, account in sorted(state.accounts.items()):
+        conflict = role_conflict(account.roles)
+        if conflict is not None:
+            fail("INV-20", f"account {account_key.hex()[:8]} holds {conflict}")
+    fee = state.accounts.get(state.params.fee_account)
+    if fee is not None and fee.roles & Role.TRADER:
+        fail("INV-20", "the fee account holds the trader role")
+    for meter_id, registered in sorted(state.meters.items()):
+        if registered.owner == registered.attestor:
+            fail("INV-20", f"meter {meter_id} is attested by its owner")
+
+    # INV-21: readings and lots carry their meter's encumbrance.
+    for (meter_id, slot), reading in sorted(state.readings.items()):
+        source_meter = state.meters.get(meter_id)
+        if source_meter is None:
+            continue  # INV-04 reports it
+        if reading.encumbrance is not source_meter.encumbrance:
+            fail("INV-21", f"reading {meter_id} slot {slot}: {reading.encumbrance.name}")
+        minted = state.lots.get((meter_id, slot))
+        if minted is not None and minted.encumbrance is not source_meter.encumbrance:
+            fail("INV-21", f"lot {meter_id} slot {slot}: {minted.encumbrance.name}")
     return found
 
 

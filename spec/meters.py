@@ -1,4 +1,5 @@
-"""Registering meters (MTR-01 .. MTR-05): who owns it, who attests it, where it is."""
+"""Registering meters (MTR-01 .. MTR-06): who owns it, who attests it, where it is, what source
+it measures and whether its export is encumbered (a property of the meter, not of a reading)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Final
 from spec import wire
 from spec.crypto import PUBLIC_KEY_BYTES
 from spec.errors import require
-from spec.state import AccountId, Meter, NodeKind, Role, Source, State
+from spec.state import AccountId, Encumbrance, Meter, NodeKind, Role, Source, State
 from spec.units import MeterId, NodeId, Wh
 
 
@@ -22,6 +23,7 @@ class RegisterMeter:
     node: NodeId
     source: Source
     capacity_wh: Wh
+    encumbrance: Encumbrance
 
 
 REGISTER_METER_FIELDS: Final = (
@@ -31,6 +33,7 @@ REGISTER_METER_FIELDS: Final = (
     wire.Field(3, "node", wire.uint(NodeId)),
     wire.Field(4, "source", wire.enum(Source)),
     wire.Field(5, "capacity_wh", wire.uint(Wh)),
+    wire.Field(6, "encumbrance", wire.enum(Encumbrance)),
 )
 
 
@@ -44,6 +47,19 @@ def register_meter(state: State, sender: AccountId, body: RegisterMeter) -> Stat
     node = state.nodes.get(body.node)
     require(node is not None and node.kind is NodeKind.SERVICE_POINT, "MTR-04")
     require(body.capacity_wh >= 1, "MTR-05")
+    twin = next(
+        (m for m, r in state.meters.items() if r.node == body.node and r.source is body.source),
+        None,
+    )
+    require(twin is None, "MTR-06", f"meter {twin} measures {body.source.name} there")
     assert node is not None
-    meter = Meter(body.owner, body.attestor, body.node, node.zone, body.source, body.capacity_wh)
+    meter = Meter(
+        body.owner,
+        body.attestor,
+        body.node,
+        node.zone,
+        body.source,
+        body.capacity_wh,
+        body.encumbrance,
+    )
     return replace(state, meters=state.meters.set(body.meter, meter))

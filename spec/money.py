@@ -3,8 +3,8 @@
 The operator runs the fiat gateway: a DEPOSIT, signed by the operator, credits an account after
 the operator received the yen; a WITHDRAW, signed by the account itself, debits it and asks the
 gateway to pay out. Only an account's own signature lowers its balance (INV-12). The ledger keeps
-the totals, so that money conservation is a checkable equation: balances + escrow = deposited -
-withdrawn.
+the money outstanding (deposits minus withdrawals), so that money conservation is a checkable
+equation: balances + escrow = money outstanding.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def deposit(state: State, sender: AccountId, body: Deposit) -> State:
     """Credit an account with money received through the gateway."""
     require(body.account in state.accounts, "MNY-01")
     require(body.amount >= 1, "MNY-02")
-    # Every balance is part of the total, so bounding the total bounds every balance (INV-06).
-    require(state.total_deposited + body.amount <= MONEY_MAX_MSEN, "MNY-04", "total deposits")
+    # Every balance and escrow is part of the money outstanding (INV-06), so bounding it bounds
+    # them all; money withdrawn leaves the bound, so the bound never fills up for good.
+    outstanding = state.money_outstanding + body.amount
+    require(outstanding <= MONEY_MAX_MSEN, "MNY-04", f"money outstanding {outstanding}")
     balance = state.accounts[body.account].balance
     state = with_account(state, body.account, balance=MilliSen(balance + body.amount))
-    return replace(state, total_deposited=MilliSen(state.total_deposited + body.amount))
+    return replace(state, money_outstanding=MilliSen(outstanding))
 
 
 def withdraw(state: State, sender: AccountId, body: Withdraw) -> State:
@@ -70,7 +72,7 @@ def withdraw(state: State, sender: AccountId, body: Withdraw) -> State:
     balance = state.accounts[sender].balance
     require(body.amount <= balance, "MNY-03")
     state = with_account(state, sender, balance=MilliSen(balance - body.amount))
-    return replace(state, total_withdrawn=MilliSen(state.total_withdrawn + body.amount))
+    return replace(state, money_outstanding=MilliSen(state.money_outstanding - body.amount))
 
 
 def transfer(state: State, sender: AccountId, body: Transfer) -> State:

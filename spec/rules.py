@@ -117,11 +117,15 @@ _TABLE: Final = (
     ("ACC-01", "New account", V, 301, "ACCOUNT_EXISTS",
      "A registered account id MUST NOT be registered again."),
     ("ACC-02", "Valid public key", V, 302, "INVALID_PUBLIC_KEY",
-     "An account id MUST be the canonical encoding of an Ed25519 point of prime order L: "
-     "neither of small order nor of mixed order (a point of order L plus a non-zero point of "
-     "small order)."),
+     "An account id MUST be the canonical encoding (y < p) of a point of the curve that lies in "
+     "the prime-order subgroup (L x A is the identity) and is not the identity: exactly what "
+     "libsodium's crypto_core_ed25519_is_valid_point accepts. Small-order and mixed-order keys "
+     "(a torsion component) are refused."),
     ("ACC-03", "Known roles", V, 303, "INVALID_ROLES",
      "An account's roles MUST be a non-empty set of operator, attestor, validator and trader."),
+    ("ROL-01", "Compatible roles", V, 1801, "INCOMPATIBLE_ROLES",
+     "An account MUST NOT hold both the attestor and the trader role, nor both the operator and "
+     "the trader role; a registration that would give it such a pair is rejected."),
     ("GRD-01", "New node", V, 311, "NODE_EXISTS",
      "A grid node id MUST NOT be registered twice."),
     ("GRD-02", "Known parent", V, 312, "PARENT_UNKNOWN",
@@ -143,6 +147,9 @@ _TABLE: Final = (
      "A meter MUST sit at a registered service point node."),
     ("MTR-05", "Positive capacity", V, 325, "BAD_CAPACITY",
      "A meter's capacity per slot MUST be at least 1 Wh."),
+    ("MTR-06", "One meter per service point and source", V, 326, "METER_AT_POINT_EXISTS",
+     "A meter MUST NOT be registered at a service point where a meter of the same source is "
+     "already registered."),
     ("ATT-01", "Batch size", V, 401, "BAD_BATCH_SIZE",
      "An attestation batch MUST hold between 1 and MAX_BATCH_READINGS readings."),
     ("ATT-02", "Known meter", V, 402, "METER_UNKNOWN",
@@ -159,6 +166,8 @@ _TABLE: Final = (
      "A reading's exported and imported Wh MUST each be at most the meter's capacity."),
     ("ATT-10", "Demand bound", V, 408, "DEMAND_OVER_BOUND",
      "A trader's total imported Wh in one (zone, slot) MUST NOT exceed WH_MAX."),
+    ("ATT-11", "Encumbrance is the meter's", V, 409, "ENCUMBRANCE_MISMATCH",
+     "A reading's encumbrance MUST equal the encumbrance registered with its meter."),
     ("ATT-08", "Export mints a lot", P, None, None,
      "An accepted reading with exported Wh > 0 MUST mint one lot owned by the meter's owner, "
      "with the meter's source, node and zone, the reading's slot and encumbrance; all of it "
@@ -213,9 +222,10 @@ _TABLE: Final = (
      "A deposit, withdrawal or transfer MUST move at least 1 milli-sen."),
     ("MNY-03", "No overdraft", V, 603, "INSUFFICIENT_FUNDS",
      "A withdrawal or transfer MUST NOT exceed the sender's balance."),
-    ("MNY-04", "Balance bound", V, 604, "AMOUNT_OVER_BOUND",
-     "No balance, escrow or total MAY exceed MONEY_MAX_MSEN; an input that would exceed it is "
-     "rejected, never wrapped or clamped."),
+    ("MNY-04", "Money outstanding bound", V, 604, "AMOUNT_OVER_BOUND",
+     "A deposit MUST NOT bring the money outstanding (deposits minus withdrawals) above "
+     "MONEY_MAX_MSEN; it is rejected, never wrapped or clamped. Every balance and escrow is part "
+     "of that sum, so none can exceed the bound."),
     ("CLR-01", "When markets clear", P, None, None,
      "When the ledger's clock reaches slot_end(slot) + trading_close_s, every open market of "
      "that slot MUST be cleared, in ascending (slot, zone) order, before any later transaction."),
@@ -296,7 +306,8 @@ _TABLE: Final = (
     ("INV-05", "No double-claim", INV, None, None,
      "For every (account, zone, slot), claimed Wh MUST NOT exceed attested imported Wh."),
     ("INV-06", "Money conservation", INV, None, None,
-     "The sum of all balances and all escrow MUST equal total deposits minus total withdrawals."),
+     "The sum of all balances and all escrow MUST equal the money outstanding, total deposits "
+     "minus total withdrawals."),
     ("INV-07", "No overdraft, no negative amount", INV, None, None,
      "Every balance, escrow, energy amount and total MUST be non-negative."),
     ("INV-08", "Bounds", INV, None, None,
@@ -320,6 +331,12 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("INV-20", "Separation of duties", INV, None, None,
+     "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
+     "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
+     "owner."),
+    ("INV-21", "Encumbrance follows the meter", INV, None, None,
+     "Every reading and every lot carries the encumbrance registered with its meter."),
     ("MKT-01", "Market created", P, None, None,
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "

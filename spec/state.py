@@ -68,6 +68,21 @@ class Role(IntFlag):
 
 ALL_ROLES: Final = int(Role.OPERATOR | Role.ATTESTOR | Role.VALIDATOR | Role.TRADER)
 
+INCOMPATIBLE_ROLES: Final = (
+    (Role.ATTESTOR, Role.TRADER),
+    (Role.OPERATOR, Role.TRADER),
+)
+"""Role pairs that never meet in one account (ROL-01): whoever measures energy or runs the
+market and its gateway must not also trade on it."""
+
+
+def role_conflict(roles: int) -> tuple[Role, Role] | None:
+    """The first incompatible pair that ``roles`` holds (ROL-01), or ``None``."""
+    for first, second in INCOMPATIBLE_ROLES:
+        if roles & first and roles & second:
+            return first, second
+    return None
+
 
 class NodeKind(IntEnum):
     """A node of the distribution grid."""
@@ -173,6 +188,9 @@ class Meter:
     source: Source
     capacity_wh: Wh
     """Largest export or import one reading may report (ATT-07)."""
+    encumbrance: Encumbrance
+    """Set at registration: whether the meter's export already carries its environmental value
+    elsewhere. Every reading of the meter must say the same (ATT-11), so its lots carry it."""
 
 
 @dataclass(frozen=True)
@@ -262,8 +280,8 @@ class State:
     tip_hash: bytes
     """Hash of the last block header. Not part of the state root: the next header commits to it."""
     next_order_id: OrderId
-    total_deposited: MilliSen
-    total_withdrawn: MilliSen
+    money_outstanding: MilliSen
+    """Deposits minus withdrawals: the money the ledger holds for its accounts (MNY-04, INV-06)."""
     accounts: FrozenMap[AccountId, Account] = field(default_factory=FrozenMap)
     nodes: FrozenMap[NodeId, GridNode] = field(default_factory=FrozenMap)
     meters: FrozenMap[MeterId, Meter] = field(default_factory=FrozenMap)
@@ -295,9 +313,16 @@ def genesis(
     ``params.chain_id`` is the chain's free-text name; the state's chain id is derived from it and
     from the genesis state (TX-08, ``derive_chain_id``). The fee account must be one of the
     accounts: clearing credits wheeling fees to it (CLR-06).
+    No account may hold an incompatible pair of roles (ROL-01), and the fee account may not trade
+    (INV-20): a genesis that breaks either is refused.
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
+    for key, roles in accounts.items():
+        if role_conflict(roles) is not None:
+            raise ValueError(f"account {key.hex()[:16]} holds incompatible roles {roles}")
+    if accounts[params.fee_account] & Role.TRADER:
+        raise ValueError("the fee account must not hold the trader role")
     start = _genesis_state(params, accounts, time)
     return replace(start, params=replace(params, chain_id=derive_chain_id(start)))
 
@@ -324,8 +349,7 @@ def _genesis_state(params: ChainParams, accounts: Mapping[AccountId, int], time:
         height=Height(0),
         tip_hash=bytes(HASH_BYTES),
         next_order_id=OrderId(1),
-        total_deposited=MilliSen(0),
-        total_withdrawn=MilliSen(0),
+        money_outstanding=MilliSen(0),
         accounts=FrozenMap(
             {key: Account(roles, Nonce(0), MilliSen(0)) for key, roles in accounts.items()}
         ),
@@ -364,9 +388,8 @@ class LedgerKey(IntEnum):
     TIME = 1
     HEIGHT = 2
     NEXT_ORDER_ID = 3
-    TOTAL_DEPOSITED = 4
-    TOTAL_WITHDRAWN = 5
-    PENDING_VALIDATOR = 6
+    MONEY_OUTSTANDING = 4
+    PENDING_VALIDATOR = 5
 
 
 def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
@@ -397,8 +420,7 @@ def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
         LedgerKey.TIME: int(state.time),
         LedgerKey.HEIGHT: int(state.height),
         LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
-        LedgerKey.TOTAL_DEPOSITED: int(state.total_deposited),
-        LedgerKey.TOTAL_WITHDRAWN: int(state.total_withdrawn),
+        LedgerKey.MONEY_OUTSTANDING: int(state.money_outstanding),
         LedgerKey.PENDING_VALIDATOR: _scalar(state.pending_validator),
     }
     for key, value in ledger.items():
@@ -605,6 +627,7 @@ _meter = _record(
         wire.uint(NodeId),
         wire.enum(Source),
         wire.uint(Wh),
+        wire.enum(Encumbrance),
     ],
 )
 _reading = _record(Reading, [wire.uint(Wh), wire.uint(Wh), wire.enum(Encumbrance)])
@@ -678,14 +701,13 @@ def decode_state(value: CborValue, *, consistency: bool = True) -> State:
         wire.Field(LedgerKey.TIME, "time", wire.uint(Timestamp)),
         wire.Field(LedgerKey.HEIGHT, "height", wire.uint(Height)),
         wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
-        wire.Field(LedgerKey.TOTAL_DEPOSITED, "total_deposited", wire.uint(MilliSen)),
-        wire.Field(LedgerKey.TOTAL_WITHDRAWN, "total_withdrawn", wire.uint(MilliSen)),
+        wire.Field(LedgerKey.MONEY_OUTSTANDING, "money_outstanding", wire.uint(MilliSen)),
         wire.Field(LedgerKey.PENDING_VALIDATOR, "pending_validator", _pending_validator),
     ]
     top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
     top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))
     parsed = wire.parse_map(value, top, "state")
-    pairs = wire.tuple_of(wire.plain_uint(len(LedgerKey) - 1), lambda v: v)
+    pairs = wire.tuple_of(wire.plain_uint(max(LedgerKey)), lambda v: v)
     ledger_map = {pairs(row)[0]: pairs(row)[1] for row in parsed["ledger"]}
     ledger_keys = [pairs(row)[0] for row in parsed["ledger"]]
     if ledger_keys != sorted(ledger_map):

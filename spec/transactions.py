@@ -30,7 +30,7 @@ from enum import IntEnum
 from typing import Any, Final
 
 from spec import wire
-from spec.accounts import REGISTER_ACCOUNT_FIELDS, RegisterAccount, register_account
+from spec.accounts import REGISTER_ACCOUNT_FIELDS, RegisterAccount, register_account, signing_key
 from spec.attestation import ATTEST_FIELDS, Attest, attest
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.crypto import (
@@ -224,7 +224,7 @@ def execute(state: State, tx: Transaction) -> State:
     require(account is not None, "TX-03")
     assert account is not None
     message = signing_bytes(tx.chain_id, tx.kind, tx.sender, tx.nonce, tx.body_cbor, tx.valid_until)
-    require(verify(tx.sender, message, tx.signature), "TX-04")
+    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")
     require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")
     horizon = tx.valid_until
     require(horizon is None or state.time <= horizon, "TX-09", f"valid until {horizon}")

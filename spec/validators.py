@@ -67,16 +67,6 @@ def approval_bytes(
     return TAG_VALIDATOR_APPROVAL + b"\x00" + encode([chain_id, sender, nonce, account, power])
 
 
-def role_pair_allowed(state: State, account: AccountId, roles: int) -> bool:
-    """Hook for the separation of duties: whether ``account`` may hold ``roles``.
-
-    Every role the validators grant passes through here; the rule book's incompatible role pairs
-    are checked by the accounts module when it defines them.
-    """
-    del state, account, roles
-    return True
-
-
 def validator_update(state: State, sender: AccountId, body: ValidatorUpdate) -> State:
     """Schedule one change of the validator set, approved by two thirds of the current set."""
     current = validators(state)
@@ -85,9 +75,7 @@ def validator_update(state: State, sender: AccountId, body: ValidatorUpdate) -> 
     if account is None:
         require(is_valid_public_key(body.account), "VAL-02", "not a valid public key")
     require(is_validator != (body.power == 1), "VAL-03", "already in" if is_validator else "not in")
-    if body.power == 1:
-        roles = (account.roles if account is not None else 0) | Role.VALIDATOR
-        require(role_pair_allowed(state, body.account, roles), "VAL-03", "incompatible roles")
+    # VALIDATOR is compatible with every role (ROL-01), so admitting one never makes a pair.
     require(state.pending_validator is None, "VAL-06", "a change is already pending")
     require(len(current) > 3, "VAL-07", f"one change is a third or more of {len(current)}")
     signers = [validator for validator, _ in body.approvals]

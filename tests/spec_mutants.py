@@ -71,6 +71,8 @@ class Mutant:
     breaks: str
     file: str
     patch: tuple[tuple[str, str], ...]
+    also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Patches of further files, for a bug that takes two slips in two places."""
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -149,7 +151,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/money.py",
         (
             (
-                "return replace(state, total_deposited=MilliSen(state.total_deposited + body.amount))",
+                "return replace(state, money_outstanding=MilliSen(outstanding))",
                 "return state",
             ),
         ),
@@ -172,8 +174,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/money.py",
         (
             (
-                'require(state.total_deposited + body.amount <= MONEY_MAX_MSEN, "MNY-04", "total deposits")',
+                'require(outstanding <= MONEY_MAX_MSEN, "MNY-04", f"money outstanding {outstanding}")',
                 'require(True, "MNY-04")',
+            ),
+        ),
+    ),
+    Mutant(
+        "withdrawal-stays-outstanding",
+        "MNY-04 on money outstanding, INV-06 money conservation (withdraw)",
+        "spec/money.py",
+        (
+            (
+                "return replace(state, money_outstanding=MilliSen(state.money_outstanding - body.amount))",
+                "return state",
             ),
         ),
     ),
@@ -295,6 +308,42 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "attestor-may-trade",
+        "ROL-01 / INV-20 separation of duties",
+        "spec/accounts.py",
+        (('require(conflict is None, "ROL-01"', 'require(True, "ROL-01"'),),
+    ),
+    Mutant(
+        "fee-account-trades-with-stale-refund",
+        "INV-20 and INV-06: the fee account may trade, and clearing reads its balance before "
+        "writing its refund",
+        "spec/state.py",
+        (
+            (
+                "    if accounts[params.fee_account] & Role.TRADER:\n"
+                '        raise ValueError("the fee account must not hold the trader role")\n',
+                "",
+            ),
+        ),
+        also=(
+            (
+                "spec/clearing.py",
+                (
+                    (
+                        "            buyer = state.accounts[order.owner]\n",
+                        "            buyer = state.accounts[order.owner]\n"
+                        "            collector = state.accounts[state.params.fee_account]\n",
+                    ),
+                    (
+                        "            collector = state.accounts[state.params.fee_account]\n"
+                        "            state = with_account(\n",
+                        "            state = with_account(\n",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Mutant(
         "quorum-one-third",
         "BLK-07 quorum",
         "spec/blocks.py",
@@ -312,10 +361,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/transactions.py",
         (
             (
-                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n'
+                '    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")\n'
                 '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n',
                 '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n'
-                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n',
+                '    require(verify(signing_key(state, tx.sender), message, tx.signature), "TX-04")\n',
             ),
         ),
     ),
@@ -421,14 +470,15 @@ def make_copy(destination: Path) -> None:
 
 
 def apply_patch(copy: Path, mutant: Mutant) -> None:
-    path = copy / mutant.file
-    text = path.read_text()
-    for old, new in mutant.patch:
-        count = text.count(old)
-        if count != 1:
-            raise LookupError(f"{mutant.name}: {old!r} occurs {count} times in {mutant.file}")
-        text = text.replace(old, new)
-    path.write_text(text)
+    for file, patch in ((mutant.file, mutant.patch), *mutant.also):
+        path = copy / file
+        text = path.read_text()
+        for old, new in patch:
+            count = text.count(old)
+            if count != 1:
+                raise LookupError(f"{mutant.name}: {old!r} occurs {count} times in {file}")
+            text = text.replace(old, new)
+        path.write_text(text)
 
 
 def environment(copy: Path) -> dict[str, str]:

@@ -115,7 +115,7 @@ def village() -> Village:
     slot = v.slot = v.ledger.slot - 1
     v.do("operator", Kind.REGISTER_ACCOUNT, {0: key_of("grace"), 1: int(Role.TRADER)})
     v.do("operator", Kind.REGISTER_NODE, {0: 7, 1: int(NodeKind.SERVICE_POINT), 2: 2, 3: 0})
-    meter = {0: 107, 1: key_of("grace"), 2: key_of("attestor"), 3: 7, 4: 1, 5: 5000}
+    meter = {0: 107, 1: key_of("grace"), 2: key_of("attestor"), 3: 7, 4: 1, 5: 5000, 6: 1}
     v.do("operator", Kind.REGISTER_METER, meter)
     v.do("operator", Kind.DEPOSIT, {0: key_of("grace"), 1: 1_000_000})
     readings = [

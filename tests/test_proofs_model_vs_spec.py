@@ -403,18 +403,29 @@ def test_registrations_match_the_spec(situation: tuple[Ledger, int], data: st.Da
             attestor = data.draw(mostly("attestor", "bob"))
             node = data.draw(mostly(3, 13, 2, 40))
             capacity = data.draw(mostly(5000, 1, 0))
-            body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: 0, 5: capacity}
+            encumbrance = data.draw(mostly(0, 1))
+            source = data.draw(mostly(1, 0))  # the village's meters are solar (MTR-06)
+            body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: source}
+            body[5], body[6] = capacity, encumbrance
+            point_free = not any(
+                m.node == node and m.source == source for m in ledger.state.meters.values()
+            )
 
             people = (owner, attestor)
-            numbers = (meter, node, capacity)
+            numbers = (meter, node, capacity, encumbrance)
 
             def tx_meter(
-                ids: Any, s: int, n: int, people: Any = people, numbers: Any = numbers
+                ids: Any,
+                s: int,
+                n: int,
+                people: Any = people,
+                numbers: Any = numbers,
+                free: bool = point_free,
             ) -> register_meter.Tx:
-                meter, node, capacity = numbers
+                meter, node, capacity, encumbrance = numbers
                 owner, attestor = (ids(key_of(p)) for p in people)
-                v = (meter, owner, attestor, node, capacity)
-                return register_meter.Tx(iv(s), iv(n), *map(iv, v))
+                v = (meter, owner, attestor, node, capacity, encumbrance)
+                return register_meter.Tx(iv(s), iv(n), *map(iv, v), z3.BoolVal(free))
 
             outcome = compare(ledger, operator, Kind.REGISTER_METER, body, register_meter, tx_meter)
         _count(which, outcome)

@@ -142,7 +142,7 @@ SEED = bytes(range(32))
 VALID_BODIES: dict[Kind, Any] = {
     Kind.REGISTER_ACCOUNT: {0: bytes(32), 1: 8},
     Kind.REGISTER_NODE: {0: 1, 1: 0, 2: None, 3: 100},
-    Kind.REGISTER_METER: {0: 1, 1: bytes(32), 2: bytes(32), 3: 3, 4: 0, 5: 10},
+    Kind.REGISTER_METER: {0: 1, 1: bytes(32), 2: bytes(32), 3: 3, 4: 0, 5: 10, 6: 0},
     Kind.ATTEST: {0: [{0: 1, 1: 2, 2: 3, 3: 4, 4: 0}]},
     Kind.PLACE_ASK: {0: 1, 1: 2, 2: 3, 3: 4},
     Kind.PLACE_BID: {0: 1, 1: 2, 2: 3, 3: 4},
@@ -379,7 +379,10 @@ def test_state_decoding_names_the_spec_rule(data: st.DataObject) -> None:
         i = data.draw(st.integers(0, len(ledger) - 2))
         ledger[i], ledger[i + 1] = ledger[i + 1], ledger[i]
     elif what == "ledger-dup":
-        ledger.insert(data.draw(st.integers(0, len(ledger))), ledger[data.draw(st.integers(0, 5))])
+        ledger.insert(
+            data.draw(st.integers(0, len(ledger))),
+            ledger[data.draw(st.integers(0, len(ledger) - 1))],
+        )
     elif what == "ledger-drop":
         del ledger[data.draw(st.integers(0, len(ledger) - 1))]
     value[0] = ledger

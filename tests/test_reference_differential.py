@@ -71,13 +71,14 @@ def _edge(ledger: SpecLedger) -> tuple[State, dict[str, int]]:
     alice = key_of("alice")
     nonce = Nonce(2**63 - 3)
     accounts = state.accounts.set(alice, replace(state.accounts[alice], nonce=nonce))
-    headroom = 2**63 - 1 - 5000 - state.total_deposited
+    headroom = 2**63 - 1 - 5000 - state.money_outstanding
+    alice_now = accounts[alice]
+    accounts = accounts.set(alice, replace(alice_now, balance=alice_now.balance + headroom))
     state = replace(
         state,
         accounts=accounts,
         next_order_id=OrderId(2**63 - 3),
-        total_deposited=MilliSen(state.total_deposited + headroom),
-        total_withdrawn=MilliSen(state.total_withdrawn + headroom),
+        money_outstanding=MilliSen(state.money_outstanding + headroom),
     )
     return state, {**ledger.nonces, "alice": int(nonce)}
 

@@ -135,8 +135,9 @@ def test_capacity_edge(export_over: bool) -> None:
 def test_demand_bound_across_meters() -> None:
     """Two meters of one owner in one zone: their imports may add up to WH_MAX, not more."""
     ledger = village()
-    for meter_id in (150, 151):
-        body = {0: meter_id, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: WH_MAX}
+    for meter_id, source in ((150, 1), (151, 2)):  # wind and hydro: 103 measures solar there
+        body = {0: meter_id, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: source}
+        body[5], body[6] = WH_MAX, 0
         ledger.must("operator", Kind.REGISTER_METER, body)
     slot = ledger.slot - 1
     over = attest_body(reading(150, slot, 0, WH_MAX), reading(151, slot, 0, 1))
@@ -157,11 +158,14 @@ def test_batch_is_all_or_nothing() -> None:
 @rules("ATT-08", "ATT-09")
 def test_export_mints_a_lot_and_import_records_demand() -> None:
     ledger = village()
+    fit_meter = {0: 212, 1: key_of("erin"), 2: key_of("attestor"), 3: 12, 4: int(Source.WIND)}
+    fit_meter[5], fit_meter[6] = 10_000, int(Encumbrance.FEED_IN_TARIFF)
+    ledger.must("operator", Kind.REGISTER_METER, fit_meter)
     slot = ledger.slot - 1
     body = attest_body(
         reading(103, slot, 1200, 0),
         reading(104, slot, 0, 300),
-        reading(112, slot, 40, 60, int(Encumbrance.FEED_IN_TARIFF)),
+        reading(212, slot, 40, 60, int(Encumbrance.FEED_IN_TARIFF)),
         reading(105, slot, 0, 0),
     )
     after = accept_tx(ledger.state, ledger.make("attestor", Kind.ATTEST, body))
@@ -169,7 +173,8 @@ def test_export_mints_a_lot_and_import_records_demand() -> None:
     # lot fields: owner, zone, node, source, encumbrance, minted, unsold, reserved, sold, expired
     solar, none, fit = Source.SOLAR, Encumbrance.NONE, Encumbrance.FEED_IN_TARIFF
     assert row(after.lots, (103, slot)) == (alice, 1, 3, solar, none, 1200, 1200, 0, 0, 0)
-    assert row(after.lots, (112, slot)) == (erin, 10, 12, solar, fit, 40, 40, 0, 0, 0)
+    wind = Source.WIND
+    assert row(after.lots, (212, slot)) == (erin, 10, 12, wind, fit, 40, 40, 0, 0, 0)
     assert (104, slot) not in after.lots and (105, slot) not in after.lots  # nothing exported
     assert row(after.readings, (105, slot)) == (0, 0, none)
     assert row(after.demand, (bob, 1, slot)) == (300, 0)  # (imported, claimed)

@@ -63,7 +63,7 @@ def valid_bodies() -> dict[Kind, dict[int, Any]]:
         Kind.REGISTER_ACCOUNT: {0: key_of("gina"), 1: 8},
         Kind.REGISTER_NODE: {0: 50, 1: 1, 2: 1, 3: 0},
         Kind.REGISTER_METER: {
-            0: 150, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 10
+            0: 150, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 10, 6: 0
         },
         Kind.ATTEST: {0: [{0: METER["alice"], 1: slot, 2: 10, 3: 0, 4: 0}]},
         Kind.PLACE_ASK: {0: METER["alice"], 1: slot, 2: 5, 3: 1000},

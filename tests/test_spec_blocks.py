@@ -225,7 +225,7 @@ def test_state_root_changes_with_any_entry_and_ignores_insertion_order() -> None
         with_account(state, alice, balance=MilliSen(state.accounts[alice].balance + 1)),
         with_account(state, alice, nonce=state.accounts[alice].nonce + 1),
         replace(state, time=Timestamp(state.time + 1)),
-        replace(state, total_withdrawn=MilliSen(1)),
+        replace(state, money_outstanding=MilliSen(state.money_outstanding - 1)),
         replace(state, nodes=FrozenMap({k: v for k, v in state.nodes.items() if k != 13})),
     ]
     roots = {state_root(s) for s in changed}

@@ -17,6 +17,7 @@ from spec.clearing import advance_clock
 from spec.fmap import FrozenMap
 from spec.invariants import check_state, check_step
 from spec.state import (
+    Encumbrance,
     State,
     decode_state,
     encode_state,
@@ -84,7 +85,7 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
         ),
     ),
     ("INV-06", lambda s, slot: plus_balance(s, "carol", 1)),
-    ("INV-07", lambda s, slot: replace(s, total_withdrawn=MilliSen(s.total_deposited + 1))),
+    ("INV-07", lambda s, slot: with_account(s, key_of("carol"), balance=-1)),
     (
         "INV-08",
         lambda s, slot: plus_balance(
@@ -102,6 +103,19 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
         ),
     ),
     ("INV-10", lambda s, slot: order(s, 4, escrow=MilliSen(1))),
+    (
+        "INV-21",
+        lambda s, slot: replace(
+            s,
+            lots=s.lots.set(
+                (METER["alice"], slot),  # type: ignore[arg-type]
+                replace(
+                    s.lots[(METER["alice"], slot)],  # type: ignore[index]
+                    encumbrance=Encumbrance.FEED_IN_TARIFF,
+                ),
+            ),
+        ),
+    ),
     ("INV-13", lambda s, slot: replace(s, time=Timestamp(trading_close(s.params, slot + 5)))),
     (
         "INV-14",
@@ -119,7 +133,7 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
 
 
 @rules("INV-01", "INV-02", "INV-03", "INV-04", "INV-05", "INV-06", "INV-07", "INV-08")
-@rules("INV-09", "INV-10", "INV-13", "INV-14")
+@rules("INV-09", "INV-10", "INV-13", "INV-14", "INV-21")
 @pytest.mark.parametrize(("rule_id", "corrupt"), CORRUPTIONS, ids=[r for r, _ in CORRUPTIONS])
 def test_each_state_invariant_reports_its_corruption(
     rule_id: str, corrupt: Callable[[State, int], State]

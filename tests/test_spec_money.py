@@ -57,23 +57,36 @@ def test_overdraft_edge(amount: int, transfer: bool) -> None:
     assert after.accounts[key_of("alice")].balance == START_BALANCE_MSEN - amount
     if transfer:
         assert after.accounts[key_of("bob")].balance == START_BALANCE_MSEN + amount
-        assert after.total_withdrawn == 0
+        assert after.money_outstanding == ledger.state.money_outstanding
     else:
-        assert after.total_withdrawn == amount
+        assert after.money_outstanding == ledger.state.money_outstanding - amount
 
 
 @rules("MNY-04")
-def test_total_deposits_bound() -> None:
+def test_money_outstanding_bound() -> None:
     ledger = village()
     room = MONEY_MAX_MSEN - VILLAGE_DEPOSITS
     send(ledger, "operator", Kind.DEPOSIT, {0: key_of("alice"), 1: room + 1}, "MNY-04")
     ledger.must("operator", Kind.DEPOSIT, {0: key_of("alice"), 1: room})
-    assert ledger.state.total_deposited == MONEY_MAX_MSEN
+    assert ledger.state.money_outstanding == MONEY_MAX_MSEN
     assert ledger.state.accounts[key_of("alice")].balance == START_BALANCE_MSEN + room
     send(ledger, "operator", Kind.DEPOSIT, {0: key_of("bob"), 1: 1}, "MNY-04")
-    # money moved out and back in still counts against the bound: deposits are a running total
+    # money withdrawn leaves the bound: exactly that much can be deposited again, not one more
     ledger.must("alice", Kind.WITHDRAW, {0: 10})
-    send(ledger, "operator", Kind.DEPOSIT, {0: key_of("bob"), 1: 1}, "MNY-04")
+    assert ledger.state.money_outstanding == MONEY_MAX_MSEN - 10
+    send(ledger, "operator", Kind.DEPOSIT, {0: key_of("bob"), 1: 11}, "MNY-04")
+    ledger.must("operator", Kind.DEPOSIT, {0: key_of("bob"), 1: 10})
+
+
+@rules("MNY-04", "INV-06")
+def test_a_deposit_at_the_bound_withdrawn_at_once_blocks_nothing() -> None:
+    ledger = village()
+    room = MONEY_MAX_MSEN - VILLAGE_DEPOSITS
+    for _ in range(3):
+        ledger.must("operator", Kind.DEPOSIT, {0: key_of("alice"), 1: room})
+        ledger.must("alice", Kind.WITHDRAW, {0: room})
+    assert ledger.state.money_outstanding == VILLAGE_DEPOSITS
+    ledger.must("operator", Kind.DEPOSIT, {0: key_of("bob"), 1: 1})
 
 
 @rules("MNY-02", "MNY-04")
@@ -88,7 +101,7 @@ def test_deposit_any_amount(amount: int) -> None:
     else:
         after = accept_tx(ledger.state, tx)
         assert after.accounts[key_of("carol")].balance == START_BALANCE_MSEN + amount
-        assert after.total_deposited == VILLAGE_DEPOSITS + amount
+        assert after.money_outstanding == VILLAGE_DEPOSITS + amount
 
 
 @rules("MNY-03", "INV-06")

@@ -38,10 +38,17 @@ def bid(zone: int, slot: int, quantity_wh: int, max_price: int = 2500) -> dict[i
 
 
 def with_lot(exported_wh: int = 1000, encumbrance: int = 0) -> tuple[Ledger, int]:
-    """The village with alice's lot of ``exported_wh`` in the last slot; returns (ledger, slot)."""
+    """The village with alice's lot of ``exported_wh`` in the last slot; returns (ledger, slot).
+    An encumbered lot comes from alice's wind meter 150, registered with that encumbrance."""
     ledger = village()
     slot = ledger.slot - 1
-    reading = {0: 103, 1: slot, 2: exported_wh, 3: 0, 4: encumbrance}
+    meter = 103
+    if encumbrance:
+        meter = 150
+        body = {0: meter, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 10_000}
+        body[6] = encumbrance
+        ledger.must("operator", Kind.REGISTER_METER, body)
+    reading = {0: meter, 1: slot, 2: exported_wh, 3: 0, 4: encumbrance}
     ledger.must("attestor", Kind.ATTEST, {0: [reading]})
     return ledger, slot
 
@@ -121,8 +128,8 @@ def test_only_the_lot_owner_offers_it() -> None:
 def test_encumbered_energy_is_not_offered() -> None:
     for encumbrance in (1, 2, 3):
         ledger, slot = with_lot(encumbrance=encumbrance)
-        assert entry(ledger.state.lots, (103, slot)).encumbrance == Encumbrance(encumbrance)
-        send(ledger, "alice", Kind.PLACE_ASK, ask(103, slot, 10), "ASK-03")
+        assert entry(ledger.state.lots, (150, slot)).encumbrance == Encumbrance(encumbrance)
+        send(ledger, "alice", Kind.PLACE_ASK, ask(150, slot, 10), "ASK-03")
 
 
 @rules("ASK-04", "ASK-05")

@@ -7,7 +7,7 @@ from _rules_plugin import rules
 from strategies import accept_tx, row, send, village
 
 from conformance_tests.scenario import Ledger, key_of
-from spec.state import NodeKind, Role, Source
+from spec.state import Encumbrance, NodeKind, Role, Source
 from spec.transactions import Kind
 
 pytest_plugins = ("_rules_plugin",)
@@ -46,7 +46,7 @@ def test_roles_must_be_a_non_empty_known_set(roles: int) -> None:
 
 
 @rules("ACC-01", "ACC-02", "ACC-03")
-@pytest.mark.parametrize("roles", [1, 8, 11])
+@pytest.mark.parametrize("roles", [1, 8, 3, 2])
 def test_new_account_starts_with_nothing(roles: int) -> None:
     ledger = village()
     tx = ledger.make("operator", Kind.REGISTER_ACCOUNT, register("gina", roles))
@@ -129,7 +129,9 @@ def meter(
     at: int = 3,
     capacity_wh: int = 1,
 ) -> dict[int, object]:
-    return {0: meter_id, 1: key_of(owner), 2: key_of(attestor), 3: at, 4: 1, 5: capacity_wh}
+    body = {0: meter_id, 1: key_of(owner), 2: key_of(attestor), 3: at, 4: 1, 5: capacity_wh}
+    body[6] = 0
+    return body
 
 
 @rules("MTR-01")
@@ -160,5 +162,18 @@ def test_capacity_at_least_one_wh() -> None:
     ledger = village()
     send(ledger, "operator", Kind.REGISTER_METER, meter(capacity_wh=0), "MTR-05")
     after = accept_tx(ledger.state, ledger.make("operator", Kind.REGISTER_METER, meter()))
-    # owner, attestor, node, zone, source, capacity
-    assert row(after.meters, 150) == (key_of("alice"), key_of("attestor"), 3, 1, Source.WIND, 1)
+    # owner, attestor, node, zone, source, capacity, encumbrance
+    alice, attestor = key_of("alice"), key_of("attestor")
+    assert row(after.meters, 150) == (alice, attestor, 3, 1, Source.WIND, 1, Encumbrance.NONE)
+
+
+@rules("MTR-06")
+def test_one_meter_per_service_point_and_source() -> None:
+    ledger = village()
+    solar = {**meter(), 4: int(Source.SOLAR)}  # meter 103 measures solar at node 3
+    send(ledger, "operator", Kind.REGISTER_METER, solar, "MTR-06")
+    wind = accept_tx(ledger.state, ledger.make("operator", Kind.REGISTER_METER, meter()))
+    assert wind.meters[150].source is Source.WIND
+    ledger.must("operator", Kind.REGISTER_NODE, node(7, NodeKind.SERVICE_POINT, 2))
+    elsewhere = ledger.make("operator", Kind.REGISTER_METER, {**solar, 3: 7})
+    assert accept_tx(ledger.state, elsewhere).meters[150].node == 7

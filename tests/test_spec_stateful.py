@@ -62,6 +62,7 @@ from spec.state import (
     OrderStatus,
     Role,
     Side,
+    Source,
     State,
     trading_close,
 )
@@ -85,9 +86,13 @@ MUST_REJECT = {
     "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07",
     "ORD-01", "ORD-02", "ORD-03", "ASK-01", "ASK-02", "ASK-03", "ASK-04",
     "BID-01", "BID-02", "CAN-01", "CAN-02", "CAN-03",
-    "MNY-01", "MNY-02", "MNY-03", "MNY-04",
+    "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
 }  # fmt: skip
+
+
+FIT_METER = {name: meter + 1000 for name, meter in METER.items()}
+"""Each trader's second meter: wind, registered under a feed-in tariff (ATT-11, ASK-03)."""
 
 
 @cache
@@ -95,6 +100,11 @@ def base_state() -> State:
     """The small village with three validators and a second attestor (for ATT-03)."""
     ledger = small_village(Ledger.new(validators=VALIDATORS))
     ledger.must("operator", Kind.REGISTER_ACCOUNT, {0: key_of("attestor-2"), 1: Role.ATTESTOR})
+    for name, meter in FIT_METER.items():
+        node = METER[name] - 100
+        body = {0: meter, 1: key_of(name), 2: key_of("attestor"), 3: node, 4: int(Source.WIND)}
+        body[5], body[6] = METER_CAPACITY_WH, int(Encumbrance.FEED_IN_TARIFF)
+        ledger.must("operator", Kind.REGISTER_METER, body)
     return ledger.state
 
 
@@ -139,6 +149,8 @@ def expected_attest(state: State, sender: bytes, readings: list[dict[int, int]])
             return "ATT-06"
         if r[2] > meter.capacity_wh or r[3] > meter.capacity_wh:
             return "ATT-07"
+        if r[4] != meter.encumbrance:
+            return "ATT-11"
         seen.add((r[0], r[1]))
     return None
 
@@ -194,7 +206,7 @@ def expected_payment(state: State, kind: Kind, sender: bytes, to: bytes, amount:
     if amount == 0:
         return "MNY-02"
     if kind is Kind.DEPOSIT:
-        return "MNY-04" if state.total_deposited + amount > MONEY_MAX_MSEN else None
+        return "MNY-04" if state.money_outstanding + amount > MONEY_MAX_MSEN else None
     return "MNY-03" if amount > state.accounts[sender].balance else None
 
 
@@ -323,17 +335,22 @@ class VillageMachine(RuleBasedStateMachine):
         ) in self.state.readings:
             return
         exported = data.draw(st.integers(1, METER_CAPACITY_WH))
-        encumbrance = data.draw(st.sampled_from([0, 0, 0, 0, 1, 3]))  # mostly free to sell
+        # mostly free to sell; else the seller's feed-in-tariff meter, its reading stating FIT,
+        # or a wrong encumbrance (ATT-11)
+        encumbrance = data.draw(st.sampled_from([0, 0, 0, 0, 1, 3]))
+        meter = METER[seller] if encumbrance == 0 else FIT_METER[seller]
+        if (meter, slot) in self.state.readings:
+            return
         imported = data.draw(st.integers(1, METER_CAPACITY_WH))
         batch = [
-            {0: METER[seller], 1: slot, 2: exported, 3: 0, 4: encumbrance},
+            {0: meter, 1: slot, 2: exported, 3: 0, 4: encumbrance},
             {0: METER[buyer], 1: slot, 2: 0, 3: imported, 4: 0},
         ]
         expected = expected_attest(self.state, key_of("attestor"), batch)
         self.submit(self.make("attestor", Kind.ATTEST, {0: batch}), "ATTEST", expected)
         ask_price = data.draw(limit_prices)
         quantity = data.draw(st.integers(1, exported) | quantities_around(exported))
-        ask = {0: METER[seller], 1: slot, 2: quantity, 3: ask_price}
+        ask = {0: meter, 1: slot, 2: quantity, 3: ask_price}
         expected = expected_ask(self.state, key_of(seller), ask)
         self.submit(self.make(seller, Kind.PLACE_ASK, ask), "PLACE_ASK", expected)
         bid_price = ask_price + data.draw(st.integers(-200, 1_000))
@@ -387,6 +404,8 @@ class VillageMachine(RuleBasedStateMachine):
             zone = data.draw(st.sampled_from([1, 10, 1, 10, 2, 99]))
             slot = self.slot + data.draw(st.integers(-4, 1))
             name = data.draw(traders)
+        if data.draw(st.integers(0, 19)) == 0:
+            name = "operator"  # the fee account, which never holds the trader role (INV-20)
         price = data.draw(limit_prices)
         fee = WHEELING_FEE.get(zone, 0)
         affordable = self.state.accounts[key_of(name)].balance // (price + fee)
@@ -398,7 +417,7 @@ class VillageMachine(RuleBasedStateMachine):
             )
         )
         body = {0: int(zone), 1: int(slot), 2: quantity, 3: price}
-        expected = expected_bid(self.state, key_of(name), body)
+        expected = "TX-06" if name == "operator" else expected_bid(self.state, key_of(name), body)
         balance = self.state.accounts[key_of(name)].balance
         if self.submit(self.make(name, Kind.PLACE_BID, body), "PLACE_BID", expected):
             # BID-03: exactly the escrow leaves the balance
@@ -435,7 +454,7 @@ class VillageMachine(RuleBasedStateMachine):
             sender = data.draw(traders)
         to = data.draw(st.sampled_from([*TRADERS, "operator", "mallory", sender]))
         balance = self.state.accounts[key_of(sender)].balance
-        room = MONEY_MAX_MSEN - self.state.total_deposited
+        room = MONEY_MAX_MSEN - self.state.money_outstanding
         edge = around(room if kind is Kind.DEPOSIT else balance, 0, MONEY_MAX_MSEN)
         amount = data.draw(st.one_of(st.integers(1, 10**9), edge, st.integers(0, 3)))
         body: dict[int, object]
@@ -465,7 +484,7 @@ class VillageMachine(RuleBasedStateMachine):
         sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
         if what == "account":
             name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
-            roles = data.draw(st.sampled_from([8, 8, 2, 9, 0, 16]))
+            roles = data.draw(st.sampled_from([8, 8, 2, 9, 10, 0, 16]))
             kind, body = Kind.REGISTER_ACCOUNT, {0: key_of(name), 1: roles}
         elif what == "node":
             node = data.draw(st.sampled_from([50, 51, 52, 3]))
@@ -479,8 +498,12 @@ class VillageMachine(RuleBasedStateMachine):
             node = data.draw(st.sampled_from([3, 12, 50, 51, 52, 2]))
             capacity = data.draw(st.sampled_from([METER_CAPACITY_WH, 1, 0]))
             body = {0: meter, 1: key_of(owner), 2: key_of("attestor"), 3: node, 4: 0, 5: capacity}
+            body[4] = data.draw(st.sampled_from([2, 3, 2, 0, 1]))  # solar, wind taken (MTR-06)
+            body[6] = data.draw(st.sampled_from([0, 1]))
             kind = Kind.REGISTER_METER
         expected: str | bool | None = "TX-06" if sender != "operator" else False
+        if sender == "operator" and kind is Kind.REGISTER_ACCOUNT and body[1] in (9, 10):
+            expected = "ACC-01" if key_of(name) in self.state.accounts else "ROL-01"
         self.submit(self.make(sender, kind, body), kind.name, expected)
 
     # -- envelopes that must fail whatever their body -----------------------------------------
@@ -567,7 +590,7 @@ class VillageMachine(RuleBasedStateMachine):
         txs = []
         rich = [n for n in TRADERS if self.state.accounts[key_of(n)].balance >= 1000]
         candidates = ["operator", *rich]
-        if self.state.total_deposited > MONEY_MAX_MSEN - 3000:
+        if self.state.money_outstanding > MONEY_MAX_MSEN - 3000:
             candidates.remove("operator")  # a deposit could break MNY-04
         if not candidates:
             return []
@@ -665,6 +688,7 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-08", "ATT-09"),
     *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
     *("BID-01", "BID-02", "BID-03", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
+    *("ROL-01", "INV-20", "ATT-11", "MTR-06", "INV-21"),
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),

@@ -40,7 +40,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
         op(Kind.REGISTER_ACCOUNT, {0: ivan, 1: int(Role.TRADER)}),
         "ACC-01",
     )
-    for roles, twin_roles in ((0, 1), (16, 8), (31, 11), (2**64 - 1, 11)):
+    for roles, twin_roles in ((0, 1), (16, 8), (31, 3), (2**64 - 1, 3)):
         suite.negative(
             f"account/ACC-03/roles-{roles}",
             f"Roles {roles}: empty or with a bit outside the four roles; {twin_roles} is fine.",
@@ -126,7 +126,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
     )
 
     def meter(**changes: Any) -> Step:
-        body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000}
+        body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0}
         names = {"meter": 0, "owner": 1, "attestor": 2, "node": 3, "source": 4, "capacity": 5}
         for name, value in changes.items():
             body[names[name]] = value
@@ -134,7 +134,7 @@ def group_accounts_grid_meters(suite: Suite) -> None:
 
     suite.add(
         "meter/valid/second-meter",
-        "A second meter at alice's service point.",
+        "A second meter at alice's service point, of another source (wind) than her first.",
         v.state,
         [meter()],
         expect=[None],

@@ -5,7 +5,9 @@ from __future__ import annotations
 from conformance_tests.adapter import Step
 from conformance_tests.scenario import Ledger, small_village
 from conformance_tests.suite import (
+    ENCUMBERED_METER,
     Suite,
+    encumbered_village,
     must,
     nonce_make,
     reading_map,
@@ -17,6 +19,7 @@ from spec.attestation import MAX_BATCH_READINGS
 from spec.state import (
     Encumbrance,
     Role,
+    Source,
 )
 from spec.transactions import (
     Kind,
@@ -88,7 +91,7 @@ def group_attestation(suite: Suite) -> None:
     # A second attestor for meter 200.
     w = village()
     must(w.register("attestor-2", Role.ATTESTOR))
-    must(w.meter(200, "alice", 3, attestor="attestor-2"))
+    must(w.meter(200, "alice", 3, attestor="attestor-2", source=Source.WIND))
     reading = [{0: 200, 1: s, 2: 500, 3: 0, 4: 0}]
     suite.negative(
         "attest/ATT-03/other-attestor",
@@ -181,19 +184,21 @@ def group_attestation(suite: Suite) -> None:
             "ATT-07",
             flags=["boundary"],
         )
+    encumbered = encumbered_village()
     for encumbrance in Encumbrance:
+        item = {0: ENCUMBERED_METER[encumbrance], 1: s, 2: 700, 3: 300, 4: int(encumbrance)}
         suite.add(
             f"attest/valid/encumbrance-{encumbrance.name.lower()}",
-            f"An export under {encumbrance.name} mints a lot carrying it.",
-            v.state,
-            [batch((103, s, 700, 300, int(encumbrance)))],
+            f"An export of a meter registered {encumbrance.name} mints a lot carrying it.",
+            encumbered.state,
+            [tx(encumbered.make("attestor", Kind.ATTEST, {0: [item]}))],
             expect=[None],
             flags=["valid"],
         )
     # ATT-10: a trader's import in one (zone, slot) is bounded by WH_MAX.
     big = village()
-    must(big.meter(201, "alice", 3, capacity_wh=WH_MAX))
-    must(big.meter(202, "alice", 3, capacity_wh=WH_MAX))
+    must(big.meter(201, "alice", 3, capacity_wh=WH_MAX, source=Source.WIND))
+    must(big.meter(202, "alice", 3, capacity_wh=WH_MAX, source=Source.HYDRO))
     suite.negative(
         "attest/ATT-10/demand-over-wh-max",
         "Two meters of alice in zone 1 import WH_MAX and 1 Wh in one slot.",

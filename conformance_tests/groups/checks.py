@@ -33,7 +33,7 @@ from conformance_tests.suite import (
 )
 from spec.blocks import MAX_BLOCK_TXS
 from spec.cbor import MAX_DEPTH, decode, encode
-from spec.state import Encumbrance, NodeKind, Role, State, trading_close
+from spec.state import Encumbrance, NodeKind, Role, Source, State, trading_close
 from spec.transactions import MAX_TX_BYTES, Kind, make_transaction
 from spec.units import COUNTER_MAX, Height, OrderId
 
@@ -389,7 +389,9 @@ def _kind_pairs(both: Any) -> None:
     meter = Kind.REGISTER_METER
 
     def meter_body(number: int, owner: str, attestor: str, at: int, capacity: int) -> Any:
-        return {0: number, 1: key_of(owner), 2: key_of(attestor), 3: at, 4: 0, 5: capacity}
+        body = {0: number, 1: key_of(owner), 2: key_of(attestor), 3: at, 4: 1, 5: capacity}
+        body[6] = 0  # a wind meter: alice's solar meter 103 is at node 3 (MTR-06)
+        return body
 
     meter_pairs = [
         ("meter-twice-owner-not-trader", (103, "attestor", "attestor", 3, 1000), "MTR-01",
@@ -494,15 +496,17 @@ def _order_pairs(both: Any) -> None:
     ask, bid, cancel = Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL
     # An encumbered lot of alice's in slot s - 1.
     e = market()
-    must(e.attest([(103, s - 1, 500, 0, Encumbrance.FEED_IN_TARIFF)]))
+    fit = Encumbrance.FEED_IN_TARIFF
+    must(e.meter(211, "alice", 3, source=Source.WIND, encumbrance=fit))  # a feed-in-tariff meter
+    must(e.attest([(211, s - 1, 500, 0, fit)]))
     both(
         "not-owner-encumbered-lot",
         "Bob offers alice's feed-in-tariff lot (companion: alice offers it).",
         e.state,
-        tx(e.make("bob", ask, {0: 103, 1: s - 1, 2: 100, 3: 0})),
+        tx(e.make("bob", ask, {0: 211, 1: s - 1, 2: 100, 3: 0})),
         "ASK-02",
         e.state,
-        tx(e.make("alice", ask, {0: 103, 1: s - 1, 2: 100, 3: 0})),
+        tx(e.make("alice", ask, {0: 211, 1: s - 1, 2: 100, 3: 0})),
         "ASK-03",
         "authorization",
     )
@@ -510,7 +514,7 @@ def _order_pairs(both: Any) -> None:
         "encumbered-lot-zero-quantity",
         "Alice offers 0 Wh of her feed-in-tariff lot (companion: 0 Wh of her free lot).",
         e.state,
-        tx(e.make("alice", ask, {0: 103, 1: s - 1, 2: 0, 3: 0})),
+        tx(e.make("alice", ask, {0: 211, 1: s - 1, 2: 0, 3: 0})),
         "ASK-03",
         e.state,
         tx(e.make("alice", ask, {0: 103, 1: s, 2: 0, 3: 0})),

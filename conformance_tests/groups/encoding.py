@@ -8,6 +8,7 @@ from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
 from conformance_tests.suite import (
     GenerationError,
     Suite,
+    encumbered_village,
     envelope_entries,
     head,
     market,
@@ -322,7 +323,7 @@ def group_encoding(suite: Suite) -> None:
         ("capacity", 5, WH_MAX + 1, WH_MAX),
         ("meter-id", 0, 2**32, 2**32 - 1),
     ):
-        base_body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000}
+        base_body = {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0}
         bad_body, good_body = dict(base_body), dict(base_body)
         bad_body[index], good_body[index] = over, at
         suite.negative(
@@ -345,10 +346,10 @@ def group_encoding(suite: Suite) -> None:
     )
     suite.negative(
         "encoding/ENC-15/encumbrance-4",
-        "Encumbrance 4 does not exist.",
-        v.state,
-        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 103, 1: s, 2: 1, 3: 0, 4: 4}]})),
-        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 103, 1: s, 2: 1, 3: 0, 4: 3}]})),
+        "Encumbrance 4 does not exist; 3 is the meter's own (meter 213 is registered 3).",
+        encumbered_village().state,
+        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 213, 1: s, 2: 1, 3: 0, 4: 4}]})),
+        tx(v.make("attestor", Kind.ATTEST, {0: [{0: 213, 1: s, 2: 1, 3: 0, 4: 3}]})),
         "ENC-15",
         flags=["encoding", "boundary"],
     )

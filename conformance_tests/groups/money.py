@@ -24,7 +24,7 @@ def group_money(suite: Suite) -> None:
     """MNY-01 .. MNY-04 with amounts at and one past their bounds."""
     v = village()
     balance = v.state.accounts[key_of("alice")].balance
-    total = v.state.total_deposited
+    total = v.state.money_outstanding
 
     def send(who: str, kind: Kind, body: Any) -> Step:
         return tx(v.make(who, kind, body))

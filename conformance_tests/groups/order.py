@@ -7,12 +7,13 @@ from dataclasses import replace
 from conformance_tests.adapter import Step
 from conformance_tests.scenario import Ledger
 from conformance_tests.suite import (
+    ENCUMBERED_METER,
     Suite,
     copy,
+    encumbered_village,
     market,
     must,
     tx,
-    village,
 )
 from spec.state import (
     Encumbrance,
@@ -193,13 +194,14 @@ def group_orders(suite: Suite) -> None:
         Encumbrance.J_CREDIT,
         Encumbrance.NON_FOSSIL_CERTIFICATE,
     ):
-        e = village()
-        must(e.attest([(103, s, 1000, 0, encumbrance), (105, s, 1000, 0, Encumbrance.NONE)]))
+        e = encumbered_village()
+        meter = ENCUMBERED_METER[encumbrance]
+        must(e.attest([(meter, s, 1000, 0, encumbrance), (105, s, 1000, 0, Encumbrance.NONE)]))
         suite.negative(
             f"order/ASK-03/{encumbrance.name.lower()}",
             f"Alice's lot carries {encumbrance.name}; carol's lot is unencumbered.",
             e.state,
-            tx(e.make("alice", Kind.PLACE_ASK, {0: 103, 1: s, 2: 100, 3: 2000})),
+            tx(e.make("alice", Kind.PLACE_ASK, {0: meter, 1: s, 2: 100, 3: 2000})),
             tx(e.make("carol", Kind.PLACE_ASK, {0: 105, 1: s, 2: 100, 3: 2000})),
             "ASK-03",
         )

@@ -43,7 +43,7 @@ def group_schemas(suite: Suite) -> None:
         Kind.REGISTER_NODE: ("operator", {0: 7, 1: 2, 2: 2, 3: 0}),
         Kind.REGISTER_METER: (
             "operator",
-            {0: 200, 1: alice, 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000},
+            {0: 200, 1: alice, 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0},
         ),
         Kind.ATTEST: ("attestor", {0: [reading]}),
         Kind.PLACE_ASK: ("alice", {0: 103, 1: s, 2: 100, 3: 2000}),
@@ -57,7 +57,15 @@ def group_schemas(suite: Suite) -> None:
     over: dict[Kind, dict[int, Any]] = {
         Kind.REGISTER_ACCOUNT: {0: bytes(33), 1: None},
         Kind.REGISTER_NODE: {0: 2**32, 1: 3, 2: 2**32, 3: PRICE_MAX_SEN_PER_KWH + 1},
-        Kind.REGISTER_METER: {0: 2**32, 1: bytes(31), 2: bytes(33), 3: 2**32, 4: 4, 5: WH_MAX + 1},
+        Kind.REGISTER_METER: {
+            0: 2**32,
+            1: bytes(31),
+            2: bytes(33),
+            3: 2**32,
+            4: 4,
+            5: WH_MAX + 1,
+            6: 4,
+        },
         Kind.ATTEST: {0: None},
         Kind.PLACE_ASK: {0: 2**32, 1: Slot.MAX + 1, 2: WH_MAX + 1, 3: PRICE_MAX_SEN_PER_KWH + 1},
         Kind.PLACE_BID: {0: 2**32, 1: Slot.MAX + 1, 2: WH_MAX + 1, 3: PRICE_MAX_SEN_PER_KWH + 1},

@@ -116,7 +116,7 @@ def group_transactions(suite: Suite) -> None:
             Kind.REGISTER_METER,
             "alice",
             "operator",
-            {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000},
+            {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0},
         ),
         (Kind.ATTEST, "operator", "attestor", {0: [{0: 103, 1: s, 2: 10, 3: 0, 4: 0}]}),
         (Kind.PLACE_BID, "operator", "alice", {0: 1, 1: s, 2: 10, 3: 1000}),

@@ -4,7 +4,7 @@ transactions alone, CAN-01 at the next order id, GRD-02 with a parent that is a 
 from __future__ import annotations
 
 from conformance_tests.suite import Suite, market, must, tx, village
-from spec.state import NodeKind
+from spec.state import NodeKind, Source
 from spec.transactions import Kind
 from spec.units import WH_MAX
 
@@ -14,8 +14,8 @@ def group_witnesses(suite: Suite) -> None:
     v = village()
     s = v.slot - 1
     # Alice gets two meters of the largest capacity at her service point 3 (zone 1).
-    for meter in (300, 301):
-        must(v.meter(meter, "alice", 3, capacity_wh=WH_MAX))
+    for meter, source in ((300, Source.WIND), (301, Source.HYDRO)):  # 103 is solar (MTR-06)
+        must(v.meter(meter, "alice", 3, capacity_wh=WH_MAX, source=source))
 
     def readings(second: int) -> bytes:
         batch = [

@@ -69,6 +69,11 @@ def domain(tx: Tx) -> Term:
     return z3.And(*parts)
 
 
+def encumbrance_of(s: Ledger, r: MeterReading) -> Term:
+    """The encumbrance a minted lot carries: the meter's (a seam for the seeded bugs)."""
+    return get(s.meter_encumbrance, r.meter)
+
+
 def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> Ledger:
     """One pass of the spec's loop body: check one reading and record it."""
     key = (r.meter, r.slot)
@@ -81,6 +86,7 @@ def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> 
     capacity = get(s.meter_capacity, r.meter)
     checks.require(r.exported_wh <= capacity, "ATT-07")
     checks.require(r.imported_wh <= capacity, "ATT-07")
+    checks.require(r.encumbrance == get(s.meter_encumbrance, r.meter), "ATT-11")
     s = put(s, "reading_exists", key, z3.BoolVal(True))
     s = put(s, "reading_exported", key, r.exported_wh)
     s = put(s, "reading_imported", key, r.imported_wh)
@@ -93,7 +99,7 @@ def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> 
         "lot_exists": z3.BoolVal(True),
         "lot_owner": owner,
         "lot_zone": zone,
-        "lot_encumbrance": r.encumbrance,
+        "lot_encumbrance": encumbrance_of(s, r),
         "lot_minted": r.exported_wh,
         "lot_unsold": r.exported_wh,
         "lot_reserved": z3.IntVal(0),

@@ -43,9 +43,9 @@ def step(s: Ledger, tx: Tx) -> Transition:
     checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(get(s.account_registered, tx.account), "MNY-01")
     checks.require(tx.amount >= 1, "MNY-02")
-    checks.require(s.total_deposited + tx.amount <= MONEY_MAX_MSEN, "MNY-04")
+    checks.require(s.money_outstanding + tx.amount <= MONEY_MAX_MSEN, "MNY-04")
     s = write_balance(s, tx.account, get(s.account_balance, tx.account) + tx.amount)
-    s = replace(s, total_deposited=s.total_deposited + tx.amount)
+    s = replace(s, money_outstanding=s.money_outstanding + tx.amount)
     return checks.done(advance_nonce(s, tx.sender))
 
 

@@ -1,4 +1,4 @@
-"""spec.accounts.register_account (ACC-01 .. ACC-03, VAL-01), sent by the operator (TX-06)."""
+"""spec.accounts.register_account (ACC-01 .. ACC-03, VAL-01, ROL-01), sent by the operator."""
 
 from __future__ import annotations
 
@@ -49,12 +49,18 @@ def domain(tx: Tx) -> Term:
     return z3.And(account_id(tx.sender), account_id(tx.account))
 
 
+def roles_compatible(operator: Term, attestor: Term, trader: Term) -> Term:
+    """spec.state.role_conflict is None: no trader that is also an attestor or the operator."""
+    return z3.Not(z3.And(trader, z3.Or(operator, attestor)))
+
+
 def step(s: Ledger, tx: Tx) -> Transition:
     checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(z3.Not(get(s.account_registered, tx.account)), "ACC-01")
     checks.require(tx.key_valid, "ACC-02")
     checks.require(tx.roles_valid, "ACC-03")
     checks.require(z3.Not(tx.validator), "VAL-01")
+    checks.require(roles_compatible(tx.operator, tx.attestor, tx.trader), "ROL-01")
     key = (tx.account,)
     s = put(s, "account_registered", key, z3.BoolVal(True))
     s = put(s, "account_operator", key, tx.operator)

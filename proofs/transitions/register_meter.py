@@ -1,7 +1,8 @@
-"""spec.meters.register_meter (MTR-01 .. MTR-05), sent by the operator (TX-06).
+"""spec.meters.register_meter (MTR-01 .. MTR-06), sent by the operator (TX-06).
 
 The meter's source is not modelled: no rule reads it after registration except to copy it into
-lots, and no invariant is about it.
+lots and to find another meter of that source at the service point (MTR-06), whose verdict is an
+opaque input here (axiom POINT: the model keeps no index of meters by service point and source).
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ class Tx:
     attestor: Term
     node: Term
     capacity_wh: Term
+    encumbrance: Term
+    """The encumbrance registered with the meter (INV-21)."""
+    point_free: Term
+    """MTR-06's verdict: no meter of the same source at the service point (axiom POINT)."""
 
 
 def symbolic(prefix: str) -> Tx:
-    return symbolic_fields(Tx, prefix)
+    return symbolic_fields(Tx, prefix, ("point_free",))
 
 
 def domain(tx: Tx) -> Term:
@@ -51,6 +56,8 @@ def domain(tx: Tx) -> Term:
         account_id(tx.attestor),
         ident(tx.node),
         wh(tx.capacity_wh),
+        tx.encumbrance >= 0,
+        tx.encumbrance <= 3,
     )
 
 
@@ -69,6 +76,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
         "MTR-04",
     )
     checks.require(tx.capacity_wh >= 1, "MTR-05")
+    checks.require(tx.point_free, "MTR-06")
     key = (tx.meter,)
     s = put(s, "meter_registered", key, z3.BoolVal(True))
     s = put(s, "meter_owner", key, tx.owner)
@@ -76,6 +84,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     s = put(s, "meter_node", key, tx.node)
     s = put(s, "meter_zone", key, get(s.node_zone, tx.node))
     s = put(s, "meter_capacity", key, tx.capacity_wh)
+    s = put(s, "meter_encumbrance", key, tx.encumbrance)
     return checks.done(advance_nonce(s, tx.sender))
 
 

@@ -37,13 +37,18 @@ def domain(tx: Tx) -> Term:
     return z3.And(account_id(tx.sender), money(tx.amount))
 
 
+def outstanding_after(outstanding: Term, amount: Term) -> Term:
+    """The money outstanding after a withdrawal (a seam for the seeded bugs)."""
+    return outstanding - amount
+
+
 def step(s: Ledger, tx: Tx) -> Transition:
     checks = signed(s, tx.sender, tx.nonce, None)
     checks.require(tx.amount >= 1, "MNY-02")
     balance = get(s.account_balance, tx.sender)
     checks.require(tx.amount <= balance, "MNY-03")
     s = write_balance(s, tx.sender, balance - tx.amount)
-    s = replace(s, total_withdrawn=s.total_withdrawn + tx.amount)
+    s = replace(s, money_outstanding=outstanding_after(s.money_outstanding, tx.amount))
     return checks.done(advance_nonce(s, tx.sender))
 
 
