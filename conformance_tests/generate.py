@@ -26,7 +26,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
 
-from conformance_tests import edwards
+from conformance_tests import edwards, gen_orders_cost
 from conformance_tests.adapter import Step
 from conformance_tests.spec_adapter import apply_step, state_bytes
 from conformance_tests.spec_adapter import state_root as cached_state_root
@@ -40,6 +40,7 @@ from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
 from spec.invariants import check_state
 from spec.lifecycles import edge_labels, illegal_transitions, observed_transitions
+from spec.orders import ORDER_FEE_MSEN
 from spec.rules import RULES, RuleKind
 from spec.state import (
     Account,
@@ -95,8 +96,14 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
     Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05"),
     Kind.ATTEST: ("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "INV-04"),
-    Kind.PLACE_ASK: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-04", "ASK-05"),
-    Kind.PLACE_BID: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "BID-01", "BID-02", "BID-03"),
+    Kind.PLACE_ASK: (
+        *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-06", "ORD-07"),
+        *("ASK-01", "ASK-04", "ASK-05", "INV-26"),
+    ),
+    Kind.PLACE_BID: (
+        *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-06", "ORD-07"),
+        *("BID-01", "BID-02", "BID-03", "BID-04", "BID-05", "BID-06", "INV-25", "INV-26"),
+    ),
     Kind.CANCEL: ("CAN-01", "CAN-02", "CAN-03", "CAN-04"),
     Kind.DEPOSIT: ("MNY-01", "MNY-02", "MNY-04", "INV-06"),
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),
@@ -552,7 +559,6 @@ def group_transactions(suite: Suite) -> None:
             {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0, 5: 1000},
         ),
         (Kind.ATTEST, "operator", "attestor", {0: [{0: 103, 1: s, 2: 10, 3: 0, 4: 0}]}),
-        (Kind.PLACE_BID, "operator", "alice", {0: 1, 1: s, 2: 10, 3: 1000}),
         (Kind.DEPOSIT, "alice", "operator", body),
     ]
     for kind, wrong, right, kind_body in wrong_role:
@@ -566,6 +572,15 @@ def group_transactions(suite: Suite) -> None:
             flags=["authorization"],
         )
     m = market()
+    suite.negative(
+        "tx/TX-06/place_bid-by-operator",
+        "PLACE_BID needs a role operator does not hold; bob (with import to back it) may send it.",
+        m.state,
+        tx(m.make("operator", Kind.PLACE_BID, {0: 1, 1: s, 2: 10, 3: 1000})),
+        tx(m.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 10, 3: 1000})),
+        "TX-06",
+        flags=["authorization"],
+    )
     must(m.ask("alice", 103, s, 1000, 2000))
     suite.negative(
         "tx/TX-06/cancel-by-attestor",
@@ -1210,7 +1225,7 @@ def group_orders(suite: Suite) -> None:
         "A bid for a slot whose trading closed long ago, in a market that never existed.",
         past.state,
         tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s - 10, 2: 100, 3: 2500})),
-        tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s + 10, 2: 100, 3: 2500})),
+        tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 100, 3: 2500})),
         "ORD-02",
         flags=["time"],
     )
@@ -1245,11 +1260,13 @@ def group_orders(suite: Suite) -> None:
         twin_pre=bid_cancelled.state,
         flags=["self-trade"],
     )
+    other_slot = copy(asked)
+    must(other_slot.attest([(106, s - 1, 0, 100)]))
     suite.add(
-        "order/valid/both-sides-other-zone",
-        "Dave's ask in zone 1 does not stop a bid of his in zone 10.",
-        asked.state,
-        [tx(asked.make("dave", Kind.PLACE_BID, {0: 10, 1: s, 2: 100, 3: 2500}))],
+        "order/valid/both-sides-other-slot",
+        "Dave's ask in (1, s) does not stop a bid of his in (1, s - 1), backed by his import then.",
+        other_slot.state,
+        [tx(other_slot.make("dave", Kind.PLACE_BID, {0: 1, 1: s - 1, 2: 100, 3: 2500}))],
         expect=[None],
         flags=["self-trade", "valid"],
     )
@@ -1334,24 +1351,25 @@ def group_orders(suite: Suite) -> None:
             "BID-01",
         )
     poor = market()
-    # Escrow = quantity x (max price + fee 100). Give grace exactly 1000 x 2100 milli-sen.
-    must(poor.register("grace"))
-    must(poor.deposit("grace", 1000 * 2100))
+    # Escrow = quantity x (max price + fee 100). Leave bob (2 500 Wh of import) exactly
+    # 1000 x 2100 milli-sen plus the order fee.
+    must(poor.withdraw("bob", 100_000 * 100_000 - 1000 * 2100 - ORDER_FEE_MSEN))
     suite.negative(
         "order/BID-02/escrow-one-over-balance",
-        "Escrow 1000 x (2001 + 100) exceeds a balance of 1000 x (2000 + 100) by 1000.",
+        "Escrow 1000 x (2011 + 100) exceeds a balance of 1000 x (2000 + 100) + ORDER_FEE_MSEN "
+        "by 1000.",
         poor.state,
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2001})),
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2000})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2011})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2000})),
         "BID-02",
         flags=["boundary"],
     )
     suite.negative(
         "order/BID-02/fee-counts",
-        "Without the fee the escrow would fit: 2100 Wh x 1000 + fee does not.",
+        "Without the wheeling fee the escrow would fit: 2100 Wh x (1000 + 100) does not.",
         poor.state,
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 2100, 3: 1000})),
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 2000, 3: 950})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 2100, 3: 1000})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 2000, 3: 950})),
         "BID-02",
         flags=["boundary", "fee"],
     )
@@ -2515,50 +2533,8 @@ def group_clearing(suite: Suite) -> None:
         (
             "bids-only",
             "Bids and no lots: bids expire and get their escrow back.",
-            [Plan(1, 0, 100, (), ((1, 100, 3000),)), Plan(2, 0, 0, (), ((1, 10, 3000),))],
+            [Plan(1, 0, 100, (), ((1, 100, 3000),)), Plan(2, 0, 10, (), ((1, 10, 3000),))],
             ["zero-volume"],
-        ),
-        (
-            "bid-without-demand",
-            "A buyer with no attested import has eligible quantity 0 (CLR-02).",
-            [Plan(0, 100, 0, ((100, 2000),), ()), Plan(1, 0, 0, (), ((1, 100, 3000),))],
-            ["zero-volume", "import-cap"],
-        ),
-        (
-            "import-capped-buyer",
-            "A bid for 500 Wh by a buyer who imported 120 Wh fills 120.",
-            [Plan(0, 1000, 0, ((1000, 2000),), ()), Plan(1, 0, 120, (), ((1, 500, 2600),))],
-            ["import-cap"],
-        ),
-        (
-            "import-cap-across-own-bids",
-            "A buyer's two bids share its 300 Wh of demand, best price first.",
-            [
-                Plan(0, 1000, 0, ((1000, 2000),), ()),
-                Plan(1, 0, 300, (), ((1, 200, 2200), (1, 200, 2600))),
-            ],
-            ["import-cap"],
-        ),
-        (
-            "import-in-other-zone",
-            "Demand attested in zone 1 does not back a bid in zone 10.",
-            [
-                Plan(10, 100, 0, ((100, 2000),), ()),
-                Plan(1, 0, 100, (), ((10, 100, 3000),)),
-            ],
-            ["import-cap", "zero-volume"],
-        ),
-        (
-            "self-trade-across-zones",
-            "t10 offers in zone 10 and bids in zone 1, another market (ORD-03 allows it). t11 "
-            "buys t10's energy in zone 10; t10 has no demand attested in zone 1, so its bid is "
-            "not eligible and zone 1 trades nothing.",
-            [
-                Plan(10, 100, 0, ((100, 2000),), ((1, 100, 2500),)),
-                Plan(11, 0, 100, (), ((10, 100, 2500),)),
-                Plan(1, 100, 0, ((100, 1900),), ()),
-            ],
-            ["self-trade", "import-cap", "zero-volume"],
         ),
         (
             "two-zones-clear-in-order",
@@ -2613,13 +2589,15 @@ def group_clearing(suite: Suite) -> None:
                     left -= quantity
                     if not left:
                         break
-            other_zone = 10 if zone_of_trader == 1 else 1
-            if rng.random() < 0.7:
-                # ORD-03: a seller may bid only in another zone's market.
-                zones = [other_zone] if asks else [zone_of_trader] * rng.randint(1, 2)
-                for zone in zones:
-                    quantity = rng.choice((1, 50, 500, 2000, 30_000))
-                    bids.append((zone, quantity, rng.choice(prices)))
+            if rng.random() < 0.7 and not asks:
+                # ORD-03: a seller does not bid in its own market; BID-04: a buyer bids only
+                # for import it has not yet bid for, which is all in its own zone.
+                unbacked = imported
+                for _ in range(rng.randint(1, 2)):
+                    quantity = min(rng.choice((1, 50, 500, 2000, 30_000)), unbacked)
+                    if quantity:
+                        bids.append((zone_of_trader, quantity, rng.choice(prices)))
+                        unbacked -= quantity
             plans.append(Plan(trader, exported, imported, tuple(asks), tuple(bids)))
         auction_vector(
             suite,
@@ -2852,6 +2830,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     group_accounts_grid_meters,
     group_attestation,
     group_orders,
+    gen_orders_cost.group_orders_cost,
     group_money,
     group_encoding,
     group_schemas,

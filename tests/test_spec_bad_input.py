@@ -101,8 +101,8 @@ def test_every_kind_has_a_valid_body_here() -> None:
     assert set(valid_bodies()) == set(KINDS)
     state = village().state
     for kind, body in valid_bodies().items():
-        if kind in (Kind.PLACE_ASK, Kind.CANCEL):
-            continue  # need a lot / an order first; covered in their own files
+        if kind in (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL):
+            continue  # need a lot / import / an order first; covered in their own files
         _, receipt = apply_transaction(state, signed(kind, body))
         assert receipt.accepted, (kind, receipt)
 
