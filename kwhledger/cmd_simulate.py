@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     totals = simulation.totals()
     checks = dict(simulation.checks)
     violations = spec_invariants(simulation)
-    checks["the spec's invariant checker finds nothing (INV-01..INV-14, INV-25, INV-26)"] = not violations
+    checks[
+        "the spec's invariant checker finds nothing (INV-01..INV-14, INV-25, INV-26)"
+    ] = not violations
     if args.plot is not None:
         from reference.plot import render
 

@@ -348,9 +348,11 @@ MUTANTS: tuple[Mutant, ...] = (
 
 def make_copy(destination: Path) -> None:
     """The spec, the scenario driver and the spec's tests, as they are in the working tree."""
-    for package in ("spec", "kwhledger"):
+    for package in ("spec", "kwhledger", "conformance_tests"):
         shutil.copytree(
-            ROOT / package, destination / package, ignore=shutil.ignore_patterns("__pycache__")
+            ROOT / package,
+            destination / package,
+            ignore=shutil.ignore_patterns("__pycache__", "vectors", "*.cbor", "SHA256SUMS"),
         )
     shutil.copy2(ROOT / "pyproject.toml", destination / "pyproject.toml")
     (destination / "tests").mkdir()
@@ -381,7 +383,8 @@ def environment(copy: Path) -> dict[str, str]:
 def verify_import(copy: Path) -> None:
     """``import spec`` in the copy's environment must load the copy, not the installed tree."""
     probe = (
-        "import spec, kwhledger.scenario; print(spec.__file__); print(kwhledger.scenario.__file__)"
+        "import spec, conformance_tests.scenario; "
+        "print(spec.__file__); print(conformance_tests.scenario.__file__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],

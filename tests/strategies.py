@@ -22,7 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from kwhledger.scenario import (
+from conformance_tests.scenario import (
     ATTESTATION_WINDOW_S,
     TRADING_CLOSE_S,
     Ledger,
@@ -48,7 +48,7 @@ from spec.units import (
     slot_end,
 )
 
-# --- The test village (kwhledger.scenario.small_village) -----------------------------------------
+# --- The test village (conformance_tests.scenario.small_village) ------------------------------
 
 TRADERS: tuple[str, ...] = ("alice", "bob", "carol", "dave", "erin", "frank")
 """The village's traders; alice .. dave live in zone 1, erin and frank in zone 10."""

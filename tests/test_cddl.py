@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import spec
-from kwhledger.scenario import Ledger, key_of, small_village
+from conformance_tests.scenario import Ledger, key_of, small_village
 from spec.attestation import MAX_BATCH_READINGS
 from spec.blocks import MAX_BLOCK_TXS, apply_block
 from spec.cbor import decode, encode

@@ -9,7 +9,7 @@ import networkx as nx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kwhledger.scenario import Ledger, small_village
+from conformance_tests.scenario import Ledger, small_village
 from spec.lifecycles import (
     ABSENT,
     LIFECYCLES,

@@ -1,10 +1,10 @@
 """The Z3 model against the executable spec, on concrete states.
 
 A proof about a model nobody runs proves nothing about the ledger. Here Hypothesis builds small
-states through the spec (``kwhledger.scenario``), draws a transaction of each kind with fields at
-the edges that matter (a lot's unsold Wh +- 1, a balance +- 1, a window's last second, a wrong
-nonce, an unregistered sender), applies it with the spec, evaluates the model's transition on the
-same concrete values (``z3.simplify`` on Store chains), and checks that:
+states through the spec (``conformance_tests.scenario``), draws a transaction of each kind with
+fields at the edges that matter (a lot's unsold Wh +- 1, a balance +- 1, a window's last second,
+a wrong nonce, an unregistered sender), applies it with the spec, evaluates the model's
+transition on the same concrete values (``z3.simplify`` on Store chains), and checks that:
 
 * the model rejects with the same rule as the spec, and accepts exactly when the spec accepts;
 * after an accepted transaction, every field of every row the spec's states hold (and every
@@ -27,7 +27,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kwhledger.scenario import Ledger, key_of, small_village
+from conformance_tests.scenario import Ledger, key_of, small_village
 from proofs import auction, concrete
 from proofs.model import FIELD_NAMES, SCALARS, field_arity
 from proofs.model import Ledger as ModelLedger

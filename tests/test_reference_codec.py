@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference
-from kwhledger.scenario import Ledger as SpecLedger
-from kwhledger.scenario import small_village
+from conformance_tests.scenario import Ledger as SpecLedger
+from conformance_tests.scenario import small_village
 from reference.cbor import decode_strict
 from reference.cbor import encode as reference_encode
 from reference.errors import RULE_CODES

@@ -20,8 +20,8 @@ import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kwhledger.scenario import Ledger as SpecLedger
-from kwhledger.scenario import key_of, seed_of, small_village
+from conformance_tests.scenario import Ledger as SpecLedger
+from conformance_tests.scenario import key_of, seed_of, small_village
 from reference.ledger import Ledger, decode_state
 from reference.ledger import encode_state as reference_encoding
 from spec.blocks import Header, vote_bytes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kwhledger.scenario import small_village
+from conformance_tests.scenario import small_village
 from spec.invariants import check_state
 from spec.state import MarketStatus, OrderStatus
 

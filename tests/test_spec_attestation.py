@@ -16,7 +16,7 @@ from strategies import (
     village,
 )
 
-from kwhledger.scenario import ATTESTATION_WINDOW_S, Ledger, key_of
+from conformance_tests.scenario import ATTESTATION_WINDOW_S, Ledger, key_of
 from spec.attestation import MAX_BATCH_READINGS
 from spec.clearing import advance_clock
 from spec.state import Encumbrance, MarketStatus, Role, Source

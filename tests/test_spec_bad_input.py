@@ -23,7 +23,7 @@ from strategies import (
     village,
 )
 
-from kwhledger.scenario import CHAIN_ID, key_of
+from conformance_tests.scenario import CHAIN_ID, key_of
 from spec.blocks import MAX_BLOCK_BYTES, apply_block
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock

@@ -12,7 +12,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import METER, entry, forge_block, reject_block, reject_clock, village
 
-from kwhledger.scenario import Ledger, key_of, small_village
+from conformance_tests.scenario import Ledger, key_of, small_village
 from spec.blocks import MAX_BLOCK_TXS, apply_block
 from spec.cbor import decode, encode
 from spec.fmap import FrozenMap

@@ -8,7 +8,7 @@ from dataclasses import replace
 from _rules_plugin import rules
 from strategies import METER, START_BALANCE_MSEN, ZONE, entry, row, village
 
-from kwhledger.scenario import Ledger, key_of
+from conformance_tests.scenario import Ledger, key_of
 from spec.clearing import advance_clock
 from spec.invariants import check_state
 from spec.orders import ORDER_FEE_MSEN

@@ -7,7 +7,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import accept_tx, raw_transaction, reject_tx, village
 
-from kwhledger.scenario import CHAIN_ID, key_of
+from conformance_tests.scenario import CHAIN_ID, key_of
 from spec.cbor import MAX_DEPTH, encode
 from spec.transactions import MAX_TX_BYTES, Kind
 from spec.units import MONEY_MAX_MSEN, WH_MAX

@@ -11,7 +11,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import METER, ZONE, village
 
-from kwhledger.scenario import Ledger, key_of, small_village
+from conformance_tests.scenario import Ledger, key_of, small_village
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock
 from spec.fmap import FrozenMap

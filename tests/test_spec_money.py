@@ -17,7 +17,7 @@ from strategies import (
     village,
 )
 
-from kwhledger.scenario import key_of
+from conformance_tests.scenario import key_of
 from spec.transactions import Kind
 from spec.units import MONEY_MAX_MSEN
 

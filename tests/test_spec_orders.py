@@ -20,7 +20,7 @@ from strategies import (
     village,
 )
 
-from kwhledger.scenario import Ledger, key_of
+from conformance_tests.scenario import Ledger, key_of
 from spec.clearing import advance_clock
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import Demand, Encumbrance, OrderStatus, trading_close

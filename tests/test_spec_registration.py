@@ -6,7 +6,7 @@ import pytest
 from _rules_plugin import rules
 from strategies import accept_tx, row, send, village
 
-from kwhledger.scenario import Ledger, key_of
+from conformance_tests.scenario import Ledger, key_of
 from spec.state import NodeKind, Role, Source
 from spec.transactions import Kind
 

@@ -44,7 +44,7 @@ from strategies import (
     quantities_around,
 )
 
-from kwhledger.scenario import (
+from conformance_tests.scenario import (
     ATTESTATION_WINDOW_S,
     CHAIN_ID,
     Ledger,

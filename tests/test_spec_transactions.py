@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import accept_tx, raw_transaction, reject_tx, village
 
-from kwhledger.scenario import CHAIN_ID, key_of, seed_of
+from conformance_tests.scenario import CHAIN_ID, key_of, seed_of
 from spec.crypto import merkle_root, verify
 from spec.state import with_account
 from spec.transactions import Kind, apply_transaction, make_transaction, signing_bytes, tx_id

@@ -13,23 +13,18 @@ dave (800 Wh) in zone 1 and frank (1 500 Wh) in zone 10.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from conformance_tests.scenario import Ledger
+from conformance_tests.suite import Suite, copy, market, must, tx
 from spec.clearing import advance_clock
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import Demand
 from spec.transactions import Kind
 from spec.units import TIME_MAX_S, NodeId, Slot, Timestamp, Wh, slot_end
 
-if TYPE_CHECKING:
-    from conformance_tests.generate import Suite
-    from kwhledger.scenario import Ledger
-
 
 def group_orders_cost(suite: Suite) -> None:
     """ORD-06, ORD-07, BID-04 .. BID-06 and their place in the check order."""
-    from conformance_tests.generate import copy, market, must, tx
-
     m = market()
     s = m.slot - 1
 

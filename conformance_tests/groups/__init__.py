@@ -1,0 +1,1 @@
+"""The groups of conformance vectors, one module per area of the suite's ``vectors/`` directory."""
