@@ -43,7 +43,7 @@ TESTS = sorted(
     for p in (ROOT / "tests").glob("test_spec_*.py")
     if p.name != "test_spec_coverage_of_rules.py"
 )
-SUPPORT = ["conftest.py", "_rules_plugin.py", "strategies.py"]
+SUPPORT = ["conftest.py", "_rules_plugin.py", "strategies.py", "chacha20.py"]
 
 CONFTEST_TAIL = """
 
