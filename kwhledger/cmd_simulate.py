@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"paid by buyers to sellers        {t['paid_to_sellers_yen']:>10,.0f} yen")
     print(f"wheeling fees to the operator    {t['wheeling_fees_yen']:>10,.0f} yen")
+    print(f"order fees to the operator       {t['order_fees_yen']:>10,.0f} yen")
     print()
     print("checks:")
     for name, held in checks.items():

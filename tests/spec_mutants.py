@@ -322,6 +322,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "ninth-open-ask",
+        "INV-26 open orders are capped (ORD-07)",
+        "spec/orders.py",
+        (
+            (
+                "open_orders_in_market(state, sender, lot.zone, body.slot) < MAX_OPEN_ORDERS_PER_MARKET,",
+                "open_orders_in_market(state, sender, lot.zone, body.slot) <= MAX_OPEN_ORDERS_PER_MARKET,",
+            ),
+        ),
+    ),
+    Mutant(
         "orders-for-a-running-slot",
         "ORD-06 slot horizon",
         "spec/orders.py",
