@@ -97,7 +97,7 @@ def _write(stdout: BinaryIO, message: dict[str, Any]) -> None:
     stdout.flush()
 
 
-def _result_message(vector_id: Any, result: VectorResult, want_post_state: bool) -> dict[str, Any]:
+def result_message(vector_id: Any, result: VectorResult, want_post_state: bool) -> dict[str, Any]:
     steps = []
     for step in result.steps:
         item: dict[str, Any] = {"code": step.code, "rule": step.rule, "root": step.root}
@@ -147,7 +147,7 @@ def serve(implementation: Implementation, stdin: BinaryIO, stdout: BinaryIO) -> 
             try:
                 steps = [Step.from_cbor(step) for step in request["steps"]]
                 result = implementation.run_vector(request["pre_state"], steps)
-                reply = _result_message(vector_id, result, bool(request.get("want_post_state")))
+                reply = result_message(vector_id, result, bool(request.get("want_post_state")))
             except Exception as problem:  # report, stay up for the next vector
                 detail = "".join(traceback.format_exception_only(problem)).strip()
                 reply = {"msg": "error", "id": vector_id, "message": detail}

@@ -9,6 +9,7 @@ signature library the spec uses. Not constant time, never for real keys.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 P: Final = 2**255 - 19
@@ -92,3 +93,59 @@ ORDER_2_KEY: Final = encode_y(P - 1)
 ORDER_4_KEY: Final = encode_y(0)
 """A point with y = 0, of order 4."""
 ZERO_S: Final = bytes(32)
+
+
+# --- Signatures by hand, and the two verification equations ----------------------------------
+
+
+def _base_point() -> Point:
+    """B: y = 4/5, x even (RFC 8032 section 5.1)."""
+    point = decode_point(encode_y(4 * pow(5, P - 2, P) % P))
+    assert point is not None
+    return point
+
+
+B = _base_point()
+
+
+def encode_point(point: Point) -> bytes:
+    """The canonical 32-byte encoding of a point (RFC 8032 section 5.1.2)."""
+    x, y, z, _ = point
+    inverse = pow(z, P - 2, P)
+    x, y = x * inverse % P, y * inverse % P
+    return encode_y(y, x & 1)
+
+
+def _equal(a: Point, b: Point) -> bool:
+    return encode_point(a) == encode_point(b)
+
+
+def secret_scalar(seed: bytes) -> int:
+    """The clamped secret scalar of a seed (RFC 8032 section 5.1.5)."""
+    a = int.from_bytes(hashlib.sha512(seed).digest()[:32], "little")
+    return (a & ((1 << 254) - 8)) | (1 << 254)
+
+
+def challenge(r: bytes, a: bytes, message: bytes) -> int:
+    """k = SHA-512(R || A || M) mod L."""
+    return int.from_bytes(hashlib.sha512(r + a + message).digest(), "little") % L
+
+
+def cofactorless_holds(a: bytes, signature: bytes, message: bytes) -> bool:
+    """[S]B = R + [k]A, with A and R decoded (they must decode)."""
+    point_a, point_r = decode_point(a), decode_point(signature[:32])
+    assert point_a is not None and point_r is not None
+    s = int.from_bytes(signature[32:], "little")
+    k = challenge(signature[:32], a, message)
+    return _equal(multiply(s, B), add(point_r, multiply(k, point_a)))
+
+
+def cofactored_holds(a: bytes, signature: bytes, message: bytes) -> bool:
+    """[8][S]B = [8]R + [8][k]A."""
+    point_a, point_r = decode_point(a), decode_point(signature[:32])
+    assert point_a is not None and point_r is not None
+    s = int.from_bytes(signature[32:], "little")
+    k = challenge(signature[:32], a, message)
+    left = multiply(8 * s, B)
+    right = multiply(8, add(point_r, multiply(k, point_a)))
+    return _equal(left, right)

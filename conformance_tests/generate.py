@@ -30,16 +30,22 @@ from conformance_tests.groups import (
     account_grid_meter,
     attest,
     block,
+    checks,
     clearing,
+    clearing_price,
     clock,
     encoding,
+    encoding_edges,
     lifecycle,
     money,
     order,
     order_cost,
     scenario,
     schema,
+    sequence,
+    signature,
     tx,
+    witnesses,
 )
 from conformance_tests.suite import SEED, GenerationError, Suite
 from conformance_tests.vector import FORMAT_VERSION, Vector, vector_path
@@ -71,6 +77,13 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     lifecycle.group_lifecycles,
     scenario.group_block_scenarios,
     scenario.group_village_day,
+    checks.group_check_order,
+    signature.group_signatures,
+    sequence.group_sequences,
+    sequence.group_overdue_market,
+    encoding_edges.group_encoding_edges,
+    clearing_price.group_clearing_price,
+    witnesses.group_witnesses,
 )
 
 
@@ -113,8 +126,12 @@ def spec_version() -> str:
     return SPEC_VERSION
 
 
+DOCUMENTS: Final = ("ADAPTER.md", "FORMAT.md", "adapter.cddl", "vectors.cddl")
+"""The documents of the suite, hashed in the manifest with the vectors (FORMAT.md section 2)."""
+
+
 def rules_digest() -> str:
-    """SHA-256 of the rule book's ids, kinds and codes: changes when the rules change."""
+    """SHA-256 of the rule book as ``[[id, kind, code, statement], ...]`` (FORMAT.md section 6)."""
     table = [[r.id, r.kind.value, r.code, r.statement] for r in RULES]
     return hashlib.sha256(encode(table)).hexdigest()
 
@@ -145,6 +162,8 @@ def write_suite(suite: Suite, out: Path) -> dict[str, bytes]:
         files[vector_path(vector_id)] = data
         index.append(index_entry(vector, data))
     files["index.cbor"] = encode({"format": FORMAT_VERSION, "vectors": index})
+    for name in DOCUMENTS:
+        files[name] = (Path(__file__).parent / name).read_bytes()
     manifest = {
         "suite": SUITE_NAME,
         "suite_version": SUITE_VERSION,

@@ -10,6 +10,11 @@ Crash, hang and garbage are defined outcomes, not runner failures: the vector in
 (``crash``, ``timeout``, ``protocol``), the child is ended and a fresh one started for the next
 vector. A child that cannot even complete the handshake twice in a row ends that job; the vectors
 it did not run are reported as never run.
+
+A run stops early, leaving the rest never run, when ``stop`` is set (Ctrl-C or SIGTERM in the
+command) or after ``max_failures`` crashes, timeouts and protocol errors (an adapter that hangs on
+every vector would otherwise cost the timeout times the whole suite). Stopping ends every adapter
+process at once.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from typing import Any, Final
 
 import cbor2
 
-from conformance_tests.adapter import PROTOCOL_VERSION
+from conformance_tests.adapter import PROTOCOL_VERSION, Implementation, result_message
 from conformance_tests.diag import diag, state_difference
 from conformance_tests.vector import FormatError, Vector, read_vector
 from spec.cbor import decode
 
 DEFAULT_TIMEOUT_S: Final = 60.0
+DEFAULT_MAX_FAILURES: Final = 10
+"""Crashes, timeouts and protocol errors after which a run stops (0: never)."""
 HANDSHAKE_TIMEOUT_S: Final = 30.0
 MAX_MESSAGE_BYTES: Final = 256 * 1024 * 1024
 
@@ -282,6 +289,20 @@ def judge(vector: Vector, reply: dict[str, Any]) -> list[str]:
     return problems
 
 
+def judge_in_process(implementation: Implementation, vector: Vector) -> list[str]:
+    """``judge`` of an implementation run in this process, on the message its adapter would send
+    (through a CBOR round trip, as on the wire), and its post-state compared byte for byte."""
+    result = implementation.run_vector(vector.pre_state, [step for step, _ in vector.steps])
+    reply = cbor2.loads(cbor2.dumps(result_message(vector.id, result, want_post_state=True)))
+    problems = judge(vector, reply)
+    actual = reply.get("post_state")
+    if actual != vector.post_state:
+        decoded = cbor2.loads(actual) if isinstance(actual, bytes) else actual
+        difference = state_difference(cbor2.loads(vector.post_state), decoded)
+        problems.append(f"post-state differs: {difference}")
+    return problems
+
+
 def _state_diff(vector: Vector, adapter: AdapterProcess) -> str | None:
     """Run the vector again asking for the post-state; describe its first difference."""
     if "post_state" not in adapter.hello.get("capabilities", []):
@@ -321,6 +342,13 @@ class Report:
     implementation: dict[str, Any]
     results: list[Result]
     seconds: float
+    stopped: str = ""
+    """Why the run stopped before the end (empty if it did not)."""
+
+    @property
+    def started(self) -> bool:
+        """Whether any adapter completed its handshake."""
+        return "name" in self.implementation
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -336,9 +364,15 @@ def run_suite(
     jobs: int = 1,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: Callable[[Result, int, int], None] | None = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+    stop: threading.Event | None = None,
 ) -> Report:
-    """Run ``vectors`` against the adapter started by ``command`` with ``jobs`` children."""
+    """Run ``vectors`` against the adapter started by ``command`` with ``jobs`` children.
+
+    Setting ``stop`` (from another thread or a signal handler) ends every child at once and
+    returns what ran; so does the ``max_failures``-th crash, timeout or protocol error."""
     started = time.perf_counter()
+    stop = stop or threading.Event()
     work: queue.Queue[Vector] = queue.Queue()
     # Longest vectors first, so that one long scenario does not start last and run alone.
     for vector in sorted(vectors, key=lambda v: -len(v.steps)):
@@ -346,31 +380,67 @@ def run_suite(
     results: dict[str, Result] = {}
     hello: dict[str, Any] = {}
     lock = threading.Lock()
+    live: set[AdapterProcess] = set()
+    adapter_failures = 0
+    why_stopped: list[str] = []
+
+    def halt(reason: str) -> None:
+        with lock:
+            if not why_stopped:
+                why_stopped.append(reason)
+            stop.set()
+            for child in list(live):
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
 
     def record(result: Result) -> None:
+        nonlocal adapter_failures
         with lock:
+            if stop.is_set() and result.reason in ADAPTER_FAILURES:
+                return  # ended by the stop, not by the adapter: never run
             results[result.id] = result
+            if result.reason in ADAPTER_FAILURES:
+                adapter_failures += 1
             if progress is not None:
                 progress(result, len(results), len(vectors))
+            limit_hit = max_failures and adapter_failures >= max_failures
+        if limit_hit:
+            halt(f"stopped after {adapter_failures} crashes, timeouts or protocol errors")
+
+    def start_adapter() -> AdapterProcess:
+        adapter = AdapterProcess(command, timeout_s)
+        with lock:
+            live.add(adapter)
+        if stop.is_set():
+            halt("")
+        return adapter
+
+    def end(adapter: AdapterProcess, politely: bool) -> None:
+        with lock:
+            live.discard(adapter)
+        if politely and not stop.is_set():
+            adapter.close()
+        else:
+            adapter.kill()
 
     def worker() -> None:
         adapter: AdapterProcess | None = None
         failed_starts = 0
-        while True:
+        while not stop.is_set():
             try:
                 vector = work.get_nowait()
             except queue.Empty:
                 break
             if adapter is None:
                 try:
-                    adapter = AdapterProcess(command, timeout_s)
+                    adapter = start_adapter()
                     reply = adapter.handshake()
                     with lock:
                         hello.update(reply)
                     failed_starts = 0
                 except (AdapterFailure, OSError) as problem:
                     if adapter is not None:
-                        adapter.kill()
+                        end(adapter, politely=False)
                     adapter = None
                     failed_starts += 1
                     work.put(vector)
@@ -403,38 +473,59 @@ def run_suite(
                         time.perf_counter() - began,
                     )
                 )
-            except AdapterFailure as failure:
-                record(
-                    Result(
-                        vector.id,
-                        "fail",
-                        failure.kind,
-                        [failure.message],
-                        time.perf_counter() - began,
-                    )
-                )
-                adapter.kill()
+            except (AdapterFailure, OSError, ValueError) as failure:
+                kind = failure.kind if isinstance(failure, AdapterFailure) else "crash"
+                message = failure.message if isinstance(failure, AdapterFailure) else str(failure)
+                record(Result(vector.id, "fail", kind, [message], time.perf_counter() - began))
+                end(adapter, politely=False)
                 adapter = None
         if adapter is not None:
-            adapter.close()
+            end(adapter, politely=True)
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, jobs))]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, jobs))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            while thread.is_alive():  # short waits, so that a signal is handled at once
+                thread.join(0.1)
+                if stop.is_set() and not why_stopped:
+                    halt("interrupted")
+    except BaseException:
+        halt("interrupted")
+        _join(threads)
+        raise
+    if stop.is_set():
+        halt("interrupted")
+        _join(threads)
     ordered = []
     for vector in vectors:
         ordered.append(
             results.get(vector.id)
-            or Result(vector.id, "not-run", "never-run", [hello.get("error", "not reached")])
+            or Result(
+                vector.id,
+                "not-run",
+                "never-run",
+                [hello.get("error") or (why_stopped[0] if why_stopped else "not reached")],
+            )
         )
     implementation: dict[str, Any] = {
         k: hello[k] for k in ("name", "version", "capabilities") if k in hello
     }
     if "error" in hello:
         implementation["error"] = hello["error"]
-    return Report(implementation, ordered, time.perf_counter() - started)
+    stopped = why_stopped[0] if why_stopped else ""
+    return Report(implementation, ordered, time.perf_counter() - started, stopped)
+
+
+ADAPTER_FAILURES: Final = ("crash", "timeout", "protocol")
+
+
+def _join(threads: list[threading.Thread], within_s: float = 1.5) -> None:
+    """Wait a little for workers whose children were killed (they are daemons either way)."""
+    deadline = time.monotonic() + within_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 # --- Reports ------------------------------------------------------------------------------------

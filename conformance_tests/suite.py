@@ -109,6 +109,7 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
         assert kind is not None
         rules |= {"TX-07", "SIG-01", "INV-11", *_KIND_PROCEDURES[kind]}
         if kind is Kind.ATTEST:
+            rules.add("ATT-20")
             new_lots = set(after.lots) - set(before.lots)
             rules |= {"ATT-08", "INV-01"} if new_lots else set()
             rules |= {"ATT-09", "ATT-10", "INV-05"} if after.demand != before.demand else set()
@@ -116,6 +117,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules |= {"INV-01", "INV-03"}
         if kind in (Kind.PLACE_BID, Kind.CANCEL) and after.orders != before.orders:
             rules |= {"INV-10", "INV-06", "INV-07"}
+    if set(after.markets) - set(before.markets):
+        rules.add("MKT-01")
     cleared = [
         key
         for key, market in after.markets.items()
@@ -258,6 +261,11 @@ class Suite:
             )
         elif twin_id not in self.vectors:
             raise GenerationError(f"{vector_id}: twin {twin_id} does not exist")
+        else:  # an existing vector serves as the twin: it says so by its flag
+            named = self.vectors[twin_id]
+            if named.steps[-1][1].rule == rule_id:
+                raise GenerationError(f"{vector_id}: twin {twin_id} fails for the same rule")
+            self.vectors[twin_id] = replace(named, flags=tuple(sorted({*named.flags, "twin"})))
         if twin_rule == rule_id:
             raise GenerationError(f"{vector_id}: twin fails for the same rule")
         self.add(

@@ -1,15 +1,26 @@
-"""``kwhledger conform --impl COMMAND``: run the conformance suite against an implementation."""
+"""``kwhledger conform --impl COMMAND``: run the conformance suite against an implementation.
+
+Ctrl-C or SIGTERM stops the run at once: every adapter process is ended, the results of what ran
+are still written, and the exit status is 130 (143 for SIGTERM). After ``--max-failures``
+crashes, timeouts or protocol errors the run stops too (an adapter that hangs on every vector
+would otherwise cost the timeout times the whole suite).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from pathlib import Path
+import threading
 from typing import Any
+
+from kwhledger.args import CliError, output_file, positive_float, positive_int, suite_dir
 
 
 def register(sub: Any) -> None:
+    from conformance_tests.runner import DEFAULT_MAX_FAILURES
+
     parser = sub.add_parser(
         "conform", help="run the conformance vectors against an implementation's adapter"
     )
@@ -25,11 +36,24 @@ def register(sub: Any) -> None:
         metavar="SEL",
         help="vector id or glob, group prefix, rule id or flag (repeatable; default: all)",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="adapter processes in parallel")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per vector")
-    parser.add_argument("--junit", type=Path, help="write JUnit XML here")
-    parser.add_argument("--results", type=Path, help="write machine-readable results (JSON) here")
-    parser.add_argument("--vectors", type=Path, help="suite directory (default: the bundled one)")
+    parser.add_argument(
+        "--jobs", type=positive_int, default=1, help="adapter processes in parallel"
+    )
+    parser.add_argument("--timeout", type=positive_float, default=60.0, help="seconds per vector")
+    parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=DEFAULT_MAX_FAILURES,
+        metavar="N",
+        help="stop after N crashes, timeouts or protocol errors (0: never stop)",
+    )
+    parser.add_argument("--junit", type=output_file, help="write JUnit XML here")
+    parser.add_argument(
+        "--results", type=output_file, help="write machine-readable results (JSON) here"
+    )
+    parser.add_argument(
+        "--vectors", type=suite_dir, help="suite directory (default: the bundled one)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true", help="one PASS line per passing vector")
     parser.set_defaults(run=run)
@@ -38,15 +62,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from conformance_tests import runner
 
-    suite_dir = args.vectors or runner.default_suite_dir()
+    if args.max_failures < 0:
+        raise CliError("--max-failures must be 0 (never stop) or more")
+    suite = args.vectors or runner.default_suite_dir()
     try:
-        vectors = runner.load_vectors(suite_dir, args.select)
+        vectors = runner.load_vectors(suite, args.select)
     except (runner.SuiteError, OSError) as problem:
-        print(f"cannot load the suite from {suite_dir}: {problem}", file=sys.stderr)
-        return 2
+        raise CliError(f"cannot load the suite from {suite}: {problem}") from None
     if not vectors:
-        print("no vector matches the selection", file=sys.stderr)
-        return 2
+        raise CliError("no vector matches the selection (see kwhledger vectors list --select)")
     interactive = sys.stderr.isatty() and not args.quiet
 
     def progress(result: runner.Result, done: int, total: int) -> None:
@@ -60,9 +84,26 @@ def run(args: argparse.Namespace) -> int:
         elif not args.quiet and (done % 100 == 0 or done == total):
             print(f"{done}/{total} vectors", file=sys.stderr, flush=True)
 
-    report = runner.run_suite(args.impl, vectors, args.jobs, args.timeout, progress)
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(number: int, _frame: Any) -> None:
+        received.append(number)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        report = runner.run_suite(
+            args.impl, vectors, args.jobs, args.timeout, progress, args.max_failures, stop
+        )
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if interactive:
         print(file=sys.stderr)
+    if not report.started and not received:
+        error = report.implementation.get("error", "no adapter completed its handshake")
+        raise CliError(f"{error} (command: {args.impl})")
     if args.junit:
         args.junit.write_bytes(runner.junit_xml(report))
     summary = runner.results_json(report)
@@ -75,10 +116,8 @@ def run(args: argparse.Namespace) -> int:
         f"{numbers['failed']} failed, {numbers['not_run']} not run of {numbers['vectors']} "
         f"in {numbers['seconds']:.1f} s ({numbers['vectors_per_second']} vectors/s)"
     )
-    if "error" in impl:
-        print(impl["error"], file=sys.stderr)
-    never = summary["never_run"]
-    if never:
-        shown = ", ".join(never[:10]) + (" ..." if len(never) > 10 else "")
-        print(f"never run: {len(never)} ({shown})")
+    if report.stopped:
+        print(f"kwhledger conform: {report.stopped}; the rest were not run", file=sys.stderr)
+    if received:
+        return 128 + received[0]
     return 0 if report.ok else 1

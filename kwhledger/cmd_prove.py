@@ -16,21 +16,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kwhledger.args import CliError, output_dir, output_file, positive_float, positive_int
 from proofs import obligations, runner
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("prove", help="discharge the Z3 proof obligations (proofs/)")
-    parser.add_argument("--json", metavar="FILE", help="also write the JSON report here")
     parser.add_argument(
-        "--out", metavar="DIR", default="out/proofs", help="report and SMT-LIB directory"
+        "--json", metavar="FILE", type=output_file, help="also write the JSON report here"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=output_dir,
+        default=Path("out/proofs"),
+        help="report and SMT-LIB directory",
     )
     parser.add_argument("--mutants", action="store_true", help="run the seeded bugs instead")
     parser.add_argument(
-        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes"
+        "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1), help="worker processes"
     )
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per solver call (default 30)"
+        "--timeout", type=positive_float, default=30.0, help="seconds per solver call"
     )
     parser.add_argument("--only", metavar="PREFIX", help="only obligations whose name starts so")
     parser.add_argument(
@@ -58,12 +65,18 @@ def _table(results: list[runner.Result]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.mutants:
-        return _run_mutants(args, out)
     names = obligations.names()
     if args.only:
         names = [n for n in names if n.startswith(args.only)]
+        if not names:
+            prefixes = sorted({n.split("/")[0] + "/" for n in obligations.names()})
+            raise CliError(
+                f"no obligation name starts with {args.only!r}; names start with "
+                + ", ".join(prefixes)
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    if args.mutants:
+        return _run_mutants(args, out)
     report = runner.prove_all(
         names, max(1, args.jobs), args.timeout, str(out), _progress, seed=args.seed
     )

@@ -12,9 +12,12 @@ from typing import Any
 
 import conformance_tests
 import spec
+from kwhledger.args import CliError, existing_dir, existing_file, output_dir, public_key
+from kwhledger.progress import heartbeat
 from kwhledger.release import (
     ReleaseError,
     build_bundle,
+    check_proof_report,
     collect,
     load_seed,
     public_key_hex,
@@ -32,18 +35,25 @@ def register(sub: Any) -> None:
         help="pack the rule book, schemas, vectors and proof report into a signed archive",
         description="Without an action: build a bundle. 'verify' checks one, 'keygen' makes a key.",
     )
-    parser.add_argument("--key", type=Path, help="release key file (hex Ed25519 seed)")
-    parser.add_argument("--out", type=Path, default=Path("out/release"), help="output folder")
-    parser.add_argument("--version", help="release version (default: the installed package's)")
+    parser.add_argument("--key", type=existing_file, help="release key file (hex Ed25519 seed)")
+    parser.add_argument("--out", type=output_dir, default=Path("out/release"), help="output folder")
+    parser.add_argument("--version", help="release version (default: the rule book's version)")
     parser.add_argument(
-        "--proofs", type=Path, help="folder written by 'kwhledger prove --out' (default: run it)"
+        "--proofs",
+        type=existing_dir,
+        help="folder written by 'kwhledger prove --out', checked to be a complete report of the "
+        "current obligations (default: run the proofs)",
     )
     parser.set_defaults(run=run_build)
     actions = parser.add_subparsers(dest="action")
     verify = actions.add_parser("verify", help="check an archive and its signature")
-    verify.add_argument("archive", type=Path)
-    verify.add_argument("--public-key", required=True, help="release public key, hex")
-    verify.add_argument("--signature", type=Path, help="signature file (default: ARCHIVE.sig)")
+    verify.add_argument("archive", type=existing_file)
+    verify.add_argument(
+        "--public-key", required=True, type=public_key, help="release public key, 64 hex digits"
+    )
+    verify.add_argument(
+        "--signature", type=existing_file, help="signature file (default: ARCHIVE.sig)"
+    )
     verify.set_defaults(run=run_verify)
     keygen = actions.add_parser("keygen", help="write a new release key file")
     keygen.add_argument("key_file", type=Path)
@@ -55,9 +65,21 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _run_proofs(folder: Path) -> None:
+    """Run every proof into ``folder``; its table and verdict go to a log there, not to stdout."""
+    print("running the proofs for the bundle's report (a few minutes) ...", file=sys.stderr)
+    command = [sys.executable, "-m", "kwhledger.cli", "prove", "--out", str(folder)]
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "prove.log").open("w") as log, heartbeat("proving", 15):
+        done = subprocess.run(command, stdout=log, stderr=log, check=False)
+    if done.returncode != 0:
+        tail = (folder / "prove.log").read_text().strip().splitlines()[-1:]
+        raise ReleaseError(f"the proofs did not all pass: no release ({' '.join(tail)})")
+
+
 def run_build(args: argparse.Namespace) -> int:
     if args.key is None:
-        return _fail("--key is required to build a bundle (see 'kwhledger release keygen')")
+        raise CliError("--key is required to build a bundle (see 'kwhledger release keygen')")
     try:
         seed = load_seed(args.key)
         version = args.version or SPEC_VERSION
@@ -65,10 +87,8 @@ def run_build(args: argparse.Namespace) -> int:
             proofs = args.proofs
             if proofs is None:
                 proofs = Path(scratch) / "proofs"
-                print("running the proofs for the bundle's report ...", file=sys.stderr)
-                command = [sys.executable, "-m", "kwhledger.cli", "prove", "--out", str(proofs)]
-                if subprocess.run(command, check=False).returncode != 0:
-                    return _fail("the proofs did not all pass: no release")
+                _run_proofs(proofs)
+            report = check_proof_report(proofs)
             members = collect(
                 [
                     ("RULEBOOK.md", SPEC_DIR / "RULEBOOK.md"),
@@ -79,10 +99,10 @@ def run_build(args: argparse.Namespace) -> int:
                     ("conformance/index.cbor", SUITE_DIR / "index.cbor"),
                     ("conformance/manifest.cbor", SUITE_DIR / "manifest.cbor"),
                     ("conformance/SHA256SUMS", SUITE_DIR / "SHA256SUMS"),
-                    ("proofs", proofs),
                 ]
                 + [(f"schema/{p.name}", p) for p in sorted(SUITE_DIR.glob("*.cddl"))]
             )
+            members.update(report.members)
         archive, signature = build_bundle(members, version, seed)
     except ReleaseError as problem:
         return _fail(str(problem))
@@ -90,7 +110,9 @@ def run_build(args: argparse.Namespace) -> int:
     path = args.out / f"kwhledger-{version}.tar"
     path.write_bytes(archive)
     path.with_name(path.name + ".sig").write_text(signature + "\n")
-    print(f"{path}: {len(members)} files, {len(archive)} bytes")
+    vectors = sum(1 for name in members if name.startswith("conformance/vectors/"))
+    print(report.summary)
+    print(f"{path}: {len(members)} files ({vectors} vectors), {len(archive)} bytes")
     print(f"signature: {path}.sig")
     print(f"verify with: kwhledger release verify {path} --public-key {public_key_hex(seed)}")
     return 0
@@ -102,7 +124,7 @@ def run_verify(args: argparse.Namespace) -> int:
         archive = args.archive.read_bytes()
         signature = signature_path.read_text()
     except OSError as problem:
-        return _fail(str(problem))
+        raise CliError(f"cannot read {problem.filename}: {problem.strerror}") from None
     try:
         verified = verify_bundle(archive, signature, args.public_key)
     except ReleaseError as problem:
@@ -117,7 +139,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_keygen(args: argparse.Namespace) -> int:
     if args.key_file.exists():
-        return _fail(f"{args.key_file} exists; refusing to overwrite a key")
+        raise CliError(f"{args.key_file} exists; refusing to overwrite a key")
     key = os.urandom(32)  # a tool, not a rule: fresh keys come from the OS
     args.key_file.parent.mkdir(parents=True, exist_ok=True)
     args.key_file.write_text(key.hex() + "\n")

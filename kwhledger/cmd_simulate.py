@@ -10,19 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
+
+from kwhledger.args import CliError, output_file, positive_int
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "simulate", help="simulate a village trading energy through the reference node"
     )
-    parser.add_argument("--households", type=int, default=40, help="number of homes (40)")
-    parser.add_argument("--days", type=int, default=1, help="days to simulate (1)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
-    parser.add_argument("--db", type=Path, help="SQLite file for the chain (default: a temp dir)")
-    parser.add_argument("--plot", type=Path, metavar="FILE.svg", help="draw the days as SVG")
+    parser.add_argument("--households", type=positive_int, default=40, help="number of homes")
+    parser.add_argument("--days", type=positive_int, default=1, help="days to simulate")
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument(
+        "--db", type=output_file, help="new SQLite file for the chain (default: a temp dir)"
+    )
+    parser.add_argument("--plot", type=output_file, metavar="FILE.svg", help="draw the days as SVG")
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
     parser.set_defaults(run=run)
 
@@ -41,12 +44,8 @@ def spec_invariants(simulation: Any) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from reference.simulate import run as simulate
 
-    if args.households < 1 or args.days < 1:
-        print("need at least one household and one day", file=sys.stderr)
-        return 2
     if args.db is not None and args.db.exists():
-        print(f"{args.db} exists; give a new path", file=sys.stderr)
-        return 2
+        raise CliError(f"{args.db} exists; give a new path")
 
     def progress(message: str) -> None:
         if not args.json:
@@ -83,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return 0 if ok else 1
     t = totals
     print(
-        f"village: {simulation.households} households, {simulation.days} day(s), seed "
+        f"village: {simulation.households} households, {simulation.days} "
+        f"{'day' if simulation.days == 1 else 'days'}, seed "
         f"{simulation.seed}, weather {', '.join(simulation.weather)}"
     )
     print(

@@ -156,3 +156,72 @@ def verify_bundle(archive: bytes, signature_hex: str, public_key: str) -> Verifi
         if hashlib.sha256(data).hexdigest() != listed[name]:
             raise ReleaseError(f"{name}: content does not match its SHA-256")
     return VerifiedBundle(manifest["version"], manifest["spec_version"], len(contents))
+
+
+@dataclass(frozen=True)
+class ProofReport:
+    """A proof report fit for a release: the files to bundle and a one-line summary."""
+
+    members: dict[str, bytes]
+    summary: str
+
+
+def check_proof_report(folder: Path) -> ProofReport:
+    """Accept only a complete report of the current obligations, every one proved.
+
+    The report (``proofs.json`` written by ``kwhledger prove --out``) must name exactly the
+    obligations the registry has now, each proved with a satisfiable vacuity witness; it must
+    have been made from the current ``spec/`` and ``proofs/`` sources (their digest); and every
+    SMT-LIB file it names must be there with the SHA-256 the report gives. Only the report and
+    the files it names are bundled: a stale file left in the folder is not.
+    """
+    import json as json_
+
+    from proofs import obligations
+    from proofs.runner import sources_digest
+
+    redo = f"run kwhledger prove --out {folder} (or leave out --proofs)"
+    try:
+        report_bytes = (folder / "proofs.json").read_bytes()
+        report = json_.loads(report_bytes)
+        obligations_ = {ob["name"]: ob for ob in report["obligations"]}
+        summary = report["summary"]
+    except (OSError, ValueError, KeyError, TypeError) as problem:
+        raise ReleaseError(f"no readable proof report in {folder} ({problem}): {redo}") from None
+    current = set(obligations.names())
+    missing, extra = sorted(current - set(obligations_)), sorted(set(obligations_) - current)
+    if missing or extra:
+        raise ReleaseError(
+            f"the proof report in {folder} has {len(obligations_)} obligations, the registry "
+            f"{len(current)} ({len(missing)} missing, {len(extra)} not in the registry): {redo}"
+        )
+    if summary.get("sources_sha256") != sources_digest():
+        raise ReleaseError(f"the proof report in {folder} was made from other sources: {redo}")
+    not_proved = sorted(
+        name
+        for name, ob in obligations_.items()
+        if ob.get("status") != "proved" or ob.get("vacuity") != "sat"
+    )
+    if not_proved:
+        raise ReleaseError(
+            f"{len(not_proved)} obligations are not proved with a vacuity witness "
+            f"(first: {not_proved[0]}): no release"
+        )
+    members = {"proofs/proofs.json": report_bytes}
+    for name in ("proofs.md",):
+        if (folder / name).is_file():
+            members[f"proofs/{name}"] = (folder / name).read_bytes()
+    for name, ob in sorted(obligations_.items()):
+        relative = ob.get("smt2_file") or ""
+        try:
+            data = (folder / relative).read_bytes() if relative else b""
+        except OSError:
+            data = b""
+        if not relative or hashlib.sha256(data).hexdigest() != ob.get("smt2_sha256"):
+            raise ReleaseError(f"{name}: SMT-LIB file missing or not the one reported: {redo}")
+        members[f"proofs/{relative}"] = data
+    return ProofReport(
+        members,
+        f"proof report: {len(obligations_)} obligations, all proved with a vacuity witness, "
+        f"the registry's current set, {len(obligations_)} SMT-LIB files checked by SHA-256",
+    )

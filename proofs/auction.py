@@ -491,6 +491,7 @@ def book_obligation(
     return Obligation(
         name=name,
         rule_ids=rule_ids,
+        about=tuple(r for r in rule_ids if r not in CITED_ONLY),
         hypotheses=[domain, *definitions, *facts],
         goal=goal,
         scope=f"bounded: books of {asks} asks and {bids} bids",
@@ -624,12 +625,17 @@ def ranking_unique(side: str, n: int) -> Obligation:
     return Obligation(
         name=f"auction/ranking-unique-{side}s-{n}",
         rule_ids=("INV-15", "CLR-02", "CLR-03"),
+        about=("CLR-02", "CLR-03"),
         hypotheses=domain,
         goal=z3.And(*[x == y for x, y in zip(first, second, strict=True)]),
         scope=f"bounded: {n} {side}s with symbolic limits and distinct ids",
         show={"tx": show},
     )
 
+
+CITED_ONLY = ("INV-15",)
+"""Rules these obligations support but do not prove: determinism across implementations is
+outside the model (``proofs/scope.py``); order independence of the auction is a part of it."""
 
 PROPERTIES: dict[str, tuple[tuple[str, ...], Property]] = {
     "auction/one-price": (("INV-09", "CLR-04"), lambda a, b, r: one_price(r)),

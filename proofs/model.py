@@ -512,3 +512,11 @@ class Obligation:
     """``unbounded``, or ``bounded: ...`` saying the bound."""
     show: dict[str, Any] = field(default_factory=dict)
     """Named terms to evaluate in a counterexample or witness (pre-state, transaction, post)."""
+    about: tuple[str, ...] = ()
+    """The rules whose property the goal states (empty: every rule of ``rule_ids``). The other
+    ids of ``rule_ids`` are only cited: guards of the transition assumed in the hypotheses, or
+    rules a lemma supports."""
+
+    @property
+    def goal_rules(self) -> tuple[str, ...]:
+        return self.about or self.rule_ids

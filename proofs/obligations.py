@@ -383,6 +383,7 @@ def state_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Ob
     return Obligation(
         name=f"{kind}/{rule_id}",
         rule_ids=(rule_id, *st.rules),
+        about=(rule_id,),
         hypotheses=st.hypotheses,
         goal=inv.holds(st.post, st.fresh),
         scope=st.scope,
@@ -396,6 +397,7 @@ def step_obligation(kind: str, make: Callable[[], Setting], rule_id: str) -> Obl
     return Obligation(
         name=f"{kind}/{rule_id}-step",
         rule_ids=(rule_id, *st.rules),
+        about=(rule_id,),
         hypotheses=st.hypotheses,
         goal=inv.holds(st.pre, st.post, st.fresh, st.actor),
         scope=st.scope,
@@ -478,6 +480,7 @@ def aliasing_obligation(name: str, kind: str, case: Callable[[Setting], Term]) -
     return Obligation(
         name=name,
         rule_ids=("INV-06", *st.rules),
+        about=("INV-06",),
         hypotheses=[*st.hypotheses, case(st)],
         goal=inv.holds(st.post, st.fresh),
         scope=st.scope,

@@ -32,6 +32,7 @@ import z3
 from proofs import mutants as mutant_catalogue
 from proofs import obligations
 from proofs.model import FIELD_NAMES, SCALARS, Ledger, Obligation, Term, field_arity, get
+from proofs.scope import outside_model
 from proofs.transitions._common import Points
 from spec.rules import RULES, RuleKind
 
@@ -104,6 +105,7 @@ class Result:
 
     name: str
     rule_ids: list[str]
+    """Every rule the obligation cites (``about`` first)."""
     scope: str
     status: str
     """proved, failed, unknown, vacuous or error."""
@@ -120,6 +122,10 @@ class Result:
     prove_seconds: float = 0.0
     """Time of the proof question alone (``seconds`` adds building, vacuity, tautology, SMT-LIB)."""
     vacuity_seconds: float = 0.0
+    about: list[str] = field(default_factory=list)
+    """The rules whose property the goal states; the rest of ``rule_ids`` is only cited."""
+    hypotheses: int = 0
+    """How many assertions the hypotheses are (the SMT-LIB file has them all)."""
 
 
 # --- Rendering models -----------------------------------------------------------------------------
@@ -289,6 +295,8 @@ def discharge(
             name, list(ob.rule_ids), ob.scope, "unknown", 0.0, "not checked", False, mutant=mutant
         )
         result.prove_seconds = round(prove_seconds, 3)
+        result.about = list(ob.goal_rules)
+        result.hypotheses = len(ob.hypotheses)
         if answer == z3.unsat:
             result.status = "proved"
         elif answer == z3.sat:
@@ -358,13 +366,25 @@ def run_tasks(tasks: list[Task], jobs: int) -> Iterator[Result]:
 # --- Reports --------------------------------------------------------------------------------------
 
 
+def sources_digest() -> str:
+    """SHA-256 over the source of ``spec/`` and ``proofs/`` (paths and bytes, sorted): a report
+    carries it so that a release can tell a report of the current obligations from a stale one."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in ("spec", "proofs"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\x00")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def invariant_map(results: list[Result]) -> dict[str, list[str]]:
     """Every invariant rule id of the rule book -> the proved obligations that cite it."""
     out: dict[str, list[str]] = {}
     for rule in RULES:
-        if rule.kind is RuleKind.INVARIANT:
+        if rule.kind is RuleKind.INVARIANT and outside_model(rule.id) is None:
             out[rule.id] = sorted(
-                r.name for r in results if r.status == "proved" and rule.id in r.rule_ids
+                r.name for r in results if r.status == "proved" and rule.id in r.about
             )
     return out
 
@@ -401,8 +421,10 @@ class Report:
                 "z3_version": z3.get_version_string(),
                 "z3_random_seed": self.seed,
                 "invariants_without_proof": sorted(k for k, v in mapping.items() if not v),
+                "sources_sha256": sources_digest(),
             },
             "axioms": [{"id": a, "statement": s} for a, s in AXIOMS],
+            "outside_model": {r.id: why for r in RULES if (why := outside_model(r.id)) is not None},
             "invariant_map": mapping,
             "obligations": [asdict(r) for r in sorted(self.results, key=lambda r: r.name)],
             "mutants": self.mutants,
@@ -427,6 +449,8 @@ class Report:
             shown = ", ".join(f"`{n}`" for n in names[:8])
             more = f" and {len(names) - 8} more" if len(names) > 8 else ""
             lines.append(f"| {rule_id} | {shown or '**none**'}{more} |")
+        lines += ["", "## Rules outside the model (not proved here)", ""]
+        lines += [f"- **{k}**: {v}" for k, v in data["outside_model"].items()]
         lines += ["", "## Axioms and assumptions", ""]
         lines += [f"- **{a['id']}**: {a['statement']}" for a in data["axioms"]]
         lines += [

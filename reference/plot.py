@@ -1,18 +1,25 @@
 """A village's days as an SVG picture, written by hand (no plotting dependency).
 
-Per slot: PV export offered to neighbours, import (demand), energy traded locally (bars, kWh), and
-the clearing price of each zone (lines, yen/kWh, right axis). Times are JST.
+Per slot, three bars side by side, none hiding another: the village's import (its demand on the
+grid), its PV export (stacked: the part neighbours may buy, then the part under a feed-in tariff
+or another scheme, which cannot be sold) and the energy traded between neighbours; in kWh on the
+left axis. The clearing price of each zone (a hamlet, named, with its substation's node id) is a
+line in yen/kWh on the right axis. Times are JST; each day is labelled with its date.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 
-from reference.simulate import Simulation
+from reference.ledger import SLOT_SECONDS
+from reference.simulate import ZONE_NAMES, Simulation
 
-WIDTH, HEIGHT = 1000, 520
-LEFT, RIGHT, TOP, BOTTOM = 70, 70, 60, 70
-ZONE_COLOURS = {1: "#c0392b", 10: "#8e44ad"}
+WIDTH, HEIGHT = 1000, 540
+LEFT, RIGHT, TOP, BOTTOM = 70, 70, 60, 90
+PALETTE = ("#c0392b", "#8e44ad", "#d35400", "#2c3e50")
+IMPORT, SELLABLE, UNSELLABLE, TRADED = "#5dade2", "#f4d03f", "#fcf3cf", "#27ae60"
+JST = timezone(timedelta(hours=9))
 
 
 def _nice_ceiling(value: float) -> float:
@@ -25,15 +32,27 @@ def _nice_ceiling(value: float) -> float:
     return step * 10
 
 
+def slot_time(slot: int) -> datetime:
+    """The start of a slot in JST."""
+    return datetime.fromtimestamp(slot * SLOT_SECONDS, UTC).astimezone(JST)
+
+
+def zone_label(zone: int) -> str:
+    name = ZONE_NAMES.get(zone)
+    return f"{name} (zone {zone})" if name else f"zone {zone} (substation {zone})"
+
+
 def render(simulation: Simulation) -> str:
     """The SVG document."""
     slots = simulation.slots
     n = len(slots)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    top_kwh = _nice_ceiling(max(max(s.sellable_wh, s.import_wh) for s in slots) / 1000 or 1)
+    top_kwh = _nice_ceiling(max(max(s.export_wh, s.import_wh) for s in slots) / 1000 or 1)
     prices = [p for s in slots for p in s.prices.values() if p is not None]
     top_yen = _nice_ceiling(max(prices) / 100 if prices else 30)
+    zones = sorted({zone for s in slots for zone in s.prices})
+    colours = {zone: PALETTE[k % len(PALETTE)] for k, zone in enumerate(zones)}
     slot_w = plot_w / n
 
     def x(i: float) -> float:
@@ -45,15 +64,23 @@ def render(simulation: Simulation) -> str:
     def y_yen(yen: float) -> float:
         return TOP + plot_h - yen / top_yen * plot_h
 
+    days = f"{simulation.days} {'day' if simulation.days == 1 else 'days'}"
+    first, last = slot_time(slots[0].slot), slot_time(slots[-1].slot)
+    dates = first.strftime("%Y-%m-%d") + (
+        f" to {last.strftime('%Y-%m-%d')}" if last.date() != first.date() else ""
+    )
+    title = (
+        f"A village of {simulation.households} households, {days} ({dates}, "
+        f"{', '.join(simulation.weather)}), seed {simulation.seed}"
+    )
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{WIDTH / 2}" y="24" text-anchor="middle" font-size="16">'
-        f"{escape(f'A village of {simulation.households} households, {simulation.days} day(s) ')}"
-        f"{escape('(' + ', '.join(simulation.weather) + '), seed ' + str(simulation.seed))}</text>",
+        f'<text x="{WIDTH / 2}" y="24" text-anchor="middle" font-size="16">{escape(title)}</text>',
     ]
-    for k in range(6):  # grid and left axis
+    for k in range(6):  # grid and axes
         kwh = top_kwh * k / 5
         yy = y_kwh(kwh)
         out.append(
@@ -71,31 +98,50 @@ def render(simulation: Simulation) -> str:
         f'transform="rotate(90 {WIDTH - 18} {TOP + plot_h / 2})" text-anchor="middle">'
         "clearing price, yen/kWh</text>"
     )
+    bar = slot_w * 0.9 / 3
     for i, s in enumerate(slots):
-        bar = slot_w * 0.8
-        x0 = x(i) + slot_w * 0.1
-        for value, colour, offset, width in (
-            (s.import_wh, "#aed6f1", 0.0, bar),
-            (s.sellable_wh, "#f9e79f", 0.0, bar / 2),
-            (s.traded_wh, "#27ae60", bar / 2, bar / 2),
-        ):
-            if value:
-                top = y_kwh(value / 1000)
+        x0 = x(i) + slot_w * 0.05
+        # (left edge, bottom kWh, height kWh, colour, what): import, export stacked, traded.
+        parts = (
+            (x0, 0, s.import_wh, IMPORT, "import"),
+            (x0 + bar, 0, s.sellable_wh, SELLABLE, "export offered to neighbours"),
+            (
+                x0 + bar,
+                s.sellable_wh,
+                s.export_wh - s.sellable_wh,
+                UNSELLABLE,
+                "export not sellable",
+            ),
+            (x0 + 2 * bar, 0, s.traded_wh, TRADED, "traded with neighbours"),
+        )
+        when = slot_time(s.slot).strftime("%Y-%m-%d %H:%M")
+        for left, bottom, height, colour, what in parts:
+            if height > 0:
+                top = y_kwh((bottom + height) / 1000)
+                low = y_kwh(bottom / 1000)
                 out.append(
-                    f'<rect x="{x0 + offset:.1f}" y="{top:.1f}" width="{width:.1f}" '
-                    f'height="{TOP + plot_h - top:.1f}" fill="{colour}"/>'
+                    f'<rect x="{left:.1f}" y="{top:.1f}" width="{bar:.1f}" '
+                    f'height="{low - top:.1f}" fill="{colour}" stroke="#7f8c8d" '
+                    f'stroke-width="0.3"><title>{when} JST {what}: {height / 1000:.1f} kWh'
+                    "</title></rect>"
                 )
         period = i % 48
         if period % 12 == 0:
+            at = slot_time(s.slot)
             out.append(
                 f'<line x1="{x(i):.1f}" y1="{TOP + plot_h}" x2="{x(i):.1f}" '
                 f'y2="{TOP + plot_h + 5}" stroke="black"/>'
             )
-            label = f"{period // 2:02d}:00" + (f" d{i // 48 + 1}" if period == 0 else "")
             out.append(
-                f'<text x="{x(i):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{label}</text>'
+                f'<text x="{x(i):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">'
+                f"{at.strftime('%H:%M')}</text>"
             )
-    for zone, colour in ZONE_COLOURS.items():
+            if period == 0:
+                out.append(
+                    f'<text x="{x(i):.1f}" y="{TOP + plot_h + 32}" text-anchor="start" '
+                    f'font-weight="bold">{at.strftime("%a %d %b %Y")}</text>'
+                )
+    for zone in zones:
         points = []
         for i, s in enumerate(slots):
             price = s.prices.get(zone)
@@ -103,10 +149,10 @@ def render(simulation: Simulation) -> str:
                 points.append(f"{x(i + 0.5):.1f},{y_yen(price / 100):.1f}")
         for point in points:
             cx, cy = point.split(",")
-            out.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colours[zone]}"/>')
         if len(points) > 1:
             out.append(
-                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="{colours[zone]}" '
                 'stroke-width="1.2" stroke-opacity="0.6"/>'
             )
     out.append(
@@ -114,17 +160,22 @@ def render(simulation: Simulation) -> str:
         'stroke="black"/>'
     )
     legend = [
-        ("#aed6f1", "import (demand)"),
-        ("#f9e79f", "PV export offered"),
-        ("#27ae60", "traded with neighbours"),
-        (ZONE_COLOURS[1], "price, zone 1"),
-        (ZONE_COLOURS[10], "price, zone 10"),
-    ]
-    lx = LEFT
+        (IMPORT, "import (demand on the grid)"),
+        (SELLABLE, "PV export offered"),
+        (UNSELLABLE, "PV export under feed-in tariff or another scheme"),
+        (TRADED, "traded with neighbours"),
+    ] + [(colours[zone], f"price, {zone_label(zone)}") for zone in zones]
+    lx, ly = float(LEFT), float(HEIGHT - 36)
     for colour, label in legend:
-        out.append(f'<rect x="{lx}" y="{HEIGHT - 28}" width="12" height="12" fill="{colour}"/>')
-        out.append(f'<text x="{lx + 16}" y="{HEIGHT - 18}">{escape(label)}</text>')
-        lx += 30 + 7 * len(label)
-    out.append(f'<text x="{WIDTH - RIGHT}" y="{TOP + plot_h + 34}" text-anchor="end">JST</text>')
+        width = 30 + 6.5 * len(label)
+        if lx + width > WIDTH - 10:
+            lx, ly = float(LEFT), ly + 18
+        out.append(
+            f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{colour}" stroke="#7f8c8d" '
+            'stroke-width="0.3"/>'
+        )
+        out.append(f'<text x="{lx + 16}" y="{ly + 10}">{escape(label)}</text>')
+        lx += width
+    out.append(f'<text x="{WIDTH - RIGHT}" y="{TOP + plot_h + 18}" text-anchor="end">JST</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -60,6 +60,8 @@ ATTESTATION_WINDOW_S = 1200
 TRADING_CLOSE_S = 1800
 ZONES = {1: 200, 10: 150}
 """Substation -> wheeling fee in sen per kWh (2.00 and 1.50 yen/kWh)."""
+ZONE_NAMES = {1: "upper hamlet", 10: "lower hamlet"}
+"""What a person calls each zone (the market zone of a meter is its substation's node id)."""
 DEPOSIT_MSEN = 30_000 * 100_000
 """30 000 yen per household."""
 MSEN_PER_YEN = 100_000

@@ -18,6 +18,7 @@ from typing import Final
 from spec import wire
 from spec.cbor import CborValue
 from spec.errors import require
+from spec.rules import implements
 from spec.state import (
     AccountId,
     Demand,
@@ -68,6 +69,7 @@ def parse_reading(value: CborValue) -> MeterReading:
 ATTEST_FIELDS: Final = (wire.Field(0, "readings", wire.array(parse_reading)),)
 
 
+@implements("ATT-08", "ATT-09")
 def attest(state: State, sender: AccountId, body: Attest) -> State:
     """Record every reading of the batch, or none (rules checked reading by reading, in order)."""
     require(1 <= len(body.readings) <= MAX_BATCH_READINGS, "ATT-01", f"{len(body.readings)}")

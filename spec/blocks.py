@@ -35,6 +35,7 @@ from spec.crypto import (
     verify,
 )
 from spec.errors import Rejected, require
+from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, Role, State, state_root
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
 from spec.units import Height, Timestamp
@@ -156,6 +157,7 @@ def check_header(state: State, block: Block) -> None:
     require(header.tx_root == merkle_root(ids), "BLK-08")
 
 
+@implements("BLK-12")
 def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
     """Apply a whole block, or nothing of it."""
     receipts: list[Receipt] = []

@@ -66,6 +66,7 @@ from dataclasses import dataclass, replace
 
 from spec.errors import require
 from spec.fmap import FrozenMap
+from spec.rules import implements
 from spec.state import (
     Demand,
     Market,
@@ -108,16 +109,19 @@ class AuctionResult:
     """Filled Wh by order id, for every order given (0 for unfilled ones)."""
 
 
+@implements("CLR-02")
 def ranked_asks(asks: Sequence[AuctionOrder]) -> list[AuctionOrder]:
     """Asks best first: lowest limit, then lowest order id."""
     return sorted(asks, key=lambda o: (o.limit, o.order_id))
 
 
+@implements("CLR-02")
 def ranked_bids(bids: Sequence[AuctionOrder]) -> list[AuctionOrder]:
     """Bids best first: highest limit, then lowest order id."""
     return sorted(bids, key=lambda o: (-o.limit, o.order_id))
 
 
+@implements("CLR-03", "CLR-04", "CLR-05")
 def call_auction(asks: Sequence[AuctionOrder], bids: Sequence[AuctionOrder]) -> AuctionResult:
     """CLR-03 .. CLR-05: volume, price and fills of one market's eligible orders."""
     sell = [o for o in ranked_asks(asks) if o.quantity_wh > 0]
@@ -168,6 +172,7 @@ def _ration(ranked: list[AuctionOrder], volume: int, marginal: int) -> dict[int,
     return fills
 
 
+@implements("CLR-02", "CLR-08")
 def eligible_bids(state: State, bids: Sequence[tuple[OrderId, Order]]) -> list[AuctionOrder]:
     """CLR-02: cap each bid by its buyer's unclaimed demand, best-ranked bids first."""
     left: dict[bytes, int] = {}
@@ -183,6 +188,7 @@ def eligible_bids(state: State, bids: Sequence[tuple[OrderId, Order]]) -> list[A
     return eligible
 
 
+@implements("CLR-06", "CLR-07", "CLR-08")
 def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
     """Run the auction of one open market and settle it (CLR-02 .. CLR-08)."""
     open_orders = sorted(
@@ -258,6 +264,7 @@ def _closing_status(filled: int, quantity: int) -> OrderStatus:
     return OrderStatus.PARTLY_FILLED if filled else OrderStatus.EXPIRED
 
 
+@implements("CLR-01")
 def advance_clock(state: State, now: int) -> State:
     """Move the ledger's clock to ``now`` and clear every market whose trading has closed."""
     require(now >= state.time, "BLK-04", f"{now} < {state.time}")

@@ -20,6 +20,8 @@ from nacl.bindings import (
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
+from spec.rules import implements
+
 PUBLIC_KEY_BYTES: Final = 32
 SIGNATURE_BYTES: Final = 64
 HASH_BYTES: Final = 32
@@ -60,6 +62,7 @@ def is_valid_public_key(key: bytes) -> bool:
     return len(key) == PUBLIC_KEY_BYTES and bool(crypto_core_ed25519_is_valid_point(key))
 
 
+@implements("SIG-01")
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """SIG-01: whether libsodium accepts ``signature`` by ``public_key`` over ``message``."""
     if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
@@ -82,6 +85,7 @@ def public_key_of(seed: bytes) -> bytes:
     return bytes(SigningKey(seed).verify_key)
 
 
+@implements("HSH-02")
 def merkle_root(leaves: list[bytes]) -> bytes:
     """HSH-02: RFC 6962 style Merkle root, split at the largest power of two below the count.
 

@@ -1,4 +1,4 @@
-"""The invariants (INV-01 .. INV-14) as executable checks.
+"""The invariants (INV-01 .. INV-14, INV-25, INV-26) as executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run

@@ -23,6 +23,7 @@ from typing import Final
 
 from spec import wire
 from spec.errors import require
+from spec.rules import implements
 from spec.state import (
     AccountId,
     Demand,
@@ -139,6 +140,7 @@ def _check_horizon(state: State, slot: int) -> None:
     )
 
 
+@implements("ORD-04")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")
@@ -154,6 +156,7 @@ def _add_order(state: State, order: Order) -> State:
     )
 
 
+@implements("ASK-05")
 def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     """Reserve ``quantity_wh`` of the sender's lot in the lot's market (ASK-05)."""
     key = (body.meter, body.slot)
@@ -192,6 +195,7 @@ def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     return _add_order(replace(state, lots=state.lots.set(key, lot)), order)
 
 
+@implements("BID-03", "BID-06")
 def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     """Escrow quantity x (max price + wheeling fee) of the sender's balance (BID-03)."""
     zone = state.nodes.get(body.zone)
@@ -237,6 +241,7 @@ def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     return _add_order(state, order)
 
 
+@implements("CAN-04")
 def cancel(state: State, sender: AccountId, body: Cancel) -> State:
     """Close an open order and release what it held (CAN-04)."""
     order = state.orders.get(body.order)

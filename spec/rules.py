@@ -11,10 +11,11 @@ document ``spec/RULEBOOK.md`` presents the same rules; a test keeps the two in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final, TypeVar
 
 
 class RuleKind(Enum):
@@ -97,13 +98,16 @@ _TABLE: Final = (
     ("TX-07", "Nonce advances", P, None, None,
      "An accepted transaction MUST increase its sender's nonce by exactly one."),
     ("SIG-01", "Ed25519 verification procedure", P, None, None,
-     "A signature is valid exactly when libsodium's crypto_sign_verify_detached accepts it: "
-     "canonical S < L, canonical point encodings, A and R not of small order, and the "
-     "cofactorless verification equation."),
+     "A signature is valid exactly when S < L, A and R are canonical encodings of curve points "
+     "neither of which is of small order, and the cofactorless equation [S]B = R + [k]A holds "
+     "with k = SHA-512(R || A || message) mod L; this is what libsodium 1.0.20's "
+     "crypto_sign_verify_detached accepts when built without ED25519_COMPAT."),
     ("ACC-01", "New account", V, 301, "ACCOUNT_EXISTS",
      "A registered account id MUST NOT be registered again."),
     ("ACC-02", "Valid public key", V, 302, "INVALID_PUBLIC_KEY",
-     "An account id MUST be the canonical encoding of an Ed25519 point of large prime order."),
+     "An account id MUST be the canonical encoding of an Ed25519 point of prime order L: "
+     "neither of small order nor of mixed order (a point of order L plus a non-zero point of "
+     "small order)."),
     ("ACC-03", "Known roles", V, 303, "INVALID_ROLES",
      "An account's roles MUST be a non-empty set of operator, attestor, validator and trader."),
     ("GRD-01", "New node", V, 311, "NODE_EXISTS",
@@ -148,8 +152,12 @@ _TABLE: Final = (
      "with the meter's source, node and zone, the reading's slot and encumbrance; all of it "
      "unsold."),
     ("ATT-09", "Import records demand", P, None, None,
-     "An accepted reading's imported Wh MUST be added to its owner's demand in the meter's zone "
-     "and slot."),
+     "An accepted reading with imported Wh > 0 MUST add them to its owner's demand in the "
+     "meter's zone and slot, creating that demand record if there is none; an import of 0 "
+     "creates and changes no demand record."),
+    ("ATT-20", "Reading stored", P, None, None,
+     "An accepted reading MUST be stored under (meter, slot) with its exported Wh, imported Wh "
+     "and encumbrance, also when both amounts are 0."),
     ("ORD-01", "Positive quantity", V, 501, "ZERO_QUANTITY",
      "An order's quantity MUST be at least 1 Wh."),
     ("ORD-02", "Trading window", V, 502, "TRADING_CLOSED",
@@ -311,6 +319,10 @@ _TABLE: Final = (
      "claimed Wh MUST NOT exceed its attested imported Wh."),
     ("INV-26", "Open orders are capped", INV, None, None,
      "No account MAY hold more than MAX_OPEN_ORDERS_PER_MARKET open orders in one market."),
+    ("MKT-01", "Market created", P, None, None,
+     "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
+     "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "
+     "it (ASK-05, BID-03), and by nothing else; a market is never removed."),
 )
 # fmt: on
 
@@ -340,3 +352,20 @@ RULES_BY_CODE: Final = MappingProxyType({r.code: r for r in RULES if r.code is n
 def rule(rule_id: str) -> Rule:
     """The rule with this id; an unknown id is a programming error."""
     return RULES_BY_ID[rule_id]
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def implements(*rule_ids: str) -> Callable[[_F], _F]:
+    """Mark the spec function that carries out a procedure or keeps a rule that no single check
+    raises (``@implements("CLR-06")``). It changes nothing at run time; the audit reads these
+    marks, with the ids each function raises through ``require`` and ``Rejected``, to say which
+    functions enforce each rule. An unknown id fails at import."""
+    for rule_id in rule_ids:
+        rule(rule_id)
+
+    def mark(function: _F) -> _F:
+        return function
+
+    return mark

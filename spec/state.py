@@ -25,6 +25,7 @@ from spec.crypto import (
 )
 from spec.errors import Rejected
 from spec.fmap import FrozenMap
+from spec.rules import implements
 from spec.units import (
     TIME_MAX_S,
     Height,
@@ -434,6 +435,7 @@ def _fold(total: int) -> int:
     return int.from_bytes(widened, "little")
 
 
+@implements("HSH-01")
 def state_root(state: State) -> bytes:
     """HSH-01: the root committed to by block headers."""
     lanes = lthash_sum(entry_lanes(int(t), k, v) for t, k, v in entries(state))

@@ -66,6 +66,7 @@ from spec.orders import (
     place_ask,
     place_bid,
 )
+from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, AccountId, Role, State, with_account
 from spec.units import COUNTER_MAX, Nonce
 
@@ -167,6 +168,7 @@ def signing_bytes(chain_id: str, kind: Kind, sender: bytes, nonce: int, body: ob
     return tag + b"\x00" + encode([chain_id, int(kind), sender, nonce, body])
 
 
+@implements("HSH-02")
 def tx_id(tx_bytes: bytes) -> bytes:
     """HSH-02: a transaction's id."""
     return tagged_hash(TAG_TX_ID, tx_bytes)
@@ -192,6 +194,7 @@ def decode_transaction(tx_bytes: bytes) -> Transaction:
     )
 
 
+@implements("TX-07")
 def execute(state: State, tx: Transaction) -> State:
     """Steps 3 and 4 on a decoded transaction; the new state, or ``Rejected``."""
     require(tx.chain_id == state.params.chain_id, "TX-01")

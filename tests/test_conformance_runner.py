@@ -24,6 +24,8 @@ from conformance_tests.runner import (
 from conformance_tests.vector import Vector
 
 SUITE = default_suite_dir()
+CLI = [sys.executable, "-m", "kwhledger.cli"]
+SPEC_ADAPTER = f"{sys.executable} -m kwhledger.cli adapter spec"
 
 WRAPPER = """
 import sys
@@ -81,6 +83,7 @@ def test_flipped_rejection_code_fails_exactly_the_vectors_expecting_it(
 def test_corrupted_state_fails_exactly_the_ticks_and_shows_the_difference(
     tmp_path: Path, sample: list[Vector]
 ) -> None:
+
     # A node whose clock runs one second ahead after every tick.
     command = adapter(
         tmp_path,
@@ -155,10 +158,10 @@ def test_conform_cli_writes_junit_and_results_and_exits_by_outcome(tmp_path: Pat
     junit, results = tmp_path / "junit.xml", tmp_path / "results.json"
     run = subprocess.run(
         [
-            "kwhledger",
+            *CLI,
             "conform",
             "--impl",
-            "kwhledger adapter spec",
+            SPEC_ADAPTER,
             "--select",
             "MNY-03",
             "--select",
@@ -177,12 +180,23 @@ def test_conform_cli_writes_junit_and_results_and_exits_by_outcome(tmp_path: Pat
     assert "<testsuite" in junit.read_text() and 'failures="0"' in junit.read_text()
     assert '"failed": 0' in results.read_text()
     bad = subprocess.run(
-        ["kwhledger", "conform", "--impl", "true", "--select", "money/MNY-01/*", "--timeout", "5"],
+        [
+            *CLI,
+            "conform",
+            "--impl",
+            "true",
+            "--select",
+            "money/MNY-01/*",
+            "--timeout",
+            "5",
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert bad.returncode == 1 and "never run" in bad.stdout
+    # An adapter that never says hello is one clear error, not a report of 0 passed.
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "adapter does not start" in bad.stderr
 
 
 def test_junit_marks_failures() -> None:
@@ -208,7 +222,10 @@ def test_diagnostic_notation() -> None:
 def test_reference_adapter_command_exists() -> None:
     """``kwhledger adapter reference`` starts the reference node's adapter, or says why not."""
     run = subprocess.run(
-        ["kwhledger", "adapter", "reference"], input=b"", capture_output=True, check=False
+        [*CLI, "adapter", "reference"],
+        input=b"",
+        capture_output=True,
+        check=False,
     )
     assert run.returncode in (0, 2)
     if run.returncode == 2:

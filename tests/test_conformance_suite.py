@@ -2,26 +2,33 @@
 
 The full byte-for-byte regeneration is ``kwhledger vectors check`` (about a minute); here the
 cheap groups are regenerated and compared, and the rest is checked through the index, the
-manifest and a sample replayed through the spec adapter.
+manifest and a sample run through the spec adapter over the protocol; every vector is replayed in
+process by both implementations in ``test_conformance_every_vector.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
 from pathlib import Path
 
+import cbor2
 import pytest
 
 from conformance_tests import generate
 from conformance_tests.groups import clearing, scenario
 from conformance_tests.runner import default_suite_dir, load_index, load_vectors, run_suite
-from conformance_tests.spec_adapter import apply_step, load_state
+from conformance_tests.spec_adapter import load_state
 from conformance_tests.spec_adapter import state_root as cached_state_root
 from conformance_tests.vector import Vector, read_vector, vector_path
 from spec.cbor import decode
 from spec.lifecycles import edge_labels
 from spec.rules import RULES, RuleKind
 from spec.state import state_root
+
+CLI = [sys.executable, "-m", "kwhledger.cli"]
+SPEC_ADAPTER = f"{sys.executable} -m kwhledger.cli adapter spec"
 
 SUITE = default_suite_dir()
 
@@ -37,7 +44,8 @@ def test_manifest_hashes_every_file_and_index_names_every_vector() -> None:
     files = manifest["files"]
     assert isinstance(files, dict)
     on_disk = {str(p.relative_to(SUITE)) for p in (SUITE / "vectors").rglob("*") if p.is_file()}
-    assert on_disk | {"index.cbor"} == set(files)
+    documents = {"FORMAT.md", "ADAPTER.md", "vectors.cddl", "adapter.cddl"}
+    assert on_disk | {"index.cbor"} | documents == set(files)
     for path, digest in files.items():
         assert hashlib.sha256((SUITE / str(path)).read_bytes()).digest() == digest, path
     index = load_index(SUITE)
@@ -72,6 +80,7 @@ def test_every_invalid_vector_names_a_twin_that_passes_its_rule(vectors: list[Ve
         claimed = v.steps[-1][1].rule
         twin = by_id[v.twin].steps[-1][1]
         assert claimed is not None and twin.rule != claimed, v.id
+        assert "twin" in by_id[v.twin].flags, v.id  # FORMAT section 4: a twin says so
 
 
 def test_cheap_groups_regenerate_byte_for_byte() -> None:
@@ -97,19 +106,9 @@ def test_vector_files_are_canonical_and_roots_match_states(vectors: list[Vector]
         assert state_root(pre) == cached_state_root(pre) == v.pre_state_root
 
 
-def test_spec_replays_a_sample_in_process(vectors: list[Vector]) -> None:
-    sample = [v for v in vectors if "scenario" not in v.flags][::7]
-    for v in sample:
-        state = load_state(v.pre_state)
-        for step, expected in v.steps:
-            state, outcome = apply_step(state, step)
-            assert outcome == expected, v.id
-        assert state_root(state) == v.post_state_root, v.id
-
-
 def test_spec_adapter_passes_a_sample_over_the_protocol(vectors: list[Vector]) -> None:
     sample = [v for v in vectors if "scenario" not in v.flags][3::25]
-    report = run_suite("kwhledger adapter spec", sample, jobs=1, timeout_s=60)
+    report = run_suite(SPEC_ADAPTER, sample, jobs=1, timeout_s=60)
     assert report.implementation["name"] == "kwhledger-spec"
     assert [r.status for r in report.results] == ["pass"] * len(sample), [
         (r.id, r.details) for r in report.results if r.status != "pass"
@@ -125,7 +124,7 @@ def test_vectors_show_prints_a_vector_readably() -> None:
     import subprocess
 
     run = subprocess.run(
-        ["kwhledger", "vectors", "show", "tx/TX-04/s-plus-l"],
+        [*CLI, "vectors", "show", "tx/TX-04/s-plus-l"],
         capture_output=True,
         text=True,
         check=False,
@@ -134,6 +133,38 @@ def test_vectors_show_prints_a_vector_readably() -> None:
     assert "expect rejected 204 TX-04" in run.stdout
     assert "twin:        tx/valid/transfer" in run.stdout
     missing = subprocess.run(
-        ["kwhledger", "vectors", "show", "no/such/vector"], capture_output=True, check=False
+        [*CLI, "vectors", "show", "no/such/vector"],
+        capture_output=True,
+        check=False,
     )
     assert missing.returncode == 2
+
+
+KIND = r"^\*(validity|invariant|procedure) · (?:rejects with (\d+) |rejects)"
+
+
+def test_rules_sha256_is_reproducible_from_the_rule_book_text() -> None:
+    """FORMAT.md section 6's recipe, applied to RULEBOOK.md alone (no use of spec.rules), with
+    another CBOR encoder, gives the manifest's rules_sha256."""
+    text = (Path(__file__).parents[1] / "spec" / "RULEBOOK.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    chapter = lines.index("## 11. The rules")
+    end = next(i for i in range(chapter + 1, len(lines)) if lines[i].startswith("## "))
+    table = []
+    for number in range(chapter, end):
+        heading = re.match(r"^#### ([A-Z]+-\d\d) — ", lines[number])
+        if heading is None:
+            continue
+        following = [line for line in lines[number + 1 : number + 6] if line.strip()]
+        kind = re.match(
+            r"^\*(validity|invariant|procedure) · (?:rejects with (\d+) |rejects)", following[0]
+        )
+        assert kind is not None and following[1].startswith("> "), lines[number]
+        code = int(kind[2]) if kind[2] else None
+        table.append([heading[1], kind[1], code, following[1][2:]])
+    assert len(table) >= 100
+    digest = hashlib.sha256(cbor2.dumps(table)).digest()
+    manifest = decode((SUITE / "manifest.cbor").read_bytes(), max_size=2**24)
+    assert isinstance(manifest, dict)
+    assert manifest["rules_sha256"] == digest
+    assert generate.rules_digest() == digest.hex()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,17 +68,47 @@ def test_content_changed_and_resigned_is_refused_by_the_sums() -> None:
         verify_bundle(tampered, signature, public_key_hex(SEED))
 
 
-def test_release_command_bundles_the_published_artifacts_and_verifies(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def proved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A real proof report of the init/ obligations, and their names."""
+    from proofs import obligations
+
+    folder = tmp_path_factory.mktemp("proofs")
+    names = [n for n in obligations.names() if n.startswith("init/")]
+    assert main(["prove", "--only", "init/", "--jobs", "1", "--out", str(folder)]) == 0
+    return folder, names
+
+
+@pytest.fixture
+def registry_of(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], None]:
+    """Make the obligation registry hold ``names`` (a small registry the tests can prove)."""
+    from proofs import obligations
+
+    def set_names(names: list[str]) -> None:
+        monkeypatch.setattr(obligations, "names", lambda: list(names))
+
+    return set_names
+
+
+def test_release_command_bundles_the_published_artifacts_and_verifies(
+    tmp_path: Path,
+    proved: tuple[Path, list[str]],
+    registry_of: Callable[[list[str]], None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder, names = proved
+    registry_of(names)
+    (folder / "smt2" / "stale.smt2").write_text("; from an earlier run\n")
     key = tmp_path / "release.key"
     key.write_text(SEED.hex() + "\n")
-    proofs = tmp_path / "proofs"
-    proofs.mkdir()
-    (proofs / "proofs.json").write_text('{"summary": "stand-in for a proof report"}\n')
     out = tmp_path / "out"
-    assert main(["release", "--key", str(key), "--out", str(out), "--proofs", str(proofs)]) == 0
+    capsys.readouterr()
+    assert main(["release", "--key", str(key), "--out", str(out), "--proofs", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(names)} obligations, all proved" in printed and len(printed.splitlines()) == 4
     (archive,) = out.glob("*.tar")
     with tarfile.open(archive) as tar:
-        names = set(tar.getnames())
+        names_in = set(tar.getnames())
     for expected in (
         "RULEBOOK.md",
         "schema/kwhledger.cddl",
@@ -83,8 +117,10 @@ def test_release_command_bundles_the_published_artifacts_and_verifies(tmp_path: 
         "conformance/manifest.cbor",
         "proofs/proofs.json",
     ):
-        assert expected in names
-    assert any(name.startswith("conformance/vectors/") for name in names)
+        assert expected in names_in
+    assert any(name.startswith("conformance/vectors/") for name in names_in)
+    smt2 = {n for n in names_in if n.startswith("proofs/smt2/")}
+    assert len(smt2) == len(names) and "proofs/smt2/stale.smt2" not in smt2
     public = public_key_hex(SEED)
     assert main(["release", "verify", str(archive), "--public-key", public]) == 0
     assert (
@@ -97,3 +133,100 @@ def test_release_command_bundles_the_published_artifacts_and_verifies(tmp_path: 
     signature = archive.with_name(archive.name + ".sig")
     command = ["release", "verify", str(tampered), "--public-key", public]
     assert main([*command, "--signature", str(signature)]) == 1
+
+
+def _release(tmp_path: Path, folder: Path) -> int:
+    key = tmp_path / "release.key"
+    key.write_text(SEED.hex() + "\n")
+    return main(
+        ["release", "--key", str(key), "--out", str(tmp_path / "o"), "--proofs", str(folder)]
+    )
+
+
+def test_a_partial_report_is_not_released(
+    tmp_path: Path,
+    proved: tuple[Path, list[str]],
+    registry_of: Callable[[list[str]], None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder, names = proved
+    registry_of([*names, "deposit/INV-01"])  # the registry has one more than the report
+    assert _release(tmp_path, folder) == 1
+    err = capsys.readouterr().err
+    assert f"has {len(names)} obligations, the registry {len(names) + 1}" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_a_report_with_a_changed_smt2_file_or_from_other_sources_is_not_released(
+    tmp_path: Path,
+    proved: tuple[Path, list[str]],
+    registry_of: Callable[[list[str]], None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    source, names = proved
+    registry_of(names)
+    folder = tmp_path / "copy"
+    shutil.copytree(source, folder)
+    report = json.loads((folder / "proofs.json").read_text())
+    victim = folder / report["obligations"][0]["smt2_file"]
+    victim.write_text(victim.read_text() + "(assert false)\n")
+    assert _release(tmp_path, folder) == 1
+    assert "SMT-LIB file missing or not the one reported" in capsys.readouterr().err
+    shutil.rmtree(folder)
+    shutil.copytree(source, folder)
+    report["summary"]["sources_sha256"] = "0" * 64
+    (folder / "proofs.json").write_text(json.dumps(report))
+    assert _release(tmp_path, folder) == 1
+    assert "made from other sources" in capsys.readouterr().err
+    report = json.loads((source / "proofs.json").read_text())
+    report["obligations"][0]["status"] = "unknown"
+    (folder / "proofs.json").write_text(json.dumps(report))
+    assert _release(tmp_path, folder) == 1
+    assert "not proved with a vacuity witness" in capsys.readouterr().err
+
+
+def test_without_proofs_the_release_runs_them_and_prints_only_a_summary(
+    tmp_path: Path,
+    proved: tuple[Path, list[str]],
+    registry_of: Callable[[list[str]], None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    import kwhledger.cmd_release
+
+    source, names = proved
+    registry_of(names)
+    scratch: list[Path] = []
+
+    def run_proofs(folder: Path) -> None:  # the small registry's proofs, as the command would
+        scratch.append(folder)
+        shutil.copytree(source, folder)
+
+    monkeypatch.setattr(kwhledger.cmd_release, "_run_proofs", run_proofs)
+    key = tmp_path / "release.key"
+    key.write_text(SEED.hex() + "\n")
+    capsys.readouterr()
+    assert main(["release", "--key", str(key), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 4 and str(scratch[0]) not in out
+    assert not scratch[0].exists()
+
+
+VERIFY = [sys.executable, "-m", "kwhledger.cli", "release", "verify"]
+
+
+def test_a_bad_public_key_is_named_as_such(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(b"")
+    for key, says in (("zz", "not hex"), ("abcd", "2 bytes")):
+        done = subprocess.run(
+            [*VERIFY, str(archive), "--public-key", key],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2 and says in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "signature" not in done.stderr

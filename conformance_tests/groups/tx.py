@@ -273,10 +273,17 @@ def _signature_vectors(suite: Suite, v: Ledger) -> None:
         assert edwards.has_small_order(key)
         pre = craft_account(v.state, key, Role.TRADER, 0, 1000)
         forged_tx = encode({0: chain, 1: int(Kind.TRANSFER), 2: key, 3: 0, 4: body, 5: forged})
+        message = signing_bytes(chain, Kind.TRANSFER, key, 0, body)
+        equation = (
+            "the cofactorless equation [S]B = R + [k]A holds for this message ([k]A is the "
+            "identity), so only SIG-01's checks on A and R reject it"
+            if edwards.cofactorless_holds(key, forged, message)
+            else "here [k]A is not the identity, so the cofactorless equation fails too "
+            "(cofactored verification, which multiplies by 8, holds)"
+        )
         suite.negative(
             f"tx/TX-04/forged-{name}",
-            f"Sender key {what}, signature R = identity, S = 0: verifies under the "
-            "cofactorless equation for any message, rejected by SIG-01's small-order rule.",
+            f"Sender key {what}, signature R = identity, S = 0: {equation}.",
             pre,
             tx(forged_tx),
             None,
