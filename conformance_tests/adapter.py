@@ -21,6 +21,123 @@ import cbor2
 
 PROTOCOL_VERSION: Final = 1
 STEP_KINDS: Final = ("tx", "block", "tick")
+MAX_REQUEST_BYTES: Final = 256 * 1024 * 1024
+"""The longest request an adapter takes in (a vector's pre-state is at most 64 MiB)."""
+MAX_REQUEST_DEPTH: Final = 32
+"""The deepest nesting of arrays and maps in a request."""
+EXIT_BAD_REQUEST: Final = 2
+"""The exit status after a malformed request (ADAPTER.md section 2.4)."""
+
+
+class BadRequest(Exception):
+    """A request that breaks the protocol; the message names the problem."""
+
+
+class _RequestReader:
+    """Reads one CBOR data item from a stream, checking that it is well-formed and definite-length
+    before anything is decoded, and never reading or reserving more than ``limit`` bytes: a
+    length or count that claims more than is sent is found when the input ends, not waited for."""
+
+    def __init__(self, stream: _Chained, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.raw = bytearray()
+
+    def take(self, n: int) -> bytes:
+        if len(self.raw) + n > self.limit:
+            raise BadRequest(
+                f"at byte {len(self.raw)}: an item claims {n} bytes, beyond the limit of "
+                f"{self.limit} bytes per request"
+            )
+        start = len(self.raw)
+        while len(self.raw) - start < n:
+            chunk = self.stream.read(min(n - (len(self.raw) - start), 1 << 20))
+            if not chunk:
+                raise BadRequest(
+                    f"truncated request: the input ended at byte {len(self.raw)} inside a data "
+                    f"item that needs {n - (len(self.raw) - start)} more bytes"
+                )
+            self.raw += chunk
+        return bytes(self.raw[start:])
+
+    def item(self, depth: int) -> None:
+        if depth > MAX_REQUEST_DEPTH:
+            raise BadRequest(f"at byte {len(self.raw)}: nesting deeper than {MAX_REQUEST_DEPTH}")
+        at = len(self.raw)
+        initial = self.take(1)[0]
+        major, info = initial >> 5, initial & 0x1F
+        if info == 31:
+            raise BadRequest(
+                f"at byte {at}: an indefinite-length item (major type {major}); requests use "
+                "definite lengths only"
+            )
+        if info in (28, 29, 30):
+            raise BadRequest(f"at byte {at}: reserved additional information {info}")
+        if major == 6:
+            raise BadRequest(f"at byte {at}: a tag; requests carry no tags")
+        argument = info if info < 24 else int.from_bytes(self.take(1 << (info - 24)), "big")
+        if major == 7:
+            if info not in (20, 21, 22):
+                raise BadRequest(f"at byte {at}: a float or simple value {info}")
+        elif major in (2, 3):
+            self.take(argument)
+        elif major == 4:
+            for _ in range(argument):
+                self.item(depth + 1)
+        elif major == 5:
+            for _ in range(argument):
+                self.item(depth + 1)
+                self.item(depth + 1)
+
+
+def read_request(stream: BinaryIO, limit: int = MAX_REQUEST_BYTES) -> Any:
+    """The next request, ``None`` at a clean end of input, or ``BadRequest``."""
+    first = stream.read(1)
+    if not first:
+        return None
+    reader = _RequestReader(_Chained(first, stream), limit)
+    reader.item(0)
+    try:
+        return cbor2.loads(bytes(reader.raw))
+    except Exception as problem:  # well-formed but not decodable (e.g. invalid UTF-8)
+        raise BadRequest(f"undecodable request: {problem}") from None
+
+
+class _Chained:
+    """A stream that first gives back the byte already read, then the rest."""
+
+    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+        self.first = first
+        self.rest = rest
+
+    def read(self, n: int) -> bytes:
+        if self.first:
+            head, self.first = self.first[:n], self.first[n:]
+            return head
+        return self.rest.read(n)
+
+
+def parse_run(request: dict[Any, Any]) -> tuple[Any, bytes, list[Step], bool]:
+    """(id, pre-state, steps, want_post_state) of a run request, or ``BadRequest``."""
+    vector_id = request.get("id")
+    if not isinstance(vector_id, str):
+        raise BadRequest("a run request needs an id (text)")
+    pre_state = request.get("pre_state")
+    if not isinstance(pre_state, bytes):
+        raise BadRequest(f"run {vector_id}: pre_state must be a byte string")
+    raw_steps = request.get("steps")
+    if not isinstance(raw_steps, list):
+        raise BadRequest(f"run {vector_id}: steps must be an array, not {type(raw_steps).__name__}")
+    steps = []
+    for index, raw in enumerate(raw_steps):
+        try:
+            steps.append(Step.from_cbor(raw))
+        except ValueError as problem:
+            raise BadRequest(f"run {vector_id}: step {index}: {problem}") from None
+    want = request.get("want_post_state", False)
+    if not isinstance(want, bool):
+        raise BadRequest(f"run {vector_id}: want_post_state must be a boolean")
+    return vector_id, pre_state, steps, want
 
 
 @dataclass(frozen=True)
@@ -117,20 +234,27 @@ def result_message(vector_id: Any, result: VectorResult, want_post_state: bool) 
 
 
 def serve(implementation: Implementation, stdin: BinaryIO, stdout: BinaryIO) -> int:
-    """Answer the runner until it says shutdown or closes our input; return the exit code."""
-    decoder = cbor2.CBORDecoder(stdin)
+    """Answer the runner until it says shutdown or closes our input; return the exit code.
+
+    A malformed request (not well-formed CBOR, indefinite lengths, a length beyond what is sent,
+    not a map, a run request whose fields have the wrong types) gets an error reply naming the
+    problem, and the loop ends with ``EXIT_BAD_REQUEST``: after a framing error nothing that
+    follows can be trusted. A vector the implementation cannot run gets an error reply and the
+    loop goes on."""
     while True:
         try:
-            request = decoder.decode()
-        except cbor2.CBORDecodeEOF:
-            return 0
-        except cbor2.CBORDecodeError as problem:
+            request = read_request(stdin)
+            if request is None:
+                return 0
+            if not isinstance(request, dict):
+                raise BadRequest(f"a request is a map, not {type(request).__name__}")
+            kind = request.get("msg")
+            if kind not in ("hello", "run", "shutdown"):
+                raise BadRequest(f"unknown message {kind!r}")
+            run = parse_run(request) if kind == "run" else None
+        except BadRequest as problem:
             _write(stdout, {"msg": "error", "id": None, "message": f"bad request: {problem}"})
-            return 1
-        if not isinstance(request, dict):
-            _write(stdout, {"msg": "error", "id": None, "message": "a request is a map"})
-            continue
-        kind = request.get("msg")
+            return EXIT_BAD_REQUEST
         if kind == "hello":
             _write(
                 stdout,
@@ -142,18 +266,15 @@ def serve(implementation: Implementation, stdin: BinaryIO, stdout: BinaryIO) -> 
                     "capabilities": list(implementation.capabilities),
                 },
             )
-        elif kind == "run":
-            vector_id = request.get("id")
+        elif run is not None:
+            vector_id, pre_state, steps, want_post_state = run
             try:
-                steps = [Step.from_cbor(step) for step in request["steps"]]
-                result = implementation.run_vector(request["pre_state"], steps)
-                reply = result_message(vector_id, result, bool(request.get("want_post_state")))
+                result = implementation.run_vector(pre_state, steps)
+                reply = result_message(vector_id, result, want_post_state)
             except Exception as problem:  # report, stay up for the next vector
                 detail = "".join(traceback.format_exception_only(problem)).strip()
                 reply = {"msg": "error", "id": vector_id, "message": detail}
             _write(stdout, reply)
-        elif kind == "shutdown":
+        else:
             _write(stdout, {"msg": "bye"})
             return 0
-        else:
-            _write(stdout, {"msg": "error", "id": None, "message": f"unknown message {kind!r}"})

@@ -36,10 +36,12 @@ from conformance_tests.groups import (
     clock,
     encoding,
     encoding_edges,
+    hostile,
     lifecycle,
     money,
     order,
     order_cost,
+    pre,
     scenario,
     schema,
     sequence,
@@ -84,6 +86,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,
+    hostile.group_hostile,
+    pre.group_prestate,
 )
 
 

@@ -182,11 +182,20 @@ def village_step(ctx: Context) -> Step:
     )
 
 
+def seeded_bugs_step(ctx: Context) -> Step:
+    """Seeded bugs in spec/ and reference/ against the whole suite (``kwhledger mutants``)."""
+    return Step(
+        "seeded bugs",
+        kwhledger_command("mutants", "--jobs", "2", "--json", str(ctx.out / "mutants.json")),
+    )
+
+
 STEPS: list[Callable[[Context], Step]] = [
     proofs_step,
     vectors_step,
     _conformance("spec"),
     _conformance("reference"),
+    seeded_bugs_step,
     differential_step,
     village_step,
 ]

@@ -30,6 +30,32 @@ def register(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="small workloads (a smoke test)")
     parser.add_argument("--repeats", type=positive_int, default=5, help="rounds; medians are shown")
+    parser.add_argument(
+        "--section",
+        choices=["node", "hostile", "store"],
+        default="node",
+        help="node: throughput (the default); hostile: what hostile blocks and pre-states cost "
+        "each implementation; store: opening a store plain, checked, and --full",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="FILE",
+        help="for --section store: the store to open (default: simulate a village of 40 "
+        "households for 2 days)",
+    )
+    parser.add_argument(
+        "--spec",
+        action="store_true",
+        help="measure the executable spec instead: one table write and the state root, "
+        "at the sizes of --spec-sizes",
+    )
+    parser.add_argument(
+        "--spec-sizes",
+        default="1000,100000",
+        metavar="N,N,...",
+        help="table sizes for --spec (1000,100000; 1000000 takes about a minute per root "
+        "from scratch)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -53,12 +79,46 @@ def verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def run_spec(args: argparse.Namespace) -> int:
+    from kwhledger.spec_bench import run as spec_figures
+
+    try:
+        sizes = [int(size) for size in args.spec_sizes.split(",")]
+    except ValueError:
+        print("--spec-sizes takes whole numbers separated by commas", file=sys.stderr)
+        return 2
+    if not sizes or min(sizes) < 1:
+        print("--spec-sizes takes positive sizes", file=sys.stderr)
+        return 2
+    rows = spec_figures(sizes, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    if args.json:
+        json.dump({"spec": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print("executable spec, milliseconds (a state of N accounts):")
+    print(
+        f"{'entries':>10}  {'FrozenMap.set':>13}  {'root, first call':>16}  "
+        f"{'root after 1 change':>19}  {'root from scratch':>17}"
+    )
+    for row in rows:
+        print(
+            f"{row['entries']:>10,}  {row['set_ms']:>13.4f}  {row['root_first_ms']:>16,.1f}  "
+            f"{row['root_after_one_change_ms']:>19.3f}  {row['root_from_scratch_ms']:>17,.1f}"
+        )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from reference.bench import run_all
+    if args.spec:
+        return run_spec(args)
 
     def progress(message: str) -> None:
         if not args.json:
             print(f"... {message}", file=sys.stderr, flush=True)
+
+    if args.section != "node":
+        return run_section(args, progress)
+    from reference.bench import run_all
 
     figures = run_all(quick=args.quick, progress=progress, repeats=args.repeats)
     figures["targets"] = {} if args.quick else verdicts(figures)
@@ -128,4 +188,30 @@ def run(args: argparse.Namespace) -> int:
     if missed:
         print(f"kwhledger bench: targets not met: {', '.join(missed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_section(args: argparse.Namespace, progress: Any) -> int:
+    """The hostile-input or the store section (``kwhledger.bench_hostile``)."""
+    import tempfile
+    from pathlib import Path
+
+    from kwhledger.bench_hostile import hostile, print_rows, store_section
+
+    if args.section == "hostile":
+        rows = hostile(progress)
+    else:
+        store = args.store
+        if store is None:
+            from reference.simulate import run as simulate
+
+            store = str(Path(tempfile.mkdtemp(prefix="kwhledger-bench-")) / "village.db")
+            progress("simulating 40 households for 2 days")
+            simulate(40, 2, 1, Path(store), progress)
+        rows = store_section(store, progress)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_rows(rows)
     return 0

@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from kwhledger.args import CliError, output_file, positive_float, positive_int, suite_dir
@@ -54,6 +55,14 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--vectors", type=suite_dir, help="suite directory (default: the bundled one)"
     )
+    parser.add_argument(
+        "--vector",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="run this vector file instead of a suite (repeatable; e.g. one kwhledger fuzz wrote)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true", help="one PASS line per passing vector")
     parser.set_defaults(run=run)
@@ -61,14 +70,19 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from conformance_tests import runner
+    from conformance_tests.vector import FormatError, read_vector
 
     if args.max_failures < 0:
         raise CliError("--max-failures must be 0 (never stop) or more")
     suite = args.vectors or runner.default_suite_dir()
     try:
-        vectors = runner.load_vectors(suite, args.select)
-    except (runner.SuiteError, OSError) as problem:
-        raise CliError(f"cannot load the suite from {suite}: {problem}") from None
+        if args.vector:
+            vectors = [read_vector(path.read_bytes()) for path in args.vector]
+        else:
+            vectors = runner.load_vectors(suite, args.select)
+    except (runner.SuiteError, FormatError, OSError) as problem:
+        where = ", ".join(map(str, args.vector)) or f"the suite in {suite}"
+        raise CliError(f"cannot load {where}: {problem}") from None
     if not vectors:
         raise CliError("no vector matches the selection (see kwhledger vectors list --select)")
     interactive = sys.stderr.isatty() and not args.quiet

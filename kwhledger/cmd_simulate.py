@@ -42,6 +42,7 @@ def spec_invariants(simulation: Any) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reference.simulate import memory_method
     from reference.simulate import run as simulate
 
     if args.db is not None and args.db.exists():
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
             "totals": totals,
             "checks": checks,
             "violations": violations,
+            "memory_method": memory_method(),
+            "days_figures": [f.__dict__ for f in simulation.days_figures],
         }
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -109,6 +112,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"paid by buyers to sellers        {t['paid_to_sellers_yen']:>10,.0f} yen")
     print(f"wheeling fees to the operator    {t['wheeling_fees_yen']:>10,.0f} yen")
     print(f"order fees to the operator       {t['order_fees_yen']:>10,.0f} yen")
+    print()
+    print(f"per day ({memory_method()}; time is wall-clock, clients' signing included):")
+    print("  day   seconds   peak RSS MiB   RSS at end MiB   state entries")
+    for f in simulation.days_figures:
+        print(
+            f"  {f.day:>3}  {f.seconds:>8.1f}  {f.peak_rss_mib:>13,.0f}  {f.rss_mib:>15,.0f}  "
+            f"{f.state_entries:>14,}"
+        )
     print()
     print("checks:")
     for name, held in checks.items():

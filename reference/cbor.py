@@ -124,91 +124,133 @@ def decode_fast(data: bytes) -> Any:
     return None
 
 
-def decode_strict(data: bytes, max_size: int, max_depth: int = MAX_DEPTH) -> Any:
-    """Decode exactly one deterministic item of the wire subset, or raise the first violation."""
+def decode_strict(
+    data: bytes,
+    max_size: int,
+    max_depth: int = MAX_DEPTH,
+    max_items: int | None = None,
+    array_bounds: dict[tuple[Any, ...], tuple[int, str]] | None = None,
+) -> Any:
+    """Decode exactly one deterministic item of the wire subset, or raise the first violation.
+
+    ``max_items`` is the item budget (ENC-16); ``array_bounds`` maps the place of an array (the
+    map keys from the top item down) to its largest count and the rule a longer head breaks."""
     if len(data) > max_size:
         raise Rejected("ENC-09", f"{len(data)} bytes, limit {max_size}")
     data = bytes(data)
-    value, pos = _item(data, 0, 0, max_depth)
+    budget = len(data) + 1 if max_items is None else max_items  # an item takes a byte
+    reader = _Strict(data, max_depth, budget, array_bounds)
+    value, pos = reader.item(0, 0, () if array_bounds else None)
     if pos != len(data):
         raise Rejected("ENC-08", f"{len(data) - pos} bytes after the item")
     return value
 
 
-def _item(data: bytes, pos: int, depth: int, max_depth: int) -> tuple[Any, int]:
-    """One item starting at ``pos``: (value, position after it)."""
-    end = len(data)
-    start = pos
-    if pos >= end:
-        raise Rejected("ENC-01", f"truncated at byte {pos}")
-    initial = data[pos]
-    pos += 1
-    major, info = initial >> 5, initial & 0x1F
-    if major == 6:
-        raise Rejected("ENC-07", f"tag at byte {start}")
-    if info == 31:
-        if 2 <= major <= 5:
-            raise Rejected("ENC-03", f"indefinite length at byte {start}")
-        raise Rejected("ENC-01", f"break or reserved head at byte {start}")
-    if 28 <= info <= 30:
-        raise Rejected("ENC-01", f"reserved additional information at byte {start}")
-    if major == 7:
-        if info == 20:
-            return False, pos
-        if info == 21:
-            return True, pos
-        if info == 22:
-            return None, pos
-        raise Rejected("ENC-06", f"simple value or float at byte {start}")
-    if info < 24:
-        argument = info
-    else:
-        width = 1 << (info - 24)
-        if width > end - pos:
+class _Strict:
+    """The strict decoder's state: the input, the items left in the budget, the array bounds."""
+
+    __slots__ = ("bounds", "data", "items_left", "max_depth", "places")
+
+    def __init__(
+        self,
+        data: bytes,
+        max_depth: int,
+        max_items: int,
+        bounds: dict[tuple[Any, ...], tuple[int, str]] | None,
+    ) -> None:
+        self.data = data
+        self.max_depth = max_depth
+        self.items_left = max_items
+        self.bounds = bounds or {}
+        self.places = {path[:n] for path in self.bounds for n in range(len(path) + 1)}
+
+    def item(self, pos: int, depth: int, path: tuple[Any, ...] | None) -> tuple[Any, int]:
+        """One item starting at ``pos``: (value, position after it)."""
+        data = self.data
+        end = len(data)
+        start = pos
+        if self.items_left <= 0:
+            raise Rejected("ENC-16", f"item budget spent at byte {pos}")
+        self.items_left -= 1
+        if pos >= end:
             raise Rejected("ENC-01", f"truncated at byte {pos}")
-        argument = int.from_bytes(data[pos : pos + width], "big")
-        pos += width
-        if argument < (24 if width == 1 else 1 << (4 * width)):
-            raise Rejected("ENC-02", f"non-shortest head at byte {start}")
-    if major == 0:
-        return argument, pos
-    if major == 1:
-        return -1 - argument, pos
-    if major == 2 or major == 3:
+        initial = data[pos]
+        pos += 1
+        major, info = initial >> 5, initial & 0x1F
+        if major == 6:
+            raise Rejected("ENC-07", f"tag at byte {start}")
+        if info == 31:
+            if 2 <= major <= 5:
+                raise Rejected("ENC-03", f"indefinite length at byte {start}")
+            raise Rejected("ENC-01", f"break or reserved head at byte {start}")
+        if 28 <= info <= 30:
+            raise Rejected("ENC-01", f"reserved additional information at byte {start}")
+        if major == 7:
+            if info == 20:
+                return False, pos
+            if info == 21:
+                return True, pos
+            if info == 22:
+                return None, pos
+            raise Rejected("ENC-06", f"simple value or float at byte {start}")
+        if info < 24:
+            argument = info
+        else:
+            width = 1 << (info - 24)
+            if width > end - pos:
+                raise Rejected("ENC-01", f"truncated at byte {pos}")
+            argument = int.from_bytes(data[pos : pos + width], "big")
+            pos += width
+            if argument < (24 if width == 1 else 1 << (4 * width)):
+                raise Rejected("ENC-02", f"non-shortest head at byte {start}")
+        if major == 0:
+            return argument, pos
+        if major == 1:
+            return -1 - argument, pos
+        if major == 2 or major == 3:
+            if argument > end - pos:
+                raise Rejected("ENC-01", f"truncated at byte {pos}")
+            raw = data[pos : pos + argument]
+            pos += argument
+            if major == 2:
+                return raw, pos
+            try:
+                return raw.decode("utf-8"), pos
+            except UnicodeDecodeError:
+                raise Rejected("ENC-11", f"text at byte {start}") from None
+        if depth + 1 > self.max_depth:
+            raise Rejected("ENC-10", f"nesting deeper than {self.max_depth} at byte {start}")
+        if major == 4 and path is not None and path in self.bounds:
+            most, rule = self.bounds[path]
+            if argument > most:
+                raise Rejected(rule, f"array of {argument} at byte {start}, {most} allowed")
         if argument > end - pos:
-            raise Rejected("ENC-01", f"truncated at byte {pos}")
-        raw = data[pos : pos + argument]
-        pos += argument
-        if major == 2:
-            return raw, pos
-        try:
-            return raw.decode("utf-8"), pos
-        except UnicodeDecodeError:
-            raise Rejected("ENC-11", f"text at byte {start}") from None
-    if depth + 1 > max_depth:
-        raise Rejected("ENC-10", f"nesting deeper than {max_depth} at byte {start}")
-    if argument > end - pos:
-        raise Rejected("ENC-01", f"count {argument} exceeds the input at byte {start}")
-    depth += 1
-    if major == 4:
-        items = []
+            raise Rejected("ENC-01", f"count {argument} exceeds the input at byte {start}")
+        depth += 1
+        if major == 4:
+            items = []
+            for _ in range(argument):
+                item, pos = self.item(pos, depth, None)
+                items.append(item)
+            return items, pos
+        result: dict[Any, Any] = {}
+        previous = None
         for _ in range(argument):
-            item, pos = _item(data, pos, depth, max_depth)
-            items.append(item)
-        return items, pos
-    result: dict[Any, Any] = {}
-    previous = None
-    for _ in range(argument):
-        key_start = pos
-        key, pos = _item(data, pos, depth, max_depth)
-        if type(key) is not int and type(key) is not str:
-            raise Rejected("ENC-14", f"map key at byte {key_start} is not an integer or text")
-        encoded_key = data[key_start:pos]
-        if previous is not None:
-            if encoded_key == previous:
-                raise Rejected("ENC-05", f"duplicate key at byte {key_start}")
-            if encoded_key < previous:
-                raise Rejected("ENC-04", f"key out of order at byte {key_start}")
-        previous = encoded_key
-        result[key], pos = _item(data, pos, depth, max_depth)
-    return result, pos
+            key_start = pos
+            key, pos = self.item(pos, depth, None)
+            if type(key) is not int and type(key) is not str:
+                raise Rejected("ENC-14", f"map key at byte {key_start} is not an integer or text")
+            encoded_key = data[key_start:pos]
+            if previous is not None:
+                if encoded_key == previous:
+                    raise Rejected("ENC-05", f"duplicate key at byte {key_start}")
+                if encoded_key < previous:
+                    raise Rejected("ENC-04", f"key out of order at byte {key_start}")
+            previous = encoded_key
+            place = None
+            if path is not None:
+                place = (*path, key)
+                if place not in self.places:
+                    place = None
+            result[key], pos = self.item(pos, depth, place)
+        return result, pos

@@ -1120,12 +1120,10 @@ class Ledger:
         return sorted(self.validators)
 
     def check_header(self, block: Block) -> bytes:
-        """BLK-01 .. BLK-08 and BLK-11 in the rule book's order; returns the header hash."""
+        """BLK-01 .. BLK-08 in the rule book's order (BLK-11 is the decoder's); the header hash."""
         chain_id, height, parent, timestamp, root_of_txs, _, proposer = block.header
         if chain_id != self.chain_id:
             raise Rejected("BLK-01")
-        if len(block.txs) > MAX_BLOCK_TXS:
-            raise Rejected("BLK-11")
         if height != self.height + 1:
             raise Rejected("BLK-02")
         if parent != self.tip_hash:
@@ -1492,10 +1490,8 @@ def decode_state(value: Any) -> Ledger:
     """A ledger from the canonical state encoding, with the rule book's checks and their order."""
     from reference.cbor import encode
 
-    top = parse_map_strict(value, (*[("*",)] * 9, ("b", 32)))
-    for table in range(9):
-        if type(top[table]) is not list:
-            raise Rejected("ENC-14", "expected an array")
+    # Each table's type in key order, then the tip hash (as the schema check's order says).
+    top = parse_map_strict(value, (*[("a", ("*",))] * 9, ("b", 32)))
     ledger_rows: dict[int, Any] = {}
     numbers = []
     for row in top[0]:
@@ -1523,6 +1519,9 @@ def decode_state(value: Any) -> Ledger:
         tables[table] = rows
     if fields[0][3] not in {key for key, _ in tables[T_ACCOUNTS]}:
         raise Rejected("ENC-15", "the fee account is not a registered account")
+    from reference.prestate import check_rows
+
+    check_rows(fields[3], tables)
     return Ledger.from_rows(dict(enumerate(fields)), tables, top[9])
 
 

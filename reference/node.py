@@ -1,15 +1,20 @@
 """The reference node: a ledger, its SQLite store, a mempool and block production for a dev chain.
 
-* ``Node.create`` writes a genesis state to a new store; ``Node.open`` restarts from the store:
-  the state is read back from the entry table, the LtHash lanes from ``meta``, and the root is
-  checked against the last committed block's header (``verify=True`` also recomputes the root
-  from every entry).
-* ``submit`` admits a transaction to the mempool after the checks that do not need a block:
-  decoding (ENC rules, TX-02), chain id (TX-01), signature (TX-03/TX-04 in the rule book's order)
-  and replays (TX-05 for a nonce already used). The verdict of the signature check is kept, so
-  block production does not verify twice.
+* ``Node.create`` writes a genesis state to a new store; ``Node.open`` restarts from the store,
+  checking what it loads in time that follows the state's size, not the chain's length: every
+  row's checksum, the tip witness (``reference/store.py``), and the state root recomputed from
+  the loaded entries against the last committed header (``verify_root=False`` trusts the stored
+  LtHash lanes instead: the plain open the default is measured against). ``check_store(path,
+  full=True)`` also checks every stored block. Anything that does not match is a ``StoreError``
+  with a one-line message.
+* ``submit`` admits a transaction to the bounded mempool after the checks that do not need a
+  block: decoding (ENC rules, TX-02), chain id (TX-01), sender registered (TX-03), signature
+  (TX-04), and the nonce (TX-05: not already used, and within ``NONCE_WINDOW`` of the sender's
+  next one). The verdict of the signature check is kept, so block production does not verify
+  twice. A full mempool (``MAX_MEMPOOL``) refuses with ``MempoolFull``, a node policy, not a rule.
 * ``produce_block`` (single-node dev chain) applies the mempool in arrival order, leaves out what
-  the rules reject (with its receipt stored), signs with the local validator keys and commits.
+  the rules reject (its receipt is returned, not stored: only included transactions have stored
+  receipts), signs with the local validator keys and commits.
 * ``import_block`` validates and applies a block made elsewhere; a rejected block leaves the
   ledger and the store as they were.
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import cbor2
 
@@ -35,12 +40,22 @@ from reference.ledger import (
     blake,
     decode_state,
     encode_state,
+    merkle_root,
     verify,
 )
 from reference.lthash import LtHash
-from reference.store import Store
+from reference.store import Store, StoreError
 from reference.verifier import Pending, SignatureChecker
 from reference.wire import Tx, decode_block, decode_tx, tx_id
+
+MAX_MEMPOOL: Final = 16 * 4096
+"""Transactions the mempool holds at most: sixteen full blocks."""
+NONCE_WINDOW: Final = 4096
+"""How far ahead of its sender's next nonce a transaction may be and still wait in the mempool."""
+
+
+class MempoolFull(Exception):
+    """The mempool holds MAX_MEMPOOL transactions; the transaction was not admitted."""
 
 
 class Node:
@@ -64,11 +79,10 @@ class Node:
         validator_seeds: list[bytes] | None = None,
         commit_pause_s: float = 0.0,
     ) -> Node:
-        """A new chain in a new store (refuses a store that already holds one)."""
+        """A new chain in a new store (refuses a file that is there already)."""
+        if Path(path).exists():
+            raise StoreError(f"{path}: exists already (a new chain needs a new file)")
         store = Store(path, commit_pause_s)
-        if store.meta("genesis") is not None:
-            store.close()
-            raise FileExistsError(f"{path} already holds a chain")
         genesis.checkpoint()
         store.initialise(encode_state(genesis), genesis.entries(), genesis.lthash.lanes())
         return cls(store, genesis, validator_seeds)
@@ -78,16 +92,19 @@ class Node:
         cls,
         path: str | Path,
         validator_seeds: list[bytes] | None = None,
-        verify_root: bool = False,
+        verify_root: bool = True,
         commit_pause_s: float = 0.0,
     ) -> Node:
-        """Restart from a store: the state of its last committed block."""
-        store = Store(path, commit_pause_s)
-        genesis = store.meta("genesis")
-        if genesis is None:
+        """Restart from a store: its last committed block's state, checked (``load_ledger``)."""
+        store = Store(path, commit_pause_s, create=False)
+        try:
+            store.check_witness()
+            if store.meta("genesis") is None:
+                raise StoreError(f"{path}: holds no chain")
+            ledger = load_ledger(store, verify_root)
+        except BaseException:
             store.close()
-            raise FileNotFoundError(f"{path} holds no chain")
-        ledger = load_ledger(store, verify_root)
+            raise
         return cls(store, ledger, validator_seeds)
 
     @classmethod
@@ -98,12 +115,10 @@ class Node:
         validator_seeds: list[bytes] | None = None,
         commit_pause_s: float = 0.0,
     ) -> Node:
+        """Open the chain at ``path``, or create one if there is no file (any file that is there
+        must hold a chain: a 0-byte or foreign file is refused, never overwritten)."""
         if Path(path).exists():
-            store = Store(path)
-            known = store.meta("genesis") is not None
-            store.close()
-            if known:
-                return cls.open(path, validator_seeds, commit_pause_s=commit_pause_s)
+            return cls.open(path, validator_seeds, commit_pause_s=commit_pause_s)
         return cls.create(path, genesis, validator_seeds, commit_pause_s)
 
     def close(self) -> None:
@@ -138,20 +153,27 @@ class Node:
         return [self.submit(data, ok) for data, ok in zip(prepared.datas, verdicts, strict=True)]
 
     def _admit(self, tx: Tx, identifier: bytes, signature_ok: bool | None) -> None:
+        """The rule book's order (chapter 10, step 5) for what the current state can tell."""
         ledger = self.ledger
         if tx.chain_id != ledger.chain_id:
             raise Rejected("TX-01")
         account = ledger.accounts.get(tx.sender)
+        if account is None:
+            raise Rejected("TX-03", "the sender is not registered")
         if signature_ok is None:
             signature_ok = verify(tx.sender, tx.signing_bytes(), tx.signature)
         if not signature_ok:
-            raise Rejected("TX-03" if account is None else "TX-04")
+            raise Rejected("TX-04")
         # A committed transaction's nonce is below its sender's nonce, so a replay of one is
         # caught here without looking it up; a second copy in the mempool by its id.
-        if account is not None and tx.nonce < account[1]:
+        if tx.nonce < account[1]:
             raise Rejected("TX-05", "replay of a used nonce")
+        if tx.nonce >= account[1] + NONCE_WINDOW:
+            raise Rejected("TX-05", f"nonce more than {NONCE_WINDOW} ahead of the sender's")
         if identifier in self.mempool:
             raise Rejected("TX-05", "replay of a pending transaction")
+        if len(self.mempool) >= MAX_MEMPOOL:
+            raise MempoolFull(f"the mempool holds {MAX_MEMPOOL} transactions")
         self.mempool[identifier] = (tx, signature_ok)
 
     # --- blocks --------------------------------------------------------------------------------
@@ -170,8 +192,8 @@ class Node:
             self.validator_seeds,
             [ok for _, ok in pool],
         )
-        self._commit(block, included, receipts, produced=True)
-        for receipt in receipts:
+        self._commit(block, included, [r for r in receipts if r.code == 0])
+        for receipt in receipts:  # included or rejected, each leaves the mempool
             self.mempool.pop(receipt.tx_id, None)
         return block, receipts
 
@@ -185,9 +207,10 @@ class Node:
                 self.mempool.pop(receipt.tx_id, None)
         return result
 
-    def _commit(
-        self, block: bytes, included: list[bytes], receipts: list[Receipt], produced: bool = False
-    ) -> None:
+    def _commit(self, block: bytes, included: list[bytes], receipts: list[Receipt]) -> None:
+        """Store a block the ledger has applied; if the store fails, memory returns to the
+        store's height (the ledger rolls back to its last checkpoint) and the failure propagates.
+        ``receipts`` are those of the included transactions, in block order."""
         ledger = self.ledger
         upserts: list[tuple[int, bytes, bytes]] = []
         deletes: list[tuple[int, bytes]] = []
@@ -201,9 +224,7 @@ class Node:
                 ledger.height,
                 ledger.tip_hash,
                 block,
-                [r.tx_id for r in receipts if r.code == 0]
-                if produced
-                else [tx_id(tx) for tx in included],
+                [r.tx_id for r in receipts],
                 encode_receipts(receipts),
                 upserts,
                 deletes,
@@ -245,36 +266,119 @@ def _parse_row(value: Any) -> Any:
     return value
 
 
-def load_ledger(store: Store, verify_root: bool = False) -> Ledger:
-    """The ledger a store holds (its entries are trusted: the node wrote them)."""
-    ledger_values: dict[int, Any] = {}
-    tables: dict[int, list[tuple[Any, Any]]] = {}
-    for table, key, value in store.entries():
-        key_value = _parse_row(cbor2.loads(key))
-        record = _parse_row(cbor2.loads(value))
-        if table == 0:
-            ledger_values[key_value] = record
-        else:
-            tables.setdefault(table, []).append((key_value, record))
-    tip = store.meta("tip") or bytes(32)
-    lanes = store.meta("lanes")
-    ledger = Ledger.from_rows(
-        ledger_values,
-        tables,
-        tip,
-        None if verify_root or lanes is None else LtHash.from_lanes(lanes),
-    )
+def load_ledger(store: Store, verify_root: bool = True) -> Ledger:
+    """The ledger a store holds, or a ``StoreError`` saying in one line what does not match.
+
+    Checks, in time that follows the state's size and not the chain's length: the tip witness
+    (no committed block missing), every entry's row checksum, the state root recomputed from the
+    loaded entries (``verify_root``; else from the stored lanes) against the last block's header,
+    and that header's hash against the stored tip. At height 0 the entries must be the genesis
+    state's."""
+    store.check_witness()
+    try:
+        ledger_values: dict[int, Any] = {}
+        tables: dict[int, list[tuple[Any, Any]]] = {}
+        for table, key, value in store.entries():
+            key_value = _parse_row(cbor2.loads(key))
+            record = _parse_row(cbor2.loads(value))
+            if table == 0:
+                ledger_values[key_value] = record
+            else:
+                tables.setdefault(table, []).append((key_value, record))
+        tip = store.meta("tip") or bytes(32)
+        lanes = store.meta("lanes")
+        ledger = Ledger.from_rows(
+            ledger_values,
+            tables,
+            tip,
+            None if verify_root or lanes is None else LtHash.from_lanes(lanes),
+        )
+    except StoreError:
+        raise
+    except Exception as problem:  # a row that checks but does not parse: written by no node
+        raise StoreError(f"{store.path}: the stored state does not load ({problem!r})") from None
     height = store.height()
+    if ledger.height != height:
+        raise StoreError(
+            f"{store.path}: the state is at height {ledger.height}, blocks at {height}"
+        )
     if height:
         data = store.block_data(height)
         assert data is not None
-        block = decode_block(data)
-        if (
-            ledger.state_root() != block.header[5]
-            or blake(TAG_BLOCK_HEADER + block.header_bytes) != tip
-        ):
-            raise RuntimeError("the store's state does not match its last block")
+        try:
+            block = decode_block(data)
+        except Rejected as rejection:
+            raise StoreError(
+                f"{store.path}: block {height} does not decode ({rejection})"
+            ) from None
+        if blake(TAG_BLOCK_HEADER + block.header_bytes) != tip:
+            raise StoreError(f"{store.path}: the stored tip is not the hash of block {height}")
+        if ledger.state_root() != block.header[5]:
+            raise StoreError(f"{store.path}: the state root differs from block {height}'s header")
+    else:
+        genesis = store.meta("genesis")
+        assert genesis is not None
+        if decode_state(cbor2.loads(genesis)).state_root() != ledger.state_root():
+            raise StoreError(f"{store.path}: the state at height 0 is not the genesis state")
     return ledger
+
+
+def check_store(path: str | Path, full: bool = False) -> str:
+    """Check a store as opening it does (``full``: and every stored block); return a summary
+    line, or raise ``StoreError``. Nothing is written (the tip witness is only read)."""
+    node = Node.open(path)
+    try:
+        store = node.store
+        height = store.height()
+        if full:
+            check_blocks(store)
+        return f"{path}: ok, height {height}, state root {node.state_root().hex()}" + (
+            f", {height} blocks checked" if full else ""
+        )
+    finally:
+        node.close()
+
+
+def check_blocks(store: Store) -> None:
+    """Every stored block: its row checksum, its height, the header chain from genesis, its
+    transaction root, its receipts' checksum, and the transaction index; then SQLite's own
+    ``quick_check`` of the file."""
+    genesis = store.meta("genesis")
+    assert genesis is not None
+    previous = decode_state(cbor2.loads(genesis)).tip_hash
+    expected_index = []
+    for expected_height, (height, data) in enumerate(store.blocks(), start=1):
+        if height != expected_height:
+            raise StoreError(f"{store.path}: block {expected_height} is missing")
+        try:
+            block = decode_block(data)
+        except Rejected as rejection:
+            raise StoreError(
+                f"{store.path}: block {height} does not decode ({rejection})"
+            ) from None
+        header_hash = blake(TAG_BLOCK_HEADER + block.header_bytes)
+        if block.header[1] != height or store.block_hash(height) != header_hash:
+            raise StoreError(f"{store.path}: block {height}'s header is not the one stored")
+        if block.header[2] != previous:
+            raise StoreError(f"{store.path}: block {height} does not follow block {height - 1}")
+        ids = [tx_id(tx) for tx in block.txs]
+        if block.header[4] != merkle_root(ids):
+            raise StoreError(f"{store.path}: block {height}'s transaction root does not match")
+        if store.receipts(height) is None:
+            raise StoreError(f"{store.path}: block {height} has no receipts")
+        expected_index += [
+            (int.from_bytes(i[:8], "big", signed=True), height, p) for p, i in enumerate(ids)
+        ]
+        previous = header_hash
+    if (store.meta("tip") or bytes(32)) != previous:
+        raise StoreError(f"{store.path}: the stored tip is not the last block's hash")
+    query = "SELECT prefix, height, position FROM transactions"
+    index = store._sql(lambda: store.db.execute(query).fetchall())
+    if sorted(tuple(row) for row in index) != sorted(expected_index):
+        raise StoreError(f"{store.path}: the transaction index does not match the blocks")
+    verdict = store._sql(lambda: store.db.execute("PRAGMA quick_check").fetchone()[0])
+    if verdict != "ok":
+        raise StoreError(f"{store.path}: SQLite quick_check: {verdict}")
 
 
 def replay(store: Store) -> Ledger:

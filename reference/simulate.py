@@ -16,7 +16,10 @@ deterministic: the same arguments give the same chain, block for block.
 from __future__ import annotations
 
 import random
+import re
+import resource
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +89,53 @@ class SlotFigures:
 
 
 @dataclass
+class DayFigures:
+    """What one simulated day cost the process (the village's own work and the node's)."""
+
+    day: int
+    seconds: float
+    """Wall-clock time of the day's 96 blocks, clients' signing included."""
+    peak_rss_mib: float
+    """Peak resident memory during the day (see ``memory_method``)."""
+    rss_mib: float
+    """Resident memory at the end of the day."""
+    state_entries: int
+    """Entries of the node's state at the end of the day."""
+
+
+def memory_method() -> str:
+    """How ``DayFigures.peak_rss_mib`` is measured on this machine."""
+    if _reset_peak_rss():
+        return "peak RSS per day (Linux VmHWM, reset at the start of each day)"
+    return "peak RSS since the process started (getrusage ru_maxrss: never reset)"
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False where it can't."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _rss_kib() -> tuple[float, float]:
+    """(peak since the last reset, current) resident memory in KiB."""
+    try:
+        with open("/proc/self/status") as handle:
+            status = handle.read()
+        peak = re.search(r"VmHWM:\s+(\d+)", status)
+        now = re.search(r"VmRSS:\s+(\d+)", status)
+        if peak and now:
+            return float(peak.group(1)), float(now.group(1))
+    except OSError:
+        pass
+    peak_kib = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak_kib, peak_kib
+
+
+@dataclass
 class Simulation:
     """The outcome: per-slot figures, the node's store and the checks."""
 
@@ -100,6 +150,7 @@ class Simulation:
     rejected: int
     checks: dict[str, bool]
     ledger: Ledger
+    days_figures: list[DayFigures] = field(default_factory=list)
 
     def totals(self) -> dict[str, Any]:
         def total(name: str) -> int:
@@ -206,7 +257,10 @@ def run(
     figures: list[SlotFigures] = []
     weather: list[str] = []
     first_slot = START // SLOT_SECONDS
+    days_figures: list[DayFigures] = []
     for day in range(days):
+        _reset_peak_rss()
+        day_started = time.perf_counter()
         name, percent = day_weather(rng)
         weather.append(name)
         progress(f"day {day + 1}: {name}")
@@ -246,6 +300,21 @@ def run(
             receipts = block(orders + bid_txs, end + 300)
             placed = sum(1 for r in receipts if r.code == 0 and r.tx_id in bid_ids)
             stats.order_fees_msen += placed * ORDER_FEE_MSEN  # BID-06
+        peak_kib, rss_kib = _rss_kib()
+        days_figures.append(
+            DayFigures(
+                day + 1,
+                time.perf_counter() - day_started,
+                peak_kib / 1024,
+                rss_kib / 1024,
+                sum(len(rows) for rows in ledger.tables) + 6,
+            )
+        )
+        f = days_figures[-1]
+        progress(
+            f"day {day + 1} done in {f.seconds:.1f} s, peak RSS {f.peak_rss_mib:,.0f} MiB, "
+            f"{f.state_entries:,} state entries"
+        )
     last_end = (first_slot + days * 48) * SLOT_SECONDS
     block([], last_end + TRADING_CLOSE_S + 60)  # clears the last slot
 
@@ -271,6 +340,7 @@ def run(
         counts["rejected"],
         checks,
         ledger,
+        days_figures,
     )
 
 

@@ -18,6 +18,7 @@ from reference.errors import Rejected
 MAX_TX_BYTES: Final = 65_536
 MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
 MAX_BLOCK_TXS: Final = 4096
+MAX_BLOCK_ITEMS: Final = 65_536
 MAX_BATCH_READINGS: Final = 1024
 CHAIN_ID_MAX_BYTES: Final = 64
 WH_MAX: Final = 10**12
@@ -34,7 +35,8 @@ TAG_TX_ID: Final = b"kwhledger/tx-id/v1"
 
 # Field schemas: ("u", lo, hi) integer; ("e", count) enumeration 0..count-1; ("b", n) n bytes;
 # ("B", n) at most n bytes; ("t", n) text of 1..n UTF-8 bytes; ("n", inner) null or inner;
-# ("a", inner) array; ("p", inner...) fixed-length array; ("m", schema) map; ("*",) anything.
+# ("a", inner) array, ("a", inner, most, rule) one of at most ``most`` elements (checked at its
+# head); ("p", inner...) fixed-length array; ("m", schema) map; ("*",) anything.
 Schema = tuple[Any, ...]
 
 ID = ("u", 0, ID_MAX)
@@ -88,7 +90,19 @@ HEADER: Final = (
     ("b", 32),
     KEY32,
 )
-BLOCK: Final = (("m", HEADER), ("a", ("B", MAX_TX_BYTES)), ("a", ("p", KEY32, ("b", 64))))
+BLOCK: Final = (
+    ("m", HEADER),
+    ("a", ("B", MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11"),
+    ("a", ("p", KEY32, ("b", 64))),
+)
+
+
+def array_bounds(fields: tuple[Schema, ...]) -> dict[tuple[Any, ...], tuple[int, str]]:
+    """The bounded arrays of a map schema, by their place, for the strict decoder."""
+    return {(key,): (f[2], f[3]) for key, f in enumerate(fields) if f[0] == "a" and len(f) == 4}
+
+
+BLOCK_ARRAY_BOUNDS: Final = array_bounds(BLOCK)
 
 
 # --- The strict parser ----------------------------------------------------------------------------
@@ -492,7 +506,13 @@ def encode_header(
 
 
 def decode_block(data: bytes) -> Block:
-    """Decode and schema-check a block, or raise."""
-    value = decode_strict(data, MAX_BLOCK_BYTES)
+    """Decode and schema-check a block, or raise.
+
+    At most MAX_BLOCK_ITEMS items are read (ENC-16) and a transaction array claiming more than
+    MAX_BLOCK_TXS is refused at its head (BLK-11); the transactions stay byte strings until the
+    header and the quorum have passed."""
+    value = decode_strict(
+        data, MAX_BLOCK_BYTES, max_items=MAX_BLOCK_ITEMS, array_bounds=BLOCK_ARRAY_BOUNDS
+    )
     header, txs, signatures = parse_map_strict(value, BLOCK)
     return Block(header, txs, signatures)

@@ -29,7 +29,7 @@ from spec.state import (
     Reading,
     State,
 )
-from spec.units import WH_MAX, MeterId, Slot, Wh, slot_end
+from spec.units import WH_MAX, MeterId, NodeId, Slot, Wh, slot_end
 
 MAX_BATCH_READINGS: Final = 1024
 
@@ -69,14 +69,15 @@ def parse_reading(value: CborValue) -> MeterReading:
 ATTEST_FIELDS: Final = (wire.Field(0, "readings", wire.array(parse_reading)),)
 
 
-@implements("ATT-08", "ATT-09")
+@implements("ATT-08", "ATT-09", "ATT-20", "MKT-01")
 def attest(state: State, sender: AccountId, body: Attest) -> State:
     """Record every reading of the batch, or none (rules checked reading by reading, in order)."""
     require(1 <= len(body.readings) <= MAX_BATCH_READINGS, "ATT-01", f"{len(body.readings)}")
-    readings = dict(state.readings)
-    lots = dict(state.lots)
-    demand = dict(state.demand)
-    markets = dict(state.markets)
+    # What the batch writes, collected here and applied to the tables at the end.
+    readings: dict[tuple[MeterId, Slot], Reading] = {}
+    lots: dict[tuple[MeterId, Slot], Lot] = {}
+    demand: dict[tuple[AccountId, NodeId, Slot], Demand] = {}
+    markets: dict[tuple[NodeId, Slot], Market] = {}
     for reading in body.readings:
         meter = state.meters.get(reading.meter)
         require(meter is not None, "ATT-02", f"meter {reading.meter}")
@@ -86,7 +87,11 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
         require(state.time >= end, "ATT-04", f"slot {reading.slot}")
         require(state.time < end + state.params.attestation_window_s, "ATT-05")
         key = (reading.meter, reading.slot)
-        require(key not in readings, "ATT-06", f"meter {reading.meter} slot {reading.slot}")
+        require(
+            key not in state.readings and key not in readings,
+            "ATT-06",
+            f"meter {reading.meter} slot {reading.slot}",
+        )
         require(reading.exported_wh <= meter.capacity_wh, "ATT-07", "export")
         require(reading.imported_wh <= meter.capacity_wh, "ATT-07", "import")
         readings[key] = Reading(reading.exported_wh, reading.imported_wh, reading.encumbrance)
@@ -105,18 +110,18 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
             )
             # The lot must expire when its market clears (CLR-07), so the market now exists.
             market_key = (meter.zone, reading.slot)
-            if market_key not in markets:
+            if market_key not in state.markets and market_key not in markets:
                 markets[market_key] = Market(MarketStatus.OPEN, None, Wh(0))
         if reading.imported_wh > 0:  # ATT-09
             demand_key = (meter.owner, meter.zone, reading.slot)
-            before = demand.get(demand_key, Demand(Wh(0), Wh(0)))
+            before = demand.get(demand_key) or state.demand.get(demand_key, Demand(Wh(0), Wh(0)))
             total = before.imported_wh + reading.imported_wh
             require(total <= WH_MAX, "ATT-10")
             demand[demand_key] = Demand(Wh(total), before.claimed_wh)
     return replace(
         state,
-        readings=type(state.readings)(readings),
-        lots=type(state.lots)(lots),
-        demand=type(state.demand)(demand),
-        markets=type(state.markets)(markets),
+        readings=state.readings.set_many(readings),
+        lots=state.lots.set_many(lots),
+        demand=state.demand.set_many(demand),
+        markets=state.markets.set_many(markets),
     )

@@ -43,6 +43,12 @@ from spec.units import Height, Timestamp
 MAX_BLOCK_TXS: Final = 4096
 MAX_BLOCK_BYTES: Final = 8 * 1024 * 1024
 """Room for MAX_BLOCK_TXS transactions of typical size; each is also bounded by MAX_TX_BYTES."""
+MAX_BLOCK_ITEMS: Final = 65_536
+"""A block's item budget (ENC-16): the data items the strict decoder reads for one block.
+
+The header and MAX_BLOCK_TXS transaction byte strings take about 4 120 items, which leaves room
+for some 20 000 signature pairs (3 items each): far more than a consortium has validators, and
+far fewer than the 8 million items a hostile 8 MiB block could otherwise make a node build."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +121,30 @@ _signature_pair = wire.tuple_of(
 )
 _BLOCK_FIELDS: Final = (
     wire.Field(0, "header", lambda v: Header(**wire.parse_map(v, _HEADER_FIELDS, "header"))),
-    wire.Field(1, "transactions", wire.array(wire.any_bytes(MAX_TX_BYTES))),
+    wire.Field(
+        1, "transactions", wire.BoundedArray(wire.any_bytes(MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11")
+    ),
     wire.Field(2, "signatures", wire.array(_signature_pair)),
 )
 
 
+_BLOCK_ARRAY_BOUNDS: Final = wire.array_bounds(_BLOCK_FIELDS)
+
+
 def decode_block(block_bytes: bytes) -> Block:
-    """Decode and schema-check a block, or raise ``Rejected``."""
-    value = decode(block_bytes, max_size=MAX_BLOCK_BYTES)
+    """Decode and schema-check a block, or raise ``Rejected``.
+
+    The decoder reads at most MAX_BLOCK_ITEMS items and rejects the transaction array at its
+    head if it claims more than MAX_BLOCK_TXS (BLK-11): the transactions stay opaque byte strings
+    here, and none is decoded, hashed or executed before the header and the quorum have passed
+    (``check_header``).
+    """
+    value = decode(
+        block_bytes,
+        max_size=MAX_BLOCK_BYTES,
+        max_items=MAX_BLOCK_ITEMS,
+        array_bounds=_BLOCK_ARRAY_BOUNDS,
+    )
     return Block(**wire.parse_map(value, _BLOCK_FIELDS, "block"))
 
 
@@ -137,10 +159,9 @@ def validators(state: State) -> list[bytes]:
 
 
 def check_header(state: State, block: Block) -> None:
-    """BLK-01 .. BLK-08 and BLK-11, in that order except BLK-11 right after BLK-01."""
+    """BLK-01 .. BLK-08, in that order (BLK-11 is checked by the decoder at the array's head)."""
     header = block.header
     require(header.chain_id == state.params.chain_id, "BLK-01")
-    require(len(block.transactions) <= MAX_BLOCK_TXS, "BLK-11")
     require(header.height == state.height + 1, "BLK-02")
     require(header.parent == state.tip_hash, "BLK-03")
     require(header.timestamp >= state.time, "BLK-04")

@@ -10,16 +10,24 @@ reads the input once, left to right, and rejects at the first violation it meets
 implementation reports the same rule for the same bytes:
 
 1. the input length against the size limit (ENC-09), before anything else;
-2. for each data item, in order: truncation or a reserved head (ENC-01), a tag (ENC-07), an
-   indefinite length (ENC-03), a non-shortest head (ENC-02), an unsupported simple value or float
-   (ENC-06), a nesting level beyond the limit (ENC-10), invalid UTF-8 in text (ENC-11); for each map
-   key, right after the key is read: a key that is not an integer or text (ENC-14), a key equal to
-   the previous one (ENC-05), a key below the previous one (ENC-04);
+2. for each data item, in order: the object's item budget spent (ENC-16), truncation or a reserved
+   head (ENC-01), a tag (ENC-07), an indefinite length (ENC-03), a non-shortest head (ENC-02), an
+   unsupported simple value or float (ENC-06), a nesting level beyond the limit (ENC-10), an
+   array head claiming more elements than its object's schema allows at that place (the rule the
+   schema names, e.g. BLK-11), invalid UTF-8 in text (ENC-11); for each map key, right after the
+   key is read: a key that is not an integer or text (ENC-14), a key equal to the previous one
+   (ENC-05), a key below the previous one (ENC-04);
 3. bytes after the one data item (ENC-08).
+
+The item budget and the array bounds make the cost of decoding proportional to what the sender
+may send, not to what a head claims: no element of an over-long array is read, and no input makes
+the decoder build more than its budget of values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from spec.errors import Rejected
@@ -34,6 +42,18 @@ MAX_DEPTH: Final = 16
 """Deepest nesting of arrays and maps any wire object needs, with room to spare."""
 
 _UINT64_MAX: Final = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class ArrayBound:
+    """The largest array an object's schema allows at one place, and the rule that says so."""
+
+    path: tuple[CborKey, ...]
+    """The map keys leading from the top item to the array (``(1,)``: the value of key 1)."""
+    max_count: int
+    """The most elements the array may hold."""
+    rule: str
+    """The rule an array head claiming more elements breaks."""
 
 
 def encode(value: object) -> bytes:
@@ -100,12 +120,23 @@ def _encode_into(value: object, out: bytearray) -> None:
         raise TypeError(f"cannot encode {type(value).__name__} in the wire subset")
 
 
-def decode(data: bytes, *, max_size: int, max_depth: int = MAX_DEPTH) -> CborValue:
-    """Decode exactly one deterministic data item, or raise ``Rejected`` with an ENC rule."""
+def decode(
+    data: bytes,
+    *,
+    max_size: int,
+    max_depth: int = MAX_DEPTH,
+    max_items: int | None = None,
+    array_bounds: Sequence[ArrayBound] = (),
+) -> CborValue:
+    """Decode exactly one deterministic data item, or raise ``Rejected`` with an ENC rule.
+
+    ``max_items`` is the object's item budget (every data item counts, map keys included; ``None``
+    leaves the size limit as the only bound); ``array_bounds`` are its schema's array bounds.
+    """
     if len(data) > max_size:
         raise Rejected("ENC-09", f"{len(data)} bytes, limit {max_size}")
-    reader = _Reader(bytes(data), max_depth)
-    value = reader.item(depth=0)
+    reader = _Reader(bytes(data), max_depth, max_items, array_bounds)
+    value = reader.item(depth=0, path=())
     if reader.pos != len(reader.data):
         raise Rejected("ENC-08", f"{len(reader.data) - reader.pos} bytes after the item")
     return value
@@ -114,10 +145,19 @@ def decode(data: bytes, *, max_size: int, max_depth: int = MAX_DEPTH) -> CborVal
 class _Reader:
     """A cursor over the input; each method consumes what it returns."""
 
-    def __init__(self, data: bytes, max_depth: int) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        max_depth: int,
+        max_items: int | None,
+        array_bounds: Sequence[ArrayBound],
+    ) -> None:
         self.data = data
         self.pos = 0
         self.max_depth = max_depth
+        self.items_left = len(data) + 1 if max_items is None else max_items
+        self.bounds = {bound.path: bound for bound in array_bounds}
+        self.bounded_places = {b.path[:n] for b in array_bounds for n in range(len(b.path) + 1)}
 
     def take(self, n: int) -> bytes:
         if n > len(self.data) - self.pos:
@@ -150,8 +190,12 @@ class _Reader:
             raise Rejected("ENC-02", f"non-shortest head at byte {start}")
         return major, info, argument
 
-    def item(self, depth: int) -> CborValue:
+    def item(self, depth: int, path: tuple[CborKey, ...] | None) -> CborValue:
+        """One data item; ``path`` is its place in the object when an array bound lies below."""
         start = self.pos
+        if self.items_left == 0:
+            raise Rejected("ENC-16", f"item budget spent at byte {start}")
+        self.items_left -= 1
         major, info, argument = self.head()
         if major == 0:
             return argument
@@ -175,21 +219,28 @@ class _Reader:
             raise Rejected("ENC-06", f"simple value or float at byte {start}")
         if depth + 1 > self.max_depth:
             raise Rejected("ENC-10", f"nesting deeper than {self.max_depth} at byte {start}")
+        bound = self.bounds.get(path) if major == 4 and path is not None else None
+        if bound is not None and argument > bound.max_count:
+            raise Rejected(
+                bound.rule, f"array of {argument} at byte {start}, {bound.max_count} allowed"
+            )
         # Every element takes at least one byte: a count beyond the remaining input is truncation,
         # found before any memory is reserved for it.
         remaining = len(self.data) - self.pos
         if argument > remaining:
             raise Rejected("ENC-01", f"count {argument} exceeds the input at byte {start}")
         if major == 4:
-            return [self.item(depth + 1) for _ in range(argument)]
-        return self.map_body(argument, depth + 1)
+            return [self.item(depth + 1, None) for _ in range(argument)]
+        return self.map_body(argument, depth + 1, path)
 
-    def map_body(self, count: int, depth: int) -> dict[CborKey, CborValue]:
+    def map_body(
+        self, count: int, depth: int, path: tuple[CborKey, ...] | None
+    ) -> dict[CborKey, CborValue]:
         result: dict[CborKey, CborValue] = {}
         previous: bytes | None = None
         for _ in range(count):
             key_start = self.pos
-            key = self.item(depth)
+            key = self.item(depth, None)
             encoded_key = self.data[key_start : self.pos]
             if isinstance(key, bool) or not isinstance(key, (int, str)):
                 raise Rejected("ENC-14", f"map key at byte {key_start} is not an integer or text")
@@ -199,5 +250,6 @@ class _Reader:
                 if encoded_key < previous:
                     raise Rejected("ENC-04", f"key out of order at byte {key_start}")
             previous = encoded_key
-            result[key] = self.item(depth)
+            place = None if path is None else (*path, key)
+            result[key] = self.item(depth, place if place in self.bounded_places else None)
         return result

@@ -64,11 +64,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from spec import indexes
 from spec.errors import require
-from spec.fmap import FrozenMap
 from spec.rules import implements
 from spec.state import (
     Demand,
+    Lot,
     Market,
     MarketStatus,
     Order,
@@ -80,6 +81,7 @@ from spec.state import (
 )
 from spec.units import (
     TIME_MAX_S,
+    MeterId,
     MilliSen,
     NodeId,
     OrderId,
@@ -191,11 +193,7 @@ def eligible_bids(state: State, bids: Sequence[tuple[OrderId, Order]]) -> list[A
 @implements("CLR-06", "CLR-07", "CLR-08")
 def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
     """Run the auction of one open market and settle it (CLR-02 .. CLR-08)."""
-    open_orders = sorted(
-        (order_id, order)
-        for order_id, order in state.orders.items()
-        if order.zone == zone and order.slot == slot and order.status is OrderStatus.OPEN
-    )
+    open_orders = sorted(indexes.open_orders(state, zone, slot).items())
     asks = [(k, o) for k, o in open_orders if o.side is Side.ASK]
     bids = [(k, o) for k, o in open_orders if o.side is Side.BID]
     result = call_auction(
@@ -203,15 +201,16 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
         eligible_bids(state, bids),
     )
     price = result.price or 0
-    orders = dict(state.orders)
-    lots = dict(state.lots)
-    demand = dict(state.demand)
+    # What clearing writes, collected here and applied to the tables at the end.
+    orders: dict[OrderId, Order] = {}
+    lots: dict[tuple[MeterId, Slot], Lot] = {}
+    demand: dict[tuple[bytes, NodeId, Slot], Demand] = {}
     for order_id, order in open_orders:
         filled = result.fills[order_id]
         if order.side is Side.ASK:
             assert order.lot_meter is not None
             lot_key = (order.lot_meter, order.slot)
-            lot = lots[lot_key]
+            lot = lots.get(lot_key) or state.lots[lot_key]
             lots[lot_key] = replace(
                 lot,
                 reserved_wh=Wh(lot.reserved_wh - order.quantity_wh),
@@ -233,7 +232,7 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
             )
             if filled:
                 key = (order.owner, order.zone, order.slot)
-                claimed = demand[key]
+                claimed = demand.get(key) or state.demand[key]
                 demand[key] = replace(claimed, claimed_wh=Wh(claimed.claimed_wh + filled))
         orders[order_id] = replace(
             order,
@@ -241,8 +240,8 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
             filled_wh=Wh(filled),
             escrow=MilliSen(0),
         )
-    for lot_key in sorted(k for k, lot in lots.items() if k[1] == slot and lot.zone == zone):
-        lot = lots[lot_key]
+    for lot_key in sorted(indexes.market_lots(state, zone, slot)):
+        lot = lots.get(lot_key) or state.lots[lot_key]
         lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))
     market = Market(
         MarketStatus.CLEARED,
@@ -251,9 +250,9 @@ def clear_market(state: State, zone: NodeId, slot: Slot) -> State:
     )
     return replace(
         state,
-        orders=FrozenMap(orders),
-        lots=FrozenMap(lots),
-        demand=FrozenMap(demand),
+        orders=state.orders.set_many(orders),
+        lots=state.lots.set_many(lots),
+        demand=state.demand.set_many(demand),
         markets=state.markets.set((zone, slot), market),
     )
 
@@ -272,8 +271,8 @@ def advance_clock(state: State, now: int) -> State:
     require(now <= TIME_MAX_S, "ENC-15", f"{now} > TIME_MAX_S")
     due = sorted(
         (slot, zone)
-        for (zone, slot), market in state.markets.items()
-        if market.status is MarketStatus.OPEN and trading_close(state.params, slot) <= now
+        for zone, slot in indexes.open_markets(state)
+        if trading_close(state.params, slot) <= now
     )
     for slot, zone in due:
         state = clear_market(state, zone, slot)

@@ -23,6 +23,7 @@ from typing import Final
 
 from spec import wire
 from spec.errors import require
+from spec.indexes import open_orders
 from spec.rules import implements
 from spec.state import (
     AccountId,
@@ -102,32 +103,20 @@ CANCEL_FIELDS: Final = (wire.Field(0, "order", wire.uint(OrderId)),)
 
 def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: Side) -> bool:
     """Whether ``owner`` has an open order on ``side`` of the (zone, slot) market."""
-    return any(
-        o.owner == owner and o.zone == zone and o.slot == slot and o.side is side
-        for o in state.orders.values()
-        if o.status is OrderStatus.OPEN
-    )
+    return any(o.owner == owner and o.side is side for o in open_orders(state, zone, slot).values())
 
 
 def open_orders_in_market(state: State, owner: AccountId, zone: int, slot: int) -> int:
     """How many open orders ``owner`` holds in the (zone, slot) market (ORD-07)."""
-    return sum(
-        1
-        for o in state.orders.values()
-        if o.status is OrderStatus.OPEN and o.owner == owner and o.zone == zone and o.slot == slot
-    )
+    return sum(1 for o in open_orders(state, zone, slot).values() if o.owner == owner)
 
 
 def open_bid_wh(state: State, owner: AccountId, zone: int, slot: int) -> int:
     """The Wh of ``owner``'s open bids in the (zone, slot) market (BID-04)."""
     return sum(
         o.quantity_wh
-        for o in state.orders.values()
-        if o.status is OrderStatus.OPEN
-        and o.side is Side.BID
-        and o.owner == owner
-        and o.zone == zone
-        and o.slot == slot
+        for o in open_orders(state, zone, slot).values()
+        if o.side is Side.BID and o.owner == owner
     )
 
 
@@ -140,7 +129,7 @@ def _check_horizon(state: State, slot: int) -> None:
     )
 
 
-@implements("ORD-04")
+@implements("ORD-04", "MKT-01")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
     require(state.next_order_id < COUNTER_MAX, "ORD-05")

@@ -81,6 +81,10 @@ _TABLE: Final = (
     ("ENC-15", "Field bounds", V, 115, "OUT_OF_BOUNDS",
      "Every integer field MUST lie within the bounds of its unit, and every byte string MUST "
      "have its schema's length."),
+    ("ENC-16", "Item budget", V, 116, "TOO_MANY_ITEMS",
+     "An input MUST NOT hold more data items, map keys included, than its object's item budget "
+     "(MAX_BLOCK_ITEMS for a block); the decoder rejects it before reading the first item over "
+     "the budget."),
     ("TX-01", "Chain id", V, 201, "WRONG_CHAIN",
      "A transaction MUST carry the chain id of the ledger it is applied to."),
     ("TX-02", "Known kind", V, 202, "UNKNOWN_KIND",
@@ -268,7 +272,8 @@ _TABLE: Final = (
     ("BLK-10", "State root", V, 710, "BAD_STATE_ROOT",
      "A block header's state root MUST be the root of the state after the block."),
     ("BLK-11", "Block size", V, 711, "TOO_MANY_TRANSACTIONS",
-     "A block MUST NOT hold more than MAX_BLOCK_TXS transactions."),
+     "A block MUST NOT hold more than MAX_BLOCK_TXS transactions; the decoder rejects the block "
+     "when it reads a transaction array head that claims more."),
     ("BLK-12", "Block application", P, None, None,
      "Applying a block MUST advance the clock to its timestamp (clearing what is due), then "
      "apply its transactions in order; a block with any rejection changes nothing."),
@@ -323,6 +328,29 @@ _TABLE: Final = (
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "
      "it (ASK-05, BID-03), and by nothing else; a market is never removed."),
+    ("PRE-01", "Meter's accounts and node", V, 1501, "PRE_METER",
+     "In a loaded state, every meter's owner and attestor MUST be registered accounts and its "
+     "node a registered grid node whose zone is the meter's zone."),
+    ("PRE-02", "Reading's meter", V, 1502, "PRE_READING",
+     "In a loaded state, every reading MUST belong to a registered meter."),
+    ("PRE-03", "Lot's meter and reading", V, 1503, "PRE_LOT_ORIGIN",
+     "In a loaded state, every lot MUST have a registered meter and a reading of that meter and "
+     "slot."),
+    ("PRE-04", "Lot matches its meter and reading", V, 1504, "PRE_LOT_FIELDS",
+     "In a loaded state, every lot's owner, zone, node and source MUST be its meter's and its "
+     "encumbrance its reading's."),
+    ("PRE-05", "Lot's energy adds up", V, 1505, "PRE_LOT_ENERGY",
+     "In a loaded state, every lot's unsold, reserved, sold and expired Wh MUST add up to its "
+     "minted Wh."),
+    ("PRE-06", "Order's owner and lot", V, 1506, "PRE_ORDER",
+     "In a loaded state, every order's owner MUST be a registered account; an ask MUST name an "
+     "existing lot of the same owner and zone; a bid MUST name no lot."),
+    ("PRE-07", "Reservations match open asks", V, 1507, "PRE_RESERVATION",
+     "In a loaded state, every lot's reserved Wh MUST equal the quantities of its open asks."),
+    ("PRE-08", "Order ids below the next", V, 1508, "PRE_ORDER_ID",
+     "In a loaded state, every order id MUST be below the next order id."),
+    ("PRE-09", "Demand's account", V, 1509, "PRE_DEMAND",
+     "In a loaded state, every demand row MUST belong to a registered account."),
 )
 # fmt: on
 

@@ -8,9 +8,10 @@ entries, so that a fast node can update it entry by entry instead of re-hashing 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, IntFlag
+from itertools import chain, takewhile
 from typing import Any, Final
 
 from spec import wire
@@ -24,7 +25,7 @@ from spec.crypto import (
     tagged_hash,
 )
 from spec.errors import Rejected
-from spec.fmap import FrozenMap
+from spec.fmap import MISSING, FrozenMap
 from spec.rules import implements
 from spec.units import (
     TIME_MAX_S,
@@ -405,25 +406,46 @@ def entry_lanes(table: int, key: CborValue, value: CborValue) -> bytes:
     return expand(TAG_STATE_ENTRY, encode([table, key, value]), LTHASH_BYTES)
 
 
-def lthash_sum(expansions: Iterator[bytes]) -> bytes:
+def lthash_sum(expansions: Iterable[bytes]) -> bytes:
     """Lane-wise sum modulo 2^16 of 2048-byte expansions, as 2048 little-endian bytes."""
+    return lthash_update(bytes(LTHASH_BYTES), added=expansions, removed=())
+
+
+def lthash_update(lanes: bytes, added: Iterable[bytes], removed: Iterable[bytes]) -> bytes:
+    """``lanes`` plus every expansion of ``added`` minus every one of ``removed``, lane-wise
+    modulo 2^16: how a sum follows entries that come and go."""
     # Each 16-bit lane is widened to 32 bits inside one big integer, so Python's integer addition
-    # adds all lanes at once without carries crossing lanes (up to 65 535 terms between folds).
-    total = 0
-    pending = 0
-    for expansion in expansions:
-        widened = bytearray(2 * LTHASH_BYTES)
-        widened[0::4] = expansion[0::2]
-        widened[1::4] = expansion[1::2]
-        total += int.from_bytes(widened, "little")
+    # adds all lanes at once without carries crossing lanes (up to 65 535 terms between folds). A
+    # removed expansion x is added as 2^16 - x in every lane, which is -x modulo 2^16 and never
+    # borrows from the next lane.
+    total = _widen(lanes)
+    pending = 1
+    terms = chain(
+        (_widen(expansion) for expansion in added),
+        (_NEGATE_BASE - _widen(expansion) for expansion in removed),
+    )
+    for term in terms:
+        total += term
         pending += 1
         if pending == 65_535:
-            total, pending = _fold(total), 0
+            total, pending = _fold(total), 1
     folded = total.to_bytes(2 * LTHASH_BYTES + 8, "little")
     out = bytearray(LTHASH_BYTES)
     out[0::2] = folded[0 : 2 * LTHASH_BYTES : 4]
     out[1::2] = folded[1 : 2 * LTHASH_BYTES : 4]
     return bytes(out)
+
+
+def _widen(lanes: bytes) -> int:
+    """2048 bytes of 16-bit lanes as one integer of 32-bit lanes."""
+    widened = bytearray(2 * LTHASH_BYTES)
+    widened[0::4] = lanes[0::2]
+    widened[1::4] = lanes[1::2]
+    return int.from_bytes(widened, "little")
+
+
+_NEGATE_BASE: Final = int.from_bytes(b"\x00\x00\x01\x00" * LTHASH_LANES, "little")
+"""2^16 in every 32-bit lane."""
 
 
 def _fold(total: int) -> int:
@@ -436,10 +458,60 @@ def _fold(total: int) -> int:
 
 
 @implements("HSH-01")
-def state_root(state: State) -> bytes:
-    """HSH-01: the root committed to by block headers."""
+def state_root_from_scratch(state: State) -> bytes:
+    """HSH-01 as written: the root committed to by block headers, every entry expanded."""
     lanes = lthash_sum(entry_lanes(int(t), k, v) for t, k, v in entries(state))
     return tagged_hash(TAG_STATE_ROOT, lanes)
+
+
+# --- The state root kept up to date (a cache: it changes no result) ------------------------------
+#
+# The sum of a table's entries is remembered by the table (``FrozenMap.derived``); the sum of a
+# table made by updates is its origin's sum minus the expansions of the entries the updates
+# replaced or removed plus those of the entries they wrote. So a root costs one expansion per
+# entry changed since the last root, not one per entry of the state. ``state_root`` equals
+# ``state_root_from_scratch`` on every state (tests/test_spec_root_cache.py).
+
+
+def tables(state: State) -> list[tuple[Table, FrozenMap[Any, Any]]]:
+    """Every table of the state but the ledger's singletons: the field named like the table."""
+    return [(table, getattr(state, table.name.lower())) for table in Table if table != Table.LEDGER]
+
+
+def table_lanes(table: Table, rows: FrozenMap[Any, Any]) -> bytes:
+    """The LtHash sum of one table's entries, kept up to date by the table's cache."""
+
+    def expansion(key: Any, record: Any) -> bytes:
+        return entry_lanes(int(table), _scalar(key), record_to_cbor(record))
+
+    def compute(whole: FrozenMap[Any, Any]) -> bytes:
+        return lthash_sum(expansion(key, record) for key, record in whole.items())
+
+    def update(lanes: bytes, changes: list[tuple[Any, Any, Any]]) -> bytes:
+        # Only each key's first old and last new value count: what lies between was added and
+        # removed again.
+        net: dict[Any, list[Any]] = {}
+        for key, old, new in changes:
+            if key in net:
+                net[key][1] = new
+            else:
+                net[key] = [old, new]
+        changed = [(key, old, new) for key, (old, new) in net.items() if old is not new]
+        added = [expansion(k, new) for k, old, new in changed if new is not MISSING]
+        removed = [expansion(k, old) for k, old, new in changed if old is not MISSING]
+        return lthash_update(lanes, added, removed)
+
+    return rows.derived(("lthash", int(table)), compute, update)
+
+
+@implements("HSH-01")
+def state_root(state: State) -> bytes:
+    """HSH-01: the root committed to by block headers (``state_root_from_scratch``, computed
+    from the tables' remembered sums)."""
+    singletons = takewhile(lambda entry: entry[0] == Table.LEDGER, entries(state))
+    ledger = [entry_lanes(int(t), k, v) for t, k, v in singletons]
+    sums = [table_lanes(table, rows) for table, rows in tables(state)]
+    return tagged_hash(TAG_STATE_ROOT, lthash_sum([*ledger, *sums]))
 
 
 # --- Decoding a state (for conformance vectors) ---------------------------------------------------
@@ -543,8 +615,16 @@ _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callabl
 }
 
 
-def decode_state(value: CborValue) -> State:
-    """The state a canonical encoding describes, or a rejection with an ENC rule."""
+MAX_STATE_ITEMS: Final = 2**22
+"""The item budget (ENC-16) for decoding a canonical state encoding, such as a vector's pre-state:
+about 150 000 rows of the largest record, and at most some 400 MB of decoded values in Python,
+however the input is shaped (a 64 MiB input of one-byte items would otherwise make 64 million)."""
+
+
+def decode_state(value: CborValue, *, consistency: bool = True) -> State:
+    """The state a canonical encoding describes, or a rejection with an ENC rule, or with the
+    first PRE rule it breaks (``spec.prestate``; ``consistency=False`` skips those, for tools
+    that must show what an inconsistent state holds, such as its root)."""
     if not isinstance(value, dict):
         raise Rejected("ENC-14", "state must be a map")
     ledger_fields = [
@@ -574,8 +654,14 @@ def decode_state(value: CborValue) -> State:
             if previous is not None and encoded_key <= previous:
                 raise Rejected("ENC-15", f"{name} rows must be sorted by key, each key once")
             previous = encoded_key
-            rows[parse_key(key_value)] = parse_value(record)
+            row_key = parse_key(key_value)  # the key's checks before the record's
+            rows[row_key] = parse_value(record)
         tables[name] = FrozenMap(rows)
     if ledger["params"].fee_account not in tables["accounts"]:
         raise Rejected("ENC-15", "the fee account is not a registered account")
-    return State(tip_hash=parsed["tip_hash"], **ledger, **tables)
+    state = State(tip_hash=parsed["tip_hash"], **ledger, **tables)
+    if consistency:
+        from spec.prestate import check_pre_state  # it builds on this module
+
+        check_pre_state(state)  # PRE-01 .. PRE-09
+    return state

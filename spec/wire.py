@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from spec.cbor import CborValue
+from spec.cbor import ArrayBound, CborValue
 from spec.errors import Rejected
 from spec.units import Bounded
 
@@ -148,6 +148,38 @@ def array(inner: Callable[[CborValue], T]) -> Callable[[CborValue], tuple[T, ...
         return tuple(inner(item) for item in value)
 
     return parse
+
+
+class BoundedArray:
+    """An array of at most ``max_count`` elements, each parsed with ``inner``.
+
+    The bound is enforced by the strict decoder when the array's head is read (``array_bounds``),
+    so that no element of an over-long array is ever decoded; ``rule`` is the rule it breaks.
+    """
+
+    def __init__(self, inner: Callable[[CborValue], Any], max_count: int, rule: str) -> None:
+        self.inner = inner
+        self.max_count = max_count
+        self.rule = rule
+
+    def __call__(self, value: CborValue) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise Rejected("ENC-14", "expected an array")
+        return tuple(self.inner(item) for item in value)
+
+
+def array_bounds(fields: Sequence[Field]) -> tuple[ArrayBound, ...]:
+    """The array bounds of a map schema, for the decoder: one per bounded array field."""
+    return tuple(
+        ArrayBound((f.key,), f.parse.max_count, f.parse.rule)
+        for f in fields
+        if isinstance(f.parse, BoundedArray)
+    )
+
+
+def item_budget(fields: Sequence[Field], per_field: Callable[[Field], int]) -> int:
+    """Data items a map of ``fields`` may hold: its head, each key, and ``per_field`` per value."""
+    return 1 + sum(1 + per_field(f) for f in fields)
 
 
 def tuple_of(*parts: Callable[[CborValue], Any]) -> Callable[[CborValue], tuple[Any, ...]]:

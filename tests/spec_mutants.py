@@ -109,12 +109,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "duplicate-attestation",
         "INV-04 no double-attestation (ATT-06)",
         "spec/attestation.py",
-        (
-            (
-                'require(key not in readings, "ATT-06", f"meter {reading.meter} slot {reading.slot}")',
-                'require(True, "ATT-06")',
-            ),
-        ),
+        (("key not in state.readings and key not in readings,", "True,"),),
     ),
     Mutant(
         "claim-not-capped-by-import",
@@ -353,6 +348,102 @@ MUTANTS: tuple[Mutant, ...] = (
                 "require(3 * len(signers) >= len(voters)",
             ),
         ),
+    ),
+    # Check order, window edges and bounds: bugs an independent implementation made.
+    Mutant(
+        "nonce-before-signature",
+        "TX-04 before TX-05 (check order)",
+        "spec/transactions.py",
+        (
+            (
+                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n'
+                '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n',
+                '    require(tx.nonce == account.nonce and account.nonce < COUNTER_MAX, "TX-05")\n'
+                '    require(verify(tx.sender, message, tx.signature), "TX-04")\n',
+            ),
+        ),
+    ),
+    Mutant(
+        "escrow-before-self-trade",
+        "ORD-03 before BID-02 (check order)",
+        "spec/orders.py",
+        (
+            (
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
+                "    # Wh x (sen/kWh) is milli-sen; with the unit bounds this product is below MONEY_MAX_MSEN.\n"
+                "    escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)\n"
+                "    balance = state.accounts[sender].balance\n"
+                '    require(escrow <= balance, "BID-02", f"escrow {escrow}, balance {balance}")\n',
+                "    escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)\n"
+                "    balance = state.accounts[sender].balance\n"
+                '    require(escrow <= balance, "BID-02", f"escrow {escrow}, balance {balance}")\n'
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n',
+            ),
+        ),
+    ),
+    Mutant(
+        "bid-after-trading-close",
+        "ORD-02 window edge (a bid one second late)",
+        "spec/orders.py",
+        (
+            (
+                '    require(state.time < trading_close(state.params, body.slot), "ORD-02")\n'
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
+                "    # Wh x",
+                '    require(state.time <= trading_close(state.params, body.slot), "ORD-02")\n'
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
+                "    # Wh x",
+            ),
+        ),
+    ),
+    Mutant(
+        "block-txs-before-clock",
+        "BLK-12 order (transactions before the clock advance)",
+        "spec/blocks.py",
+        (
+            (
+                "        after = advance_clock(state, block.header.timestamp)\n"
+                "        for index, tx in enumerate(block.transactions):\n"
+                "            after, receipt = apply_transaction(after, tx)\n"
+                "            receipts.append(receipt)\n"
+                '            require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")\n',
+                "        after = state\n"
+                "        for index, tx in enumerate(block.transactions):\n"
+                "            after, receipt = apply_transaction(after, tx)\n"
+                "            receipts.append(receipt)\n"
+                '            require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")\n'
+                "        after = advance_clock(after, block.header.timestamp)\n",
+            ),
+        ),
+    ),
+    Mutant(
+        "text-decoding-lenient",
+        "ENC-11 invalid UTF-8 replaced instead of rejected",
+        "spec/cbor.py",
+        (('return raw.decode("utf-8")\n', 'return raw.decode("utf-8", "replace")\n'),),
+    ),
+    Mutant(
+        "undefined-read-as-null",
+        "ENC-06 the simple value undefined read as null",
+        "spec/cbor.py",
+        (
+            (
+                "            if info == 22:\n                return None",
+                "            if info in (22, 23):\n                return None",
+            ),
+        ),
+    ),
+    Mutant(
+        "tx-size-one-over",
+        "ENC-09 a transaction one byte over the size limit is read",
+        "spec/transactions.py",
+        (("MAX_TX_BYTES: Final = 65_536", "MAX_TX_BYTES: Final = 65_537"),),
+    ),
+    Mutant(
+        "chain-id-65-bytes",
+        "ENC-15 chain id bound (65 bytes accepted)",
+        "spec/state.py",
+        (("CHAIN_ID_MAX_BYTES: Final = 64", "CHAIN_ID_MAX_BYTES: Final = 65"),),
     ),
 )
 

@@ -384,7 +384,8 @@ def _outcomes(name: str) -> list[tuple[int, str]]:
 
 def test_receipt_outcomes_are_exactly_the_registry_codes() -> None:
     validity = [(r.code, r.id) for r in RULES if r.code is not None]
-    tx_side = [(c, i) for c, i in validity if not i.startswith("BLK-")]
+    # PRE rules refuse a loaded state, never a transaction or a block (rule book 11.18).
+    tx_side = [(c, i) for c, i in validity if not i.startswith(("BLK-", "PRE-"))]
     block_side = [(c, i) for c, i in validity if i.startswith(("ENC-", "BLK-"))]
     assert _outcomes("tx-outcome") == tx_side
     assert _outcomes("block-outcome") == block_side

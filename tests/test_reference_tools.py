@@ -84,9 +84,21 @@ def _every_quantity_is_visible(document: xml.dom.minidom.Document, summary: dict
     assert slot_time(START // 1800).strftime("%d %b %Y") in texts
 
 
-def test_bench_quick_reports_every_figure(capsys: object) -> None:
-    assert main(["bench", "--quick", "--json", "--repeats", "1"]) == 0
-    figures = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+@pytest.fixture(scope="module")
+def quick_bench() -> tuple[int, dict]:
+    """``kwhledger bench --quick --json`` run once: its exit code and figures."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["bench", "--quick", "--json", "--repeats", "1"])
+    return code, json.loads(out.getvalue())
+
+
+def test_bench_quick_reports_every_figure(quick_bench: tuple[int, dict]) -> None:
+    code, figures = quick_bench
+    assert code == 0
     assert figures["verify_per_second"] > 0
     assert figures["e2e_single"]["accepted"] == figures["e2e_single"]["transactions"] > 0
     assert figures["e2e_second_core"]["accepted"] == figures["e2e_single"]["accepted"]
@@ -97,13 +109,14 @@ def test_bench_quick_reports_every_figure(capsys: object) -> None:
 
 
 def test_bench_exits_non_zero_when_a_target_is_not_met(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    quick_bench: tuple[int, dict],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import reference.bench
     from kwhledger.cmd_bench import TARGETS
 
-    main(["bench", "--quick", "--json", "--repeats", "1"])
-    figures = json.loads(capsys.readouterr().out)
+    figures = dict(quick_bench[1])
     small = next(k for k in figures if k.startswith("clearing_"))
     figures["clearing_100000"] = dict(figures[small], clear_seconds=0.5)
     monkeypatch.setattr(reference.bench, "run_all", lambda **_: dict(figures))

@@ -180,7 +180,7 @@ def group_blocks(suite: Suite) -> None:
     many = [b""] * (MAX_BLOCK_TXS + 1)
     suite.negative(
         "block/BLK-11/one-over-max-txs",
-        "MAX_BLOCK_TXS + 1 (empty) transactions: the count is checked right after the chain.",
+        "MAX_BLOCK_TXS + 1 (empty) transactions: the count is checked at the array's head.",
         v.state,
         block(forge_block(v.state, many, t, signers=two)),
         block(forge_block(v.state, many[:-1], t, signers=two)),

@@ -664,8 +664,12 @@ def _block_pairs(both: Any) -> None:
         return block(forge_block(v.state, txs, time, **{"signers": two, **changes}))
 
     cases: list[tuple[str, str, Step, str, Step, str]] = [
-        ("other-chain-too-many-txs", "Another chain's header, MAX_BLOCK_TXS + 1 transactions.",
-         forged(many, chain_id=other), "BLK-01", forged(many), "BLK-11"),
+        ("too-many-txs-other-chain", "MAX_BLOCK_TXS + 1 transactions under another chain's "
+         "header: the count is read at the array's head, while decoding, before the chain id.",
+         forged(many, chain_id=other), "BLK-11", forged(chain_id=other), "BLK-01"),
+        ("too-many-txs-short-parent", "MAX_BLOCK_TXS + 1 transactions and a parent of 31 bytes: "
+         "the count is read at the array's head, before the header's schema is checked.",
+         forged(many, parent=bytes(31)), "BLK-11", forged(parent=bytes(31)), "ENC-15"),
         ("too-many-txs-wrong-height", "MAX_BLOCK_TXS + 1 transactions, height + 2.",
          forged(many, height=wrong_height), "BLK-11", forged(height=wrong_height), "BLK-02"),
         ("wrong-height-wrong-parent", "Height + 2 and a parent that is not the tip.",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conformance_tests.scenario import Ledger
+from conformance_tests.scenario import Ledger, key_of
 from conformance_tests.suite import Suite, copy, market, must, tx
 from spec.clearing import advance_clock
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
@@ -46,7 +46,7 @@ def group_orders_cost(suite: Suite) -> None:
     # The edge: with import crafted into the running slot, a bid one second before its end is
     # refused and one at its end is taken.
     current = m.slot
-    bob = next(k for k in m.state.accounts if m.state.demand.get((k, NodeId(1), Slot(s))))
+    bob = key_of("bob")
     backed = m.state.demand.set((bob, NodeId(1), Slot(current)), Demand(Wh(2500), Wh(0)))
     before_end = replace(m.state, demand=backed, time=Timestamp(slot_end(current) - 1))
     at_end = advance_clock(before_end, slot_end(current))

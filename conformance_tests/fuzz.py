@@ -1,0 +1,697 @@
+"""Differential fuzzing of any implementation through the adapter protocol (``kwhledger fuzz``).
+
+Hypothesis draws scenarios on a small village: a pre-state and a sequence of steps (signed
+transactions of every kind, mostly plausible so that most are accepted; now and then a bad nonce,
+mutated bytes or an absurd value; clock advances; blocks, good and spoiled). Each step is drawn
+from the state the executable spec reached so far, so that the scenario stays plausible while
+Hypothesis shrinks it. The scenario is sent to the implementation under test as one ``run``
+request (ADAPTER.md); every step's code, rule id, state root and block receipt, and the
+post-state root, are compared with the spec's (default) or with a second implementation's answer.
+
+A divergence is shrunk by Hypothesis to a minimal scenario and written as a vector file in the
+suite's format (FORMAT.md), its expectations computed by the executable spec (never copied from an
+implementation under test), so that ``kwhledger conform --vector FILE --impl CMD`` replays it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any, Final
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky, HypothesisWarning
+
+from conformance_tests.adapter import Step
+from conformance_tests.runner import AdapterFailure, AdapterProcess
+from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
+from conformance_tests.spec_adapter import apply_step, state_bytes, state_root
+from conformance_tests.vector import Outcome, Vector
+from spec.blocks import Header, vote_bytes
+from spec.cbor import decode, encode
+from spec.clearing import advance_clock
+from spec.crypto import merkle_root, sign
+from spec.errors import Rejected
+from spec.state import OrderStatus, Role, State
+from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
+from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
+
+VALIDATORS: Final = ("validator-1", "validator-2", "validator-3")
+TRADERS: Final = ("alice", "bob", "carol", "dave", "erin", "frank")
+NAMES: Final = (*TRADERS, "operator", "attestor", "validator-1", "stranger")
+METERS: Final = (103, 104, 105, 106, 112, 113, 999)
+OWNER_OF_METER: Final = {
+    103: "alice",
+    104: "bob",
+    105: "carol",
+    106: "dave",
+    112: "erin",
+    113: "frank",
+}
+SPEC: Final = "spec"
+
+
+# --- Pre-states --------------------------------------------------------------------------------
+
+
+@cache
+def base_states() -> tuple[State, State]:
+    """The pre-states a scenario starts from: the village with readings and open orders, and the
+    same pushed to its counters' edges (a nonce, the order ids and the deposits near their
+    bounds)."""
+    ledger = small_village(Ledger.new(validators=VALIDATORS))
+    ledger.state = advance_clock(ledger.state, ledger.state.time + 3 * SLOT_SECONDS)
+    slot = ledger.slot - 1
+    ledger.attest(
+        [
+            (103, slot, 3000, 0),
+            (104, slot, 0, 2500),
+            (105, slot, 500, 1000),
+            (106, slot, 2000, 10),
+            (112, slot, 1500, 0),
+            (113, slot, 0, 3000),
+        ]
+    )
+    ledger.ask("alice", 103, slot, 2000, 2000)
+    ledger.bid("bob", 1, slot, 2000, 2500)
+    ledger.bid("frank", 10, slot, 1000, 1900)
+    assert all(receipt.accepted for receipt in ledger.receipts)
+    state = ledger.state
+    alice = key_of("alice")
+    edge_nonce = Nonce(2**63 - 3)
+    headroom = 2**63 - 1 - 5000 - state.total_deposited
+    edge = replace(
+        state,
+        accounts=state.accounts.set(alice, replace(state.accounts[alice], nonce=edge_nonce)),
+        next_order_id=OrderId(2**63 - 3),
+        total_deposited=MilliSen(state.total_deposited + headroom),
+        total_withdrawn=MilliSen(state.total_withdrawn + headroom),
+    )
+    return state, edge
+
+
+# --- Drawing a scenario ------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A scenario being drawn: the spec's state so far and the steps with their outcomes."""
+
+    pre_state: State
+    state: State
+    steps: list[tuple[Step, Outcome]] = field(default_factory=list)
+    pending: list[bytes] = field(default_factory=list)
+    queued: dict[str, int] = field(default_factory=dict)
+    focus: str = TRADERS[0]
+    """The trader most steps act for."""
+    """Transactions per sender waiting in ``pending`` for the next block."""
+
+    def apply(self, step: Step) -> Outcome:
+        self.state, outcome = apply_step(self.state, step)
+        self.steps.append((step, outcome))
+        return outcome
+
+
+def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``good`` about seven times in eight, else ``bad``: scenarios lean towards acceptance, and
+    shrinking (towards small numbers) leans towards ``good``."""
+    return st.integers(0, 7).flatmap(lambda n: bad if n == 7 else good)
+
+
+amounts = mostly(st.integers(1, 3000), st.sampled_from([0, 2**63 - 1, 2**63 + 5, 10**9]))
+prices = mostly(st.integers(1000, 3000), st.sampled_from([0, 1, 1_000_000, 1_000_001]))
+wh = mostly(st.integers(0, 3000), st.sampled_from([4000, 10_000, 10_001]))
+
+KIND_WEIGHTS: Final = (
+    [Kind.ATTEST] * 3
+    + [Kind.PLACE_ASK] * 4
+    + [Kind.PLACE_BID] * 4
+    + [Kind.CANCEL] * 3
+    + [Kind.DEPOSIT] * 2
+    + [Kind.WITHDRAW, Kind.TRANSFER, Kind.TRANSFER]
+    + [Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER]
+)
+
+
+def _pick(draw: Any, options: Sequence[Any], fallback: Any) -> Any:
+    """One of ``options`` most of the time, else the fallback (an arbitrary, likely bad value)."""
+    if options and draw(st.integers(0, 5)) < 5:
+        return options[draw(st.integers(0, len(options) - 1))]
+    return fallback
+
+
+@st.composite
+def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
+    """(sender name, kind, body) of any kind, mostly plausible, sometimes absurd."""
+    kind = KIND_WEIGHTS[draw(st.integers(0, len(KIND_WEIGHTS) - 1))]
+    # Half the time the scenario's focus: one trader's asks, cancels and bids meet in one market.
+    trader = draft.focus if draw(st.booleans()) else draw(st.sampled_from(TRADERS))
+    state = draft.state
+    now_slot = state.time // SLOT_SECONDS
+    slot = now_slot - draw(mostly(st.just(1), st.integers(-2, 6)))
+    if kind is Kind.ATTEST:
+        fresh = [
+            (meter, back)
+            for meter in METERS[:-1]
+            for back in (now_slot - 1, now_slot - 2)
+            if (meter, back) not in state.readings
+        ]
+        where = st.tuples(st.sampled_from(METERS), st.sampled_from([slot - 1, slot, slot + 1]))
+        readings = draw(
+            st.lists(
+                st.tuples(
+                    mostly(st.sampled_from(fresh), where) if fresh else where,
+                    wh,
+                    wh,
+                    mostly(st.just(0), st.integers(0, 3)),
+                ).map(lambda r: (*r[0], *r[1:])),
+                min_size=draw(mostly(st.just(1), st.just(0))),
+                max_size=3,
+                unique_by=(lambda r: (r[0], r[1]))
+                if draw(mostly(st.just(True), st.just(False)))
+                else None,
+            )
+        )
+        body: dict[int, Any] = {0: [dict(enumerate(r)) for r in readings]}
+        return draw(st.sampled_from(["attestor"] * 5 + ["operator"])), int(kind), body
+    if kind is Kind.PLACE_ASK:
+        open_lots = sorted(k for k, lot in state.lots.items() if lot.unsold_wh > 0)
+        own_lots = [k for k in open_lots if OWNER_OF_METER.get(k[0]) == trader]
+        open_lots = own_lots if own_lots and draw(st.booleans()) else open_lots
+        meter, lot_slot = _pick(draw, open_lots, (draw(st.sampled_from(METERS)), slot))
+        lot = state.lots.get((meter, lot_slot))
+        top = 4000 if lot is None else lot.unsold_wh + 1
+        quantity = draw(mostly(st.integers(1, max(top - 1, 1)), st.sampled_from([0, top])))
+        body = {0: meter, 1: lot_slot, 2: quantity, 3: draw(prices)}
+        return _pick(draw, [OWNER_OF_METER.get(meter, trader)], trader), int(kind), body
+    if kind is Kind.PLACE_BID:
+        # Often a market where the trader has (or had) an order, or someone who has one in the
+        # chosen market: the self-trade rule and the indexes behind it get exercised.
+        markets = sorted(state.markets)
+        own_markets = sorted(
+            {(o.zone, o.slot) for o in state.orders.values() if o.owner == key_of(trader)}
+            & set(markets)
+        )
+        markets = own_markets if own_markets and draw(st.booleans()) else markets
+        zone, bid_slot = _pick(draw, markets, (draw(st.sampled_from([1, 10, 2, 77])), slot))
+        quantity = draw(mostly(st.integers(1, 3000), st.just(0)))
+        here = {o.owner for o in state.orders.values() if (o.zone, o.slot) == (zone, bid_slot)}
+        bidder = trader if key_of(trader) in here else None
+        bidder = bidder or _pick(draw, [n for n in TRADERS if key_of(n) in here], trader)
+        return bidder, int(kind), {0: zone, 1: bid_slot, 2: quantity, 3: draw(prices)}
+    if kind is Kind.CANCEL:
+        open_orders = sorted(
+            k for k, order in state.orders.items() if order.status is OrderStatus.OPEN
+        )
+        own_orders = [k for k in open_orders if state.orders[k].owner == key_of(trader)]
+        open_orders = own_orders if own_orders and draw(st.booleans()) else open_orders
+        order_id = _pick(draw, open_orders or sorted(state.orders), draw(st.integers(1, 12)))
+        owner = state.orders[order_id].owner if order_id in state.orders else None
+        names = [n for n in TRADERS if key_of(n) == owner]
+        return _pick(draw, names, trader), int(kind), {0: order_id}
+    if kind is Kind.DEPOSIT:
+        who = draw(st.sampled_from(NAMES))
+        sender = _pick(draw, ["operator"], trader)
+        return sender, int(kind), {0: key_of(who), 1: draw(amounts)}
+    if kind is Kind.WITHDRAW:
+        return trader, int(kind), {0: draw(amounts)}
+    if kind is Kind.TRANSFER:
+        return trader, int(kind), {0: key_of(draw(st.sampled_from(NAMES))), 1: draw(amounts)}
+    if kind is Kind.REGISTER_ACCOUNT:
+        who = draw(st.sampled_from([*NAMES, "grace", "heidi"]))
+        account = draw(st.sampled_from([key_of(who), bytes(32), bytes([1]) + bytes(31)]))
+        roles = draw(st.sampled_from([int(Role.TRADER), 0, 16, 15, int(Role.VALIDATOR)]))
+        return "operator", int(kind), {0: account, 1: roles}
+    if kind is Kind.REGISTER_NODE:
+        node = draw(st.sampled_from([1, 3, 20, 21, 22]))
+        parent = draw(st.sampled_from([None, 1, 2, 3, 20, 50]))
+        fee = draw(st.sampled_from([0, 0, 30]))
+        return "operator", int(kind), {0: node, 1: draw(st.integers(0, 2)), 2: parent, 3: fee}
+    body = {
+        0: draw(st.sampled_from([103, 150, 151])),
+        1: key_of(draw(st.sampled_from(NAMES))),
+        2: key_of(draw(st.sampled_from(["attestor", "alice"]))),
+        3: draw(st.sampled_from([3, 2, 21, 88])),
+        4: draw(st.integers(0, 3)),
+        5: draw(st.sampled_from([0, 1, 5000])),
+    }
+    return "operator", int(kind), body
+
+
+def heads(data: bytes) -> list[tuple[int, int]]:
+    """(offset, argument) of every integer, length and count head of a well-formed CBOR item
+    whose argument is written in the head's own bytes (not simple values)."""
+    found: list[tuple[int, int]] = []
+
+    def item(pos: int) -> int:
+        major, info = data[pos] >> 5, data[pos] & 0x1F
+        width = 0 if info < 24 else 1 << (info - 24)
+        argument = info if info < 24 else int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
+        if major != 7:
+            found.append((pos, argument))
+        pos += 1 + width
+        if major in (2, 3):
+            return pos + argument
+        if major == 4:
+            for _ in range(argument):
+                pos = item(pos)
+        if major == 5:
+            for _ in range(2 * argument):
+                pos = item(pos)
+        return pos
+
+    item(0)
+    return found
+
+
+def widened(data: bytes, offset: int, argument: int, width: int) -> bytes:
+    """``data`` with the head at ``offset`` rewritten with a ``width``-byte argument (a
+    non-shortest encoding of the same value, ENC-02)."""
+    info = data[offset] & 0x1F
+    old_width = 0 if info < 24 else 1 << (info - 24)
+    head = bytes([(data[offset] & 0xE0) | (24 + width.bit_length() - 1)])
+    return data[:offset] + head + argument.to_bytes(width, "big") + data[offset + 1 + old_width :]
+
+
+@st.composite
+def mutated(draw: Any, tx: bytes) -> bytes:
+    """Bytes near a valid transaction: flipped, cut, extended, re-headed, a head widened, or the
+    signature zeroed."""
+    how = draw(st.sampled_from(["flip", "cut", "append", "byte", "wrap", "sig", "widen"]))
+    at = draw(st.integers(0, len(tx) - 1))
+    if how == "widen":
+        found = heads(tx)
+        large = [head for head in found if head[1] >= 256]  # ids, slots, amounts
+        offset, argument = draw(mostly(st.sampled_from(large or found), st.sampled_from(found)))
+        fits = [w for w in (8, 4, 2, 1) if argument < 1 << (8 * w)]
+        return widened(tx, offset, argument, draw(st.sampled_from(fits)))
+    if how == "flip":
+        return tx[:at] + bytes([tx[at] ^ (1 << draw(st.integers(0, 7)))]) + tx[at + 1 :]
+    if how == "cut":
+        return tx[:at]
+    if how == "append":
+        return tx + bytes(draw(st.binary(min_size=1, max_size=3)))
+    if how == "byte":
+        return tx[:at] + bytes([draw(st.integers(0, 255))]) + tx[at + 1 :]
+    if how == "wrap":
+        return bytes([draw(st.sampled_from([0x81, 0xC1, 0xA1, 0x9F, 0xBF]))]) + tx
+    return tx[:-64] + bytes(64)
+
+
+SPOILS: Final = ("none",) * 6 + ("height", "parent", "root", "proposer", "quorum", "signature")
+
+
+def _block(draft: Draft, draw: Any) -> Step:
+    """A block over the queued transactions, now and then spoiled in one way."""
+    state = draft.state
+    txs = list(draft.pending)
+    draft.pending.clear()
+    timestamp = state.time + draw(
+        mostly(st.sampled_from([0, 60, SLOT_SECONDS, 3 * SLOT_SECONDS]), st.just(-1))
+    )
+    spoil = SPOILS[draw(st.integers(0, len(SPOILS) - 1))]
+    after = state
+    with contextlib.suppress(Rejected):
+        after = advance_clock(after, max(timestamp, state.time))
+    for tx in txs:
+        after, _ = apply_transaction(after, tx)
+    after = replace(after, height=Height(state.height + 1))
+    header = Header(
+        chain_id=state.params.chain_id,
+        height=Height(state.height + (2 if spoil == "height" else 1)),
+        parent=bytes(32) if spoil == "parent" else state.tip_hash,
+        timestamp=Timestamp(max(timestamp, 0)),
+        tx_root=merkle_root([tx_id(tx) for tx in txs]),
+        state_root=bytes(32) if spoil == "root" else state_root(after),
+        proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
+    )
+    signers = VALIDATORS[: 1 if spoil == "quorum" else 2]
+    vote = vote_bytes(header.hash())
+    pairs = sorted((key_of(v), sign(seed_of(v), vote)) for v in signers)
+    if spoil == "signature":
+        pairs[0] = (pairs[0][0], bytes(64))
+    return Step("block", input=encode({0: header.to_cbor(), 1: txs, 2: [list(p) for p in pairs]}))
+
+
+STEP_WEIGHTS: Final = (
+    ["tx"] * 10 + ["queue"] * 2 + ["block", "clock", "clock", "bad-nonce", "bytes"]
+)
+CLOCK_MOVES: Final = mostly(
+    st.sampled_from([600, SLOT_SECONDS, 3 * SLOT_SECONDS, 1]), st.sampled_from([0, -5, 2**40])
+)
+
+
+@st.composite
+def scenarios(draw: Any, max_steps: int = 24) -> Draft:
+    """A pre-state and a sequence of steps, each drawn from the state the spec reached."""
+    state = base_states()[draw(st.sampled_from([0, 0, 0, 1]))]
+    draft = Draft(state, state, focus=draw(st.sampled_from(TRADERS)))
+    for _ in range(draw(st.integers(1, max_steps))):
+        what = STEP_WEIGHTS[draw(st.integers(0, len(STEP_WEIGHTS) - 1))]
+        if what == "clock":
+            draft.apply(Step("tick", time=max(0, draft.state.time + draw(CLOCK_MOVES))))
+            continue
+        if what == "block":
+            draft.apply(_block(draft, draw))
+            draft.queued.clear()
+            continue
+        sender, kind, body = draw(transactions(draft))
+        account = draft.state.accounts.get(key_of(sender))
+        nonce = 0 if account is None else int(account.nonce)
+        if what == "queue":
+            nonce += draft.queued.get(sender, 0)
+            draft.queued[sender] = draft.queued.get(sender, 0) + 1
+        elif what == "bad-nonce" or (what == "bytes" and draw(st.integers(0, 3)) == 3):
+            nonce = max(nonce + draw(st.sampled_from([-1, 1])), 0)
+        tx = make_transaction(seed_of(sender), draft.state.params.chain_id, Kind(kind), nonce, body)
+        if what == "queue":
+            draft.pending.append(tx)
+            continue
+        if what == "bytes":
+            tx = draw(mutated(tx))
+        draft.apply(Step("tx", input=tx))
+    return draft
+
+
+# --- Comparing answers --------------------------------------------------------------------------
+
+
+class Divergence(AssertionError):
+    """Two answers to one scenario differ."""
+
+
+def _request(draft: Draft, vector_id: str) -> dict[str, Any]:
+    return {
+        "msg": "run",
+        "id": vector_id,
+        "pre_state": state_bytes(draft.pre_state),
+        "steps": [step.to_cbor() for step, _ in draft.steps],
+        "want_post_state": False,
+    }
+
+
+def _spec_answer(draft: Draft) -> list[tuple[Any, ...]]:
+    rows = [
+        (o.code, o.rule, o.root, o.block_receipt if s.kind == "block" else None)
+        for s, o in draft.steps
+    ]
+    return [*rows, ("post", state_root(draft.state))]
+
+
+def _adapter_answer(reply: dict[str, Any], draft: Draft) -> list[tuple[Any, ...]]:
+    if reply.get("msg") != "result":
+        raise Divergence(f"the adapter could not run the scenario: {reply.get('message')}")
+    steps = reply.get("steps")
+    if not isinstance(steps, list) or len(steps) != len(draft.steps):
+        raise Divergence("the adapter did not return one result per step")
+    rows = [
+        (
+            item.get("code"),
+            item.get("rule"),
+            item.get("root"),
+            item.get("block_receipt") if s.kind == "block" else None,
+        )
+        for item, (s, _) in zip(steps, draft.steps, strict=True)
+    ]
+    return [*rows, ("post", reply.get("post_state_root"))]
+
+
+def first_difference(
+    draft: Draft, left: list[tuple[Any, ...]], right: list[tuple[Any, ...]], names: tuple[str, str]
+) -> str | None:
+    """The first step at which two answers differ, in words."""
+    for index, (a, b) in enumerate(zip(left, right, strict=True)):
+        if a == b:
+            continue
+        if a[0] == "post":
+            return (
+                f"post-state roots differ ({names[0]} {a[1].hex()[:16]}, {names[1]} {b[1]!r:.40})"
+            )
+        kind = draft.steps[index][0].kind
+        what = "outcome" if a[:2] != b[:2] else ("root" if a[2] != b[2] else "block receipt")
+        return (
+            f"step {index} ({kind}): {what} differs: {names[0]} {_outcome(a)}, "
+            f"{names[1]} {_outcome(b)}"
+        )
+    return None
+
+
+def _outcome(row: tuple[Any, ...]) -> str:
+    return "accepted" if row[0] == 0 else f"rejected {row[0]} {row[1]}"
+
+
+# --- Shrinking ------------------------------------------------------------------------------------
+
+
+SEEDS_BY_KEY: Final = {key_of(name): seed_of(name) for name in (*NAMES, "grace", "heidi")}
+
+
+def replay(pre_state: State, steps: Sequence[Step]) -> Draft:
+    """A scenario from concrete steps, its outcomes computed by the spec."""
+    draft = Draft(pre_state, pre_state)
+    for step in steps:
+        draft.apply(step)
+    return draft
+
+
+def _fields(step: Step) -> dict[int, Any] | None:
+    """The fields of a well-formed transaction step with a 32-byte sender, else ``None``."""
+    if step.kind != "tx" or step.input is None:
+        return None
+    try:
+        tx: Any = decode(step.input, max_size=1 << 16)
+    except Rejected:
+        return None
+    if not isinstance(tx, dict) or set(tx) != {0, 1, 2, 3, 4, 5} or not isinstance(tx[2], bytes):
+        return None
+    return tx
+
+
+def _renonce(step: Step, senders: dict[bytes, int]) -> Step:
+    """``step`` with its nonce lowered by the number of accepted transactions of its sender that
+    were removed before it, and signed again (a step that is not a plain named-key transaction is
+    returned unchanged)."""
+    tx = _fields(step)
+    if tx is None:
+        return step
+    lower = senders.get(tx[2], 0)
+    seed_bytes = SEEDS_BY_KEY.get(tx[2])
+    if not lower or seed_bytes is None or not isinstance(tx[3], int) or tx[3] < lower:
+        return step
+    try:
+        again = make_transaction(seed_bytes, tx[0], Kind(tx[1]), tx[3] - lower, tx[4])
+    except (ValueError, TypeError):
+        return step
+    return Step("tx", input=again)
+
+
+def without(draft: Draft, start: int, size: int) -> list[Step]:
+    """The steps of ``draft`` less ``size`` of them from ``start``; later transactions of the
+    senders whose accepted transactions were removed get their nonces renumbered."""
+    removed: dict[bytes, int] = {}
+    for step, outcome in draft.steps[start : start + size]:
+        tx = _fields(step)
+        if tx is not None and outcome.code == 0:
+            removed[tx[2]] = removed.get(tx[2], 0) + 1
+    kept = [step for step, _ in draft.steps[:start]]
+    later = [step for step, _ in draft.steps[start + size :]]
+    return kept + [_renonce(step, removed) for step in later]
+
+
+def shrink(
+    draft: Draft, diverges: Callable[[Draft], str | None], message: str
+) -> tuple[Draft, str, int]:
+    """Remove steps while the scenario still diverges: first everything after the first
+    difference, then chunks of 8, 4, 2 and 1 steps from the end, until nothing more goes.
+    Returns the smallest diverging scenario, its difference and the number of attempts."""
+    attempts = 0
+    first = re.search(r"^step (\d+)", message)
+    if first and int(first.group(1)) + 1 < len(draft.steps):
+        candidate = replay(draft.pre_state, [s for s, _ in draft.steps[: int(first.group(1)) + 1]])
+        attempts += 1
+        found = diverges(candidate)
+        if found:
+            draft, message = candidate, found
+    progress = True
+    while progress:
+        progress = False
+        for size in (8, 4, 2, 1):
+            start = len(draft.steps) - size
+            while start >= 0:
+                candidate = replay(draft.pre_state, without(draft, start, size))
+                attempts += 1
+                found = diverges(candidate)
+                if found:
+                    draft, message, progress = candidate, found, True
+                start = min(start, len(draft.steps) - size) - 1
+    return draft, message, attempts
+
+
+# --- The campaign --------------------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    """A divergence, shrunk: the scenario and what differed."""
+
+    draft: Draft
+    message: str
+    examples: int
+    """Scenarios tried until the divergence was found."""
+    found_with: int = 0
+    """Steps of the scenario as found, before shrinking."""
+    shrink_attempts: int = 0
+
+    def vector(self, vector_id: str, description: str) -> Vector:
+        """The scenario as a vector; expectations are the executable spec's."""
+        steps = tuple(self.draft.steps)
+        rejected = sorted({o.rule for _, o in steps if o.rule is not None})
+        flags = ["negative" if rejected else "positive", "random"]
+        return Vector(
+            id=vector_id,
+            description=description,
+            rules=tuple(rejected),
+            flags=tuple(sorted(flags)),
+            pre_state=state_bytes(self.draft.pre_state),
+            pre_state_root=state_root(self.draft.pre_state),
+            steps=steps,
+            post_state=state_bytes(self.draft.state),
+            post_state_root=state_root(self.draft.state),
+        )
+
+
+class _Adapter:
+    """An adapter process that is restarted after it crashed or hung."""
+
+    def __init__(self, command: str, timeout_s: float) -> None:
+        self.command, self.timeout_s = command, timeout_s
+        self.process: AdapterProcess | None = None
+        self.hello: dict[str, Any] = {}
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.process is None:
+            self.process = AdapterProcess(self.command, self.timeout_s)
+            self.hello = self.process.handshake()
+        try:
+            return self.process.exchange(request)
+        except AdapterFailure as failure:
+            self.process.kill()
+            self.process = None
+            raise Divergence(f"{self.command}: {failure}") from None
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+
+@dataclass
+class Campaign:
+    """What a fuzzing run did."""
+
+    examples: int = 0
+    accepted_steps: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    finding: Finding | None = None
+    implementations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fuzz(
+    commands: Sequence[str],
+    seed_value: int = 0,
+    max_examples: int | None = 500,
+    max_seconds: float | None = None,
+    max_steps: int = 24,
+    timeout_s: float = 30.0,
+    batch: int = 50,
+    progress: Callable[[Campaign], None] | None = None,
+    hypothesis_shrink: bool = False,
+) -> Campaign:
+    """Fuzz ``commands[0]`` against the spec, or against ``commands[1]`` when there are two.
+
+    Examples run in batches of ``batch`` with seeds ``seed_value``, ``seed_value + 1``, ... until
+    ``max_examples`` examples ran or ``max_seconds`` passed (checked between batches). The first
+    divergence stops the campaign; it is shrunk by removing steps (``shrink``), after
+    Hypothesis's own shrinking if ``hypothesis_shrink`` (slower: it replays whole scenarios, and
+    steps drawn from the state shift meaning as earlier ones go).
+    """
+    if not 1 <= len(commands) <= 2:
+        raise ValueError("one implementation (against the spec) or two (against each other)")
+    adapters = [_Adapter(command, timeout_s) for command in commands]
+    names = ("impl", "impl2") if len(commands) == 2 else ("impl", SPEC)
+    campaign = Campaign()
+    started = time.monotonic()
+    last: list[tuple[Draft, str]] = []
+
+    def diverges(draft: Draft) -> str | None:
+        request = _request(draft, "fuzz/scenario")
+        try:
+            answers = [_adapter_answer(adapter.run(request), draft) for adapter in adapters]
+        except Divergence as failure:  # a crash, a hang or garbage is a divergence too
+            return str(failure)
+        if len(answers) == 1:
+            answers.append(_spec_answer(draft))
+        return first_difference(draft, answers[0], answers[1], names)
+
+    counted = {"n": 0}
+    try:
+        round_number = 0
+        while True:
+            left = None if max_examples is None else max_examples - campaign.examples
+            if left is not None and left <= 0:
+                break
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                break
+            size = batch if left is None else min(batch, left)
+            counted["n"] = 0
+
+            @seed(seed_value + round_number)
+            @settings(
+                max_examples=size,
+                database=None,
+                deadline=None,
+                derandomize=False,
+                verbosity=Verbosity.quiet,
+                phases=[Phase.generate, Phase.shrink] if hypothesis_shrink else [Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                report_multiple_bugs=False,
+            )
+            @given(scenarios(max_steps))
+            def probe(draft: Draft) -> None:
+                counted["n"] += 1
+                campaign.steps += len(draft.steps)
+                campaign.accepted_steps += sum(1 for _, o in draft.steps if o.code == 0)
+                difference = diverges(draft)
+                if difference is not None:
+                    last.append((draft, difference))
+                    raise Divergence(difference)
+
+            try:
+                with warnings.catch_warnings():  # scenarios are large; their repr is not shown
+                    warnings.simplefilter("ignore", HypothesisWarning)
+                    probe()
+            except (Divergence, Flaky):
+                draft, message = last[-1]
+                campaign.examples += counted["n"]
+                found_with = len(draft.steps)
+                draft, message, attempts = shrink(draft, diverges, message)
+                campaign.finding = Finding(draft, message, campaign.examples, found_with, attempts)
+                break
+            campaign.examples += counted["n"]
+            round_number += 1
+            campaign.seconds = time.monotonic() - started
+            if progress is not None:
+                progress(campaign)
+        campaign.implementations = [a.hello for a in adapters]
+    finally:
+        for adapter in adapters:
+            adapter.close()
+    campaign.seconds = time.monotonic() - started
+    return campaign

@@ -1,0 +1,82 @@
+"""Indexes: the entries a rule looks for, found without walking a whole table.
+
+A cache that changes no result. Each index is a grouping of one table's entries, computed once
+from the whole table and then kept up to date from the table's changes (``FrozenMap.derived``),
+so that finding the open orders of one market costs what that market holds, not what the whole
+history of the ledger holds. Each function says which walk over a table it stands for; rules
+that use it get exactly the entries that walk would give (``tests/test_spec_root_cache.py``
+compares them on random histories).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from spec.fmap import MISSING, Change, FrozenMap
+from spec.state import Lot, Market, MarketStatus, Order, OrderStatus, State
+from spec.units import MeterId, NodeId, OrderId, Slot
+
+K = TypeVar("K")
+V = TypeVar("V")
+G = TypeVar("G", bound=Hashable)
+
+Groups = FrozenMap[Any, FrozenMap[Any, Any]]
+
+
+def grouped(
+    rows: FrozenMap[K, V], name: str, group_of: Callable[[K, V], G | None]
+) -> FrozenMap[G, FrozenMap[K, V]]:
+    """The entries of ``rows`` grouped by ``group_of(key, value)`` (``None``: in no group)."""
+
+    def compute(whole: FrozenMap[K, V]) -> Groups:
+        groups: dict[Any, dict[Any, Any]] = {}
+        for key, value in whole.items():
+            group = group_of(key, value)
+            if group is not None:
+                groups.setdefault(group, {})[key] = value
+        return FrozenMap({group: FrozenMap(members) for group, members in groups.items()})
+
+    def update(groups: Groups, changes: list[Change]) -> Groups:
+        for key, old, new in changes:
+            if old is not MISSING and (group := group_of(key, old)) is not None:
+                members = groups[group].remove(key)
+                groups = groups.set(group, members) if members else groups.remove(group)
+            if new is not MISSING and (group := group_of(key, new)) is not None:
+                groups = groups.set(group, groups.get(group, FrozenMap()).set(key, new))
+        return groups
+
+    result: FrozenMap[G, FrozenMap[K, V]] = rows.derived(("grouped", name), compute, update)
+    return result
+
+
+def _open_order_market(_: OrderId, order: Order) -> tuple[NodeId, Slot] | None:
+    return (order.zone, order.slot) if order.status is OrderStatus.OPEN else None
+
+
+def open_orders(state: State, zone: int, slot: int) -> FrozenMap[OrderId, Order]:
+    """The open orders of the (zone, slot) market: the orders ``o`` of ``state.orders`` with
+    ``o.zone == zone``, ``o.slot == slot`` and ``o.status is OPEN``."""
+    index = grouped(state.orders, "open orders by market", _open_order_market)
+    return index.get((NodeId(zone), Slot(slot)), FrozenMap())
+
+
+def _lot_market(key: tuple[MeterId, Slot], lot: Lot) -> tuple[NodeId, Slot]:
+    return (lot.zone, key[1])
+
+
+def market_lots(state: State, zone: int, slot: int) -> FrozenMap[tuple[MeterId, Slot], Lot]:
+    """The lots of the (zone, slot) market: the lots of ``state.lots`` whose key's slot is
+    ``slot`` and whose zone is ``zone``."""
+    index = grouped(state.lots, "lots by market", _lot_market)
+    return index.get((NodeId(zone), Slot(slot)), FrozenMap())
+
+
+def _open_market(_: tuple[NodeId, Slot], market: Market) -> bool | None:
+    return True if market.status is MarketStatus.OPEN else None
+
+
+def open_markets(state: State) -> FrozenMap[tuple[NodeId, Slot], Market]:
+    """The markets of ``state.markets`` whose status is OPEN."""
+    index = grouped(state.markets, "open markets", _open_market)
+    return index.get(True, FrozenMap())
