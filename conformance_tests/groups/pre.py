@@ -85,7 +85,7 @@ def group_prestate(suite: Suite) -> None:
     lot_112 = base.lots[(M112, slot)]
     ask_id, ask = next((i, o) for i, o in base.orders.items() if o.lot_meter is not None)
     bid_id, bid = next((i, o) for i, o in base.orders.items() if o.lot_meter is None)
-    some_demand = next(iter(base.demand.items()))
+    some_demand = sorted(base.demand.items())[0]  # the first by key, not by hash order
     cases: list[tuple[str, str, Callable[[State], State], str]] = [
         (
             "pre/PRE-01/meter-owner-unregistered",
