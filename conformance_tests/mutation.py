@@ -103,7 +103,10 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ref-cancel-keeps-open-side",
         "ORD-03 (CAN-04): a cancelled order stays in the open-sides index",
         "ledger.py",
-        ("        self.open_sides[(sender, mkey, order[0])] -= 1\n", ""),
+        (
+            "        count = self.open_sides[side_key] - 1\n",
+            "        count = self.open_sides[side_key]\n",
+        ),
     ),
     _ref(
         "ref-rollback-keeps-indexes",

@@ -67,8 +67,14 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
         *("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-11"),
         *("INV-04", "INV-21"),
     ),
-    Kind.PLACE_ASK: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-04", "ASK-05"),
-    Kind.PLACE_BID: ("ORD-01", "ORD-02", "ORD-03", "ORD-04", "BID-01", "BID-02", "BID-03"),
+    Kind.PLACE_ASK: (
+        *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-06", "ORD-07"),
+        *("ASK-01", "ASK-04", "ASK-05", "INV-26"),
+    ),
+    Kind.PLACE_BID: (
+        *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-06", "ORD-07"),
+        *("BID-01", "BID-02", "BID-03", "BID-04", "BID-05", "BID-06", "INV-25", "INV-26"),
+    ),
     Kind.CANCEL: ("CAN-01", "CAN-02", "CAN-03", "CAN-04"),
     Kind.DEPOSIT: ("MNY-01", "MNY-02", "MNY-04", "INV-06"),
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),

@@ -144,6 +144,7 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
             _add(t["market_bid_fill_wh"], in_market, o.filled_wh)
             _add(t["slot_bought_wh"], (o.slot,), o.filled_wh)
             _add(t["trader_open_bids"], trader, 1 if is_open else 0)
+            _add(t["trader_open_bid_wh"], trader, o.quantity_wh if is_open else 0)
     for market_key, market in state.markets.items():
         key = (int(market_key[0]), int(market_key[1]))
         t["market_exists"][key] = True

@@ -38,6 +38,7 @@ from proofs.model import (
     trading_close,
 )
 from proofs.transitions._common import Points
+from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.units import (
     COUNTER_MAX,
     MONEY_MAX_MSEN,
@@ -126,6 +127,24 @@ def inv05(s: Ledger, p: Points) -> Term:
         claimed, imported = get(s.demand_claimed, *k), get(s.demand_imported, *k)
         parts.append(z3.And(claimed >= 0, claimed <= imported))
         parts.append(claimed == get(s.demand_bid_fill_wh, *k))
+    return _all(parts)
+
+
+def inv25(s: Ledger, p: Points) -> Term:
+    """INV-25: per (account, zone, slot), open bid Wh + claimed <= imported."""
+    parts = []
+    for k in p.demands:
+        open_wh = get(s.trader_open_bid_wh, *k)
+        parts.append(open_wh + get(s.demand_claimed, *k) <= get(s.demand_imported, *k))
+    return _all(parts)
+
+
+def inv26(s: Ledger, p: Points) -> Term:
+    """INV-26: per (account, zone, slot), at most MAX_OPEN_ORDERS_PER_MARKET open orders."""
+    parts = []
+    for k in p.demands:
+        asks, bids = get(s.trader_open_asks, *k), get(s.trader_open_bids, *k)
+        parts.append(asks + bids <= MAX_OPEN_ORDERS_PER_MARKET)
     return _all(parts)
 
 
@@ -441,6 +460,8 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-14", "grid is a tree", inv14),
     StateInvariant("INV-20", "separation of duties", inv20),
     StateInvariant("INV-21", "encumbrance follows the meter", inv21),
+    StateInvariant("INV-25", "open bids are backed", inv25),
+    StateInvariant("INV-26", "open orders are capped", inv26),
 )
 
 

@@ -182,6 +182,9 @@ class Ledger:
     """ghost: number of the account's open asks in the (zone, slot) market."""
     trader_open_bids: Term
     """ghost: number of the account's open bids in the (zone, slot) market."""
+    trader_open_bid_wh: Term
+    """ghost: sum of the quantities of the account's open bids in the (zone, slot) market
+    (BID-04)."""
 
 
 _BOOL_FIELDS = {
@@ -412,6 +415,12 @@ def _order_sums(s: Ledger, o: OrderRow, sign: int) -> Ledger:
     market_key = (o.owner, o.zone, o.slot)
     s = _bump(
         s, "trader_open_asks", market_key, sign * z3.If(z3.And(is_ask, o.status == OPEN), 1, 0)
+    )
+    s = _bump(
+        s,
+        "trader_open_bid_wh",
+        market_key,
+        sign * z3.If(z3.And(is_bid, o.status == OPEN), o.quantity, 0),
     )
     return _bump(
         s, "trader_open_bids", market_key, sign * z3.If(z3.And(is_bid, o.status == OPEN), 1, 0)

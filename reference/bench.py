@@ -26,6 +26,7 @@ from nacl.signing import SigningKey
 from reference.client import PLACE_ASK, PLACE_BID, TRANSFER, Signer, make_tx, seed_for
 from reference.ledger import (
     ATTESTOR,
+    MAX_OPEN_ORDERS_PER_MARKET,
     OPERATOR,
     SERVICE_POINT,
     SLOT_SECONDS,
@@ -120,17 +121,21 @@ def trading_ledger(traders: int, slot: int, wh: int = 50_000) -> tuple[Ledger, l
 
 
 def _workload(people: list[Signer], slot: int, count: int, rng: random.Random) -> list[bytes]:
-    """Asks by the first half of the traders, bids by the second, transfers by anyone."""
+    """Asks by the first half of the traders, bids by the second (at most
+    MAX_OPEN_ORDERS_PER_MARKET each, ORD-07), transfers by anyone."""
     half = len(people) // 2
     txs = []
+    orders = [0] * len(people)
     for _ in range(count):
         choice = rng.random()
-        if choice < 0.3:
-            i = rng.randrange(half)
+        i = rng.randrange(half)
+        if choice < 0.3 and orders[i] < MAX_OPEN_ORDERS_PER_MARKET:  # ORD-07
+            orders[i] += 1
             body = {0: 1000 + i, 1: slot, 2: rng.randint(1, 40), 3: rng.randint(800, 1500)}
             txs.append(people[i].sign(CHAIN_ID, PLACE_ASK, body))
-        elif choice < 0.6:
-            buyer = people[half + rng.randrange(half)]
+        elif 0.3 <= choice < 0.6 and orders[half + i] < MAX_OPEN_ORDERS_PER_MARKET:
+            orders[half + i] += 1
+            buyer = people[half + i]
             body = {0: ZONE, 1: slot, 2: rng.randint(1, 40), 3: rng.randint(1500, 2800)}
             txs.append(buyer.sign(CHAIN_ID, PLACE_BID, body))
         else:

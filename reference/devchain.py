@@ -15,10 +15,10 @@ import sys
 
 from reference.client import (
     DEPOSIT,
-    PLACE_BID,
     REGISTER_ACCOUNT,
     REGISTER_NODE,
     TRANSFER,
+    WITHDRAW,
     Signer,
     seed_for,
 )
@@ -68,9 +68,8 @@ def block_transactions(node: Node, keys: dict[str, Signer], seed: int) -> list[b
             to = keys[rng.choice(TRADERS)].account
             txs.append(sender.sign(chain, TRANSFER, {0: to, 1: rng.randint(1, 10_000)}))
         elif choice < 0.8:
-            slot = ledger.time // 1800 + rng.randint(0, 3)
-            body = {0: 1, 1: slot, 2: rng.randint(1, 2000), 3: rng.randint(1000, 3000)}
-            txs.append(sender.sign(chain, PLACE_BID, body))
+            # (traders without meters have no import to back a bid, BID-04: they withdraw)
+            txs.append(sender.sign(chain, WITHDRAW, {0: rng.randint(1, 2000)}))
         else:
             txs.append(operator.sign(chain, DEPOSIT, {0: sender.account, 1: rng.randint(1, 99)}))
     return txs

@@ -54,6 +54,8 @@ from reference.wire import (
 )
 
 SLOT_SECONDS: Final = 1800
+MAX_OPEN_ORDERS_PER_MARKET: Final = 8
+ORDER_FEE_MSEN: Final = 10_000
 M40: Final = (1 << 40) - 1
 OPERATOR, ATTESTOR, VALIDATOR, TRADER = 1, 2, 4, 8
 ALL_ROLES: Final = 15
@@ -239,6 +241,7 @@ class Ledger:
         self.validators: set[bytes] = set()
         self.market_orders: dict[int, dict[int, None]] = {}
         self.open_sides: dict[tuple[bytes, int, int], int] = {}
+        self.open_bid_wh: dict[tuple[bytes, int], int] = {}
         self.market_lots: dict[int, list[int]] = {}
         self.open_slots: dict[int, set[int]] = {}
         self.slot_heap: list[int] = []
@@ -273,6 +276,9 @@ class Ledger:
                 self.market_orders.setdefault(mkey, {})[oid] = None
                 side_key = (order[1], mkey, order[0])
                 self.open_sides[side_key] = self.open_sides.get(side_key, 0) + 1
+                if order[0] == BID:
+                    bid_key = (order[1], mkey)
+                    self.open_bid_wh[bid_key] = self.open_bid_wh.get(bid_key, 0) + order[5]
         for lot_key in self.lots:
             meter = self.meters[lot_key >> 30]
             mkey = market_key(meter[3], lot_key & ((1 << 30) - 1))
@@ -883,6 +889,9 @@ class Ledger:
             orders[oid] = None
         side_key = (order[1], mkey, order[0])
         self.open_sides[side_key] = self.open_sides.get(side_key, 0) + 1
+        if order[0] == BID:
+            bid_key = (order[1], mkey)
+            self.open_bid_wh[bid_key] = self.open_bid_wh.get(bid_key, 0) + order[5]
 
     def place_ask(self, sender: bytes, body: tuple[Any, ...]) -> None:
         meter_id, slot, quantity, min_price = body
@@ -897,8 +906,11 @@ class Ledger:
             raise Rejected("ASK-03")
         if quantity < 1:
             raise Rejected("ORD-01")
-        if self.time >= (slot + 1) * SLOT_SECONDS + self.trading_close_s:
+        end = (slot + 1) * SLOT_SECONDS
+        if self.time >= end + self.trading_close_s:
             raise Rejected("ORD-02")
+        if end > self.time or end + self.trading_close_s > TIME_MAX:
+            raise Rejected("ORD-06")
         unsold = (lot >> 40) & M40
         if quantity > unsold:
             raise Rejected("ASK-04")
@@ -906,6 +918,8 @@ class Ledger:
         mkey = zone << 30 | slot
         if self.open_sides.get((sender, mkey, BID)):
             raise Rejected("ORD-03")
+        if self.open_sides.get((sender, mkey, ASK), 0) >= MAX_OPEN_ORDERS_PER_MARKET:
+            raise Rejected("ORD-07")
         if self.next_order_id >= COUNTER_MAX:
             raise Rejected("ORD-05")
         self.log.append((T_LOTS, key, lot))
@@ -921,18 +935,30 @@ class Ledger:
             raise Rejected("BID-01")
         if quantity < 1:
             raise Rejected("ORD-01")
-        if self.time >= (slot + 1) * SLOT_SECONDS + self.trading_close_s:
+        end = (slot + 1) * SLOT_SECONDS
+        if self.time >= end + self.trading_close_s:
             raise Rejected("ORD-02")
+        if end > self.time or end + self.trading_close_s > TIME_MAX:
+            raise Rejected("ORD-06")
         mkey = zone << 30 | slot
         if self.open_sides.get((sender, mkey, ASK)):
             raise Rejected("ORD-03")
+        if self.open_sides.get((sender, mkey, BID), 0) >= MAX_OPEN_ORDERS_PER_MARKET:
+            raise Rejected("ORD-07")
+        d = self.demand.get(self.account_index[sender] << 62 | mkey, 0)
+        if quantity > (d & M40) - (d >> 40) - self.open_bid_wh.get((sender, mkey), 0):
+            raise Rejected("BID-04")
         fee = node[2]
         escrow = quantity * (max_price + fee)
-        if escrow > self.accounts[sender][2]:
+        balance = self.accounts[sender][2]
+        if escrow > balance:
             raise Rejected("BID-02")
+        if escrow + ORDER_FEE_MSEN > balance:
+            raise Rejected("BID-05")
         if self.next_order_id >= COUNTER_MAX:
             raise Rejected("ORD-05")
-        self._set_balance(sender, -escrow)
+        self._set_balance(sender, -escrow - ORDER_FEE_MSEN)
+        self._set_balance(self.fee_account, ORDER_FEE_MSEN)
         self._add_order(
             (BID, sender, zone, slot, None, quantity, max_price, fee, escrow, OPEN, 0), mkey
         )
@@ -957,8 +983,20 @@ class Ledger:
         self.log.append((T_ORDERS, oid, order))
         self.orders[oid] = (*order[:8], 0, CANCELLED, order[10])
         mkey = order[2] << 30 | order[3]
+        if order[0] == BID:
+            bid_key = (sender, mkey)
+            left = self.open_bid_wh[bid_key] - quantity
+            if left:
+                self.open_bid_wh[bid_key] = left
+            else:
+                del self.open_bid_wh[bid_key]
         del self.market_orders[mkey][oid]
-        self.open_sides[(sender, mkey, order[0])] -= 1
+        side_key = (sender, mkey, order[0])
+        count = self.open_sides[side_key] - 1
+        if count:
+            self.open_sides[side_key] = count
+        else:
+            del self.open_sides[side_key]
 
     def deposit(self, sender: bytes, body: tuple[Any, ...]) -> None:
         account, amount = body
@@ -1130,6 +1168,8 @@ class Ledger:
             demand[demand_key] = d + (filled << 40)
         for owner, side in sides:  # every open order of the market is closed now
             del self.open_sides[(owner, mkey, side)]
+            if side == BID:
+                self.open_bid_wh.pop((owner, mkey), None)
         # CLR-07: what a lot did not sell expires.
         for key in self.market_lots.pop(mkey, ()):
             lot = lots[key]

@@ -43,6 +43,7 @@ from reference.ledger import (
     M40,
     OPEN,
     OPERATOR,
+    ORDER_FEE_MSEN,
     SERVICE_POINT,
     SLOT_SECONDS,
     SUBSTATION,
@@ -53,6 +54,7 @@ from reference.ledger import (
 )
 from reference.node import Node, genesis_ledger, replay
 from reference.village import Household, consumption_wh, day_weather, households, pv_wh
+from reference.wire import tx_id
 
 CHAIN_ID = "kwhledger-village"
 START = 1_764_255_600
@@ -81,6 +83,7 @@ class SlotFigures:
     traded_wh: int = 0
     paid_msen: int = 0
     fees_msen: int = 0
+    order_fees_msen: int = 0
     prices: dict[int, int | None] = field(default_factory=dict)
     """Clearing price per zone (None: nothing traded)."""
 
@@ -172,6 +175,7 @@ class Simulation:
             "max_price_yen_per_kwh": max(prices) / 100 if prices else None,
             "paid_to_sellers_yen": paid / MSEN_PER_YEN,
             "wheeling_fees_yen": total("fees_msen") / MSEN_PER_YEN,
+            "order_fees_yen": total("order_fees_msen") / MSEN_PER_YEN,
         }
 
 
@@ -209,7 +213,7 @@ def run(
     ledger = node.ledger
     counts = {"blocks": 0, "txs": 0, "rejected": 0}
 
-    def block(txs: list[bytes], timestamp: int) -> None:
+    def block(txs: list[bytes], timestamp: int) -> list[Any]:
         for tx in txs:
             receipt = node.submit(tx)
             if receipt.code:
@@ -218,6 +222,7 @@ def run(
         counts["blocks"] += 1
         counts["txs"] += sum(1 for r in receipts if r.code == 0)
         counts["rejected"] += sum(1 for r in receipts if r.code)
+        return list(receipts)
 
     # The grid, the households, their meters and money.
     zone_of: dict[str, int] = {}
@@ -299,8 +304,11 @@ def run(
             block([attestor.sign(chain, ATTEST, {0: readings})], end + 60)
             # Block B: the orders.
             orders = [s.sign(chain, PLACE_ASK, body) for s, body in asks]
-            orders += [s.sign(chain, PLACE_BID, body) for s, body in bids]
-            block(orders, end + 300)
+            bid_txs = [s.sign(chain, PLACE_BID, body) for s, body in bids]
+            bid_ids = {tx_id(tx) for tx in bid_txs}
+            receipts = block(orders + bid_txs, end + 300)
+            placed = sum(1 for r in receipts if r.code == 0 and r.tx_id in bid_ids)
+            stats.order_fees_msen += placed * ORDER_FEE_MSEN  # BID-06
         peak_kib, rss_kib = _rss_kib()
         days_figures.append(
             DayFigures(

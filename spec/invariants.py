@@ -1,4 +1,4 @@
-"""The invariants (INV-01 .. INV-14, INV-20) as executable checks.
+"""The invariants (INV-01 .. INV-14, INV-20, INV-21, INV-25, INV-26) as executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
@@ -16,6 +16,7 @@ from typing import Final
 import networkx as nx
 
 from spec.grid import grid_graph, nearest_substation
+from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.state import (
     MarketStatus,
     NodeKind,
@@ -27,7 +28,7 @@ from spec.state import (
     trading_close,
 )
 from spec.transactions import Kind, Transaction
-from spec.units import MONEY_MAX_MSEN
+from spec.units import MONEY_MAX_MSEN, NodeId, Slot
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ STATE_INVARIANTS: Final = (
     "INV-14",
     "INV-20",
     "INV-21",
+    "INV-25",
+    "INV-26",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12")
 
@@ -127,6 +130,25 @@ def check_state(state: State) -> list[Violation]:
             fail("INV-05", f"demand {demand_key!r}: claimed {demand.claimed_wh} > imported")
         if demand.claimed_wh != claimed_per_key.get(demand_key, 0):
             fail("INV-05", f"demand {demand_key!r}: claimed {demand.claimed_wh} != bid fills")
+
+    # INV-25: open bids are backed by import no clearing has claimed.
+    # INV-26: no account holds more than MAX_OPEN_ORDERS_PER_MARKET open orders in one market.
+    open_bid_wh: dict[tuple[bytes, NodeId, Slot], int] = defaultdict(int)
+    open_count: dict[tuple[bytes, NodeId, Slot], int] = defaultdict(int)
+    for order in state.orders.values():
+        if order.status is OrderStatus.OPEN:
+            trader = (order.owner, order.zone, order.slot)
+            open_count[trader] += 1
+            if order.side is Side.BID:
+                open_bid_wh[trader] += order.quantity_wh
+    for trader in sorted(open_bid_wh):
+        backed = state.demand.get(trader)
+        backing = backed.imported_wh - backed.claimed_wh if backed is not None else 0
+        if open_bid_wh[trader] > backing:
+            fail("INV-25", f"open bids of {trader!r}: {open_bid_wh[trader]} Wh > {backing} Wh")
+    for trader in sorted(open_count):
+        if open_count[trader] > MAX_OPEN_ORDERS_PER_MARKET:
+            fail("INV-26", f"{trader!r} holds {open_count[trader]} open orders")
 
     # INV-06: money conservation.
     balances = sum(a.balance for a in state.accounts.values())

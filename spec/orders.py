@@ -7,6 +7,13 @@ quantity x (max price + the zone's wheeling fee), so that clearing can never ove
 (INV-10). Both are taken until the market's trading closes, and cancelled only while open; a
 cancel releases the reservation or the escrow. An account never holds both an ask and a bid in one
 market, which excludes self-trades from every clearing (ORD-03).
+
+Orders cost something and mean something (rule book 1.0). An order names a slot that has ended and
+whose market can still clear (ORD-06); an account holds at most MAX_OPEN_ORDERS_PER_MARKET open
+orders in one market (ORD-07); a bid is backed at placement by the buyer's attested import in the
+market that no clearing has claimed and no other open bid of the buyer holds (BID-04); and every
+bid pays ORDER_FEE_MSEN to the fee account when it is placed, whatever becomes of it (BID-05,
+BID-06). An ask needs no fee: it is backed by attested export, which it reserves.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from spec.indexes import open_orders
 from spec.rules import implements
 from spec.state import (
     AccountId,
+    Demand,
     Encumbrance,
     Market,
     MarketStatus,
@@ -31,7 +39,24 @@ from spec.state import (
     trading_close,
     with_account,
 )
-from spec.units import COUNTER_MAX, MeterId, MilliSen, NodeId, OrderId, PriceSenPerKwh, Slot, Wh
+from spec.units import (
+    COUNTER_MAX,
+    TIME_MAX_S,
+    MeterId,
+    MilliSen,
+    NodeId,
+    OrderId,
+    PriceSenPerKwh,
+    Slot,
+    Wh,
+    slot_end,
+)
+
+MAX_OPEN_ORDERS_PER_MARKET: Final = 8
+"""Most open orders one account may hold in one (zone, slot) market (ORD-07)."""
+ORDER_FEE_MSEN: Final = 10_000
+"""What placing a bid costs its author (10 sen), paid to the fee account and never refunded
+(BID-06): 100 000 bids cost 10 000 yen."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,29 @@ def has_open_order(state: State, owner: AccountId, zone: int, slot: int, side: S
     return any(o.owner == owner and o.side is side for o in open_orders(state, zone, slot).values())
 
 
+def open_orders_in_market(state: State, owner: AccountId, zone: int, slot: int) -> int:
+    """How many open orders ``owner`` holds in the (zone, slot) market (ORD-07)."""
+    return sum(1 for o in open_orders(state, zone, slot).values() if o.owner == owner)
+
+
+def open_bid_wh(state: State, owner: AccountId, zone: int, slot: int) -> int:
+    """The Wh of ``owner``'s open bids in the (zone, slot) market (BID-04)."""
+    return sum(
+        o.quantity_wh
+        for o in open_orders(state, zone, slot).values()
+        if o.side is Side.BID and o.owner == owner
+    )
+
+
+def _check_horizon(state: State, slot: int) -> None:
+    """ORD-06: the slot has ended (its readings can exist) and its market closes by TIME_MAX_S."""
+    require(
+        slot_end(slot) <= state.time and trading_close(state.params, slot) <= TIME_MAX_S,
+        "ORD-06",
+        f"slot {slot}",
+    )
+
+
 @implements("ORD-04", "MKT-01")
 def _add_order(state: State, order: Order) -> State:
     """Store a new order under the next id and make sure its market exists."""
@@ -108,8 +156,13 @@ def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     require(lot.encumbrance is Encumbrance.NONE, "ASK-03", lot.encumbrance.name)
     require(body.quantity_wh >= 1, "ORD-01")
     require(state.time < trading_close(state.params, body.slot), "ORD-02")
+    _check_horizon(state, body.slot)
     require(body.quantity_wh <= lot.unsold_wh, "ASK-04", f"{lot.unsold_wh} Wh unsold")
     require(not has_open_order(state, sender, lot.zone, body.slot, Side.BID), "ORD-03")
+    require(
+        open_orders_in_market(state, sender, lot.zone, body.slot) < MAX_OPEN_ORDERS_PER_MARKET,
+        "ORD-07",
+    )
     lot = replace(
         lot,
         unsold_wh=Wh(lot.unsold_wh - body.quantity_wh),
@@ -131,7 +184,7 @@ def place_ask(state: State, sender: AccountId, body: PlaceAsk) -> State:
     return _add_order(replace(state, lots=state.lots.set(key, lot)), order)
 
 
-@implements("BID-03")
+@implements("BID-03", "BID-06")
 def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     """Escrow quantity x (max price + wheeling fee) of the sender's balance (BID-03)."""
     zone = state.nodes.get(body.zone)
@@ -139,12 +192,28 @@ def place_bid(state: State, sender: AccountId, body: PlaceBid) -> State:
     assert zone is not None
     require(body.quantity_wh >= 1, "ORD-01")
     require(state.time < trading_close(state.params, body.slot), "ORD-02")
+    _check_horizon(state, body.slot)
     require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")
+    require(
+        open_orders_in_market(state, sender, body.zone, body.slot) < MAX_OPEN_ORDERS_PER_MARKET,
+        "ORD-07",
+    )
+    demand = state.demand.get((sender, body.zone, body.slot), Demand(Wh(0), Wh(0)))
+    unbacked = (
+        demand.imported_wh - demand.claimed_wh - open_bid_wh(state, sender, body.zone, body.slot)
+    )
+    require(body.quantity_wh <= unbacked, "BID-04", f"{unbacked} Wh of import not yet bid for")
     # Wh x (sen/kWh) is milli-sen; with the unit bounds this product is below MONEY_MAX_MSEN.
     escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)
     balance = state.accounts[sender].balance
     require(escrow <= balance, "BID-02", f"escrow {escrow}, balance {balance}")
-    state = with_account(state, sender, balance=MilliSen(balance - escrow))
+    require(escrow + ORDER_FEE_MSEN <= balance, "BID-05", f"balance {balance}")
+    state = with_account(state, sender, balance=MilliSen(balance - escrow - ORDER_FEE_MSEN))
+    fee_account = state.params.fee_account
+    collector = state.accounts[fee_account]
+    state = with_account(
+        state, fee_account, balance=MilliSen(collector.balance + ORDER_FEE_MSEN)
+    )  # BID-06
     order = Order(
         side=Side.BID,
         owner=sender,

@@ -189,6 +189,11 @@ _TABLE: Final = (
      "An accepted order MUST get the ledger's next order id, which then grows by one."),
     ("ORD-05", "Order id space", V, 504, "ORDER_IDS_EXHAUSTED",
      "An order MUST NOT be placed once the ledger's next order id has reached COUNTER_MAX."),
+    ("ORD-06", "Slot horizon", V, 505, "SLOT_OUT_OF_HORIZON",
+     "An order MUST name a slot that has ended (slot_end(slot) <= now) and whose trading close "
+     "slot_end(slot) + trading_close_s is at most TIME_MAX_S."),
+    ("ORD-07", "Open orders per account and market", V, 506, "TOO_MANY_OPEN_ORDERS",
+     "An account MUST NOT hold more than MAX_OPEN_ORDERS_PER_MARKET open orders in one market."),
     ("ASK-01", "Known lot", V, 511, "LOT_UNKNOWN",
      "An ask MUST name an existing lot."),
     ("ASK-02", "Lot owner", V, 512, "NOT_LOT_OWNER",
@@ -207,6 +212,14 @@ _TABLE: Final = (
      "balance."),
     ("BID-03", "Escrow", P, None, None,
      "An accepted bid MUST move its escrow from the buyer's balance to the bid."),
+    ("BID-04", "Backed by unclaimed import", V, 523, "BID_OVER_DEMAND",
+     "A bid's quantity plus the quantities of the buyer's open bids in the market MUST NOT exceed "
+     "the buyer's attested import in the market minus its claimed Wh."),
+    ("BID-05", "Order fee covered", V, 524, "ORDER_FEE_UNCOVERED",
+     "A bid's escrow plus ORDER_FEE_MSEN MUST NOT exceed the buyer's balance."),
+    ("BID-06", "Order fee", P, None, None,
+     "An accepted bid MUST move ORDER_FEE_MSEN from the buyer's balance to the fee account; the "
+     "fee is never refunded."),
     ("CAN-01", "Known order", V, 531, "ORDER_UNKNOWN",
      "A cancel MUST name an existing order."),
     ("CAN-02", "Order owner", V, 532, "NOT_ORDER_OWNER",
@@ -337,6 +350,11 @@ _TABLE: Final = (
      "owner."),
     ("INV-21", "Encumbrance follows the meter", INV, None, None,
      "Every reading and every lot carries the encumbrance registered with its meter."),
+    ("INV-25", "Open bids are backed", INV, None, None,
+     "For every (account, zone, slot), the quantities of the account's open bids plus its "
+     "claimed Wh MUST NOT exceed its attested imported Wh."),
+    ("INV-26", "Open orders are capped", INV, None, None,
+     "No account MAY hold more than MAX_OPEN_ORDERS_PER_MARKET open orders in one market."),
     ("MKT-01", "Market created", P, None, None,
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "

@@ -344,6 +344,50 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "bid-without-import",
+        "INV-25 open bids are backed (BID-04)",
+        "spec/orders.py",
+        (
+            (
+                'require(body.quantity_wh <= unbacked, "BID-04", f"{unbacked} Wh of import not yet bid for")',
+                'require(True, "BID-04")',
+            ),
+        ),
+    ),
+    Mutant(
+        "order-fee-to-nobody",
+        "INV-06 money conservation (BID-06)",
+        "spec/orders.py",
+        (
+            (
+                "state, fee_account, balance=MilliSen(collector.balance + ORDER_FEE_MSEN)",
+                "state, fee_account, balance=collector.balance",
+            ),
+        ),
+    ),
+    Mutant(
+        "ninth-open-ask",
+        "INV-26 open orders are capped (ORD-07)",
+        "spec/orders.py",
+        (
+            (
+                "open_orders_in_market(state, sender, lot.zone, body.slot) < MAX_OPEN_ORDERS_PER_MARKET,",
+                "open_orders_in_market(state, sender, lot.zone, body.slot) <= MAX_OPEN_ORDERS_PER_MARKET,",
+            ),
+        ),
+    ),
+    Mutant(
+        "orders-for-a-running-slot",
+        "ORD-06 slot horizon",
+        "spec/orders.py",
+        (
+            (
+                "slot_end(slot) <= state.time and trading_close(state.params, slot) <= TIME_MAX_S,",
+                "trading_close(state.params, slot) <= TIME_MAX_S,",
+            ),
+        ),
+    ),
+    Mutant(
         "quorum-one-third",
         "BLK-07 quorum",
         "spec/blocks.py",

@@ -122,12 +122,13 @@ def village() -> Village:
         {0: 103, 1: slot, 2: 3000, 3: 0, 4: int(Encumbrance.NONE)},
         {0: 104, 1: slot, 2: 0, 3: 2500, 4: int(Encumbrance.NONE)},
         {0: 105, 1: slot, 2: 0, 3: 1000, 4: int(Encumbrance.NONE)},
+        {0: 106, 1: slot, 2: 0, 3: 100, 4: int(Encumbrance.NONE)},
         {0: 107, 1: slot, 2: 700, 3: 0, 4: int(Encumbrance.FEED_IN_TARIFF)},
     ]
     v.do("attestor", Kind.ATTEST, {0: readings})
     v.do("alice", Kind.PLACE_ASK, {0: 103, 1: slot, 2: 3000, 3: 2000})
-    v.do("bob", Kind.PLACE_BID, {0: 1, 1: slot, 2: 3000, 3: 2500})
-    v.do("carol", Kind.PLACE_BID, {0: 1, 1: slot, 2: 3000, 3: 2400})
+    v.do("bob", Kind.PLACE_BID, {0: 1, 1: slot, 2: 2500, 3: 2500})
+    v.do("carol", Kind.PLACE_BID, {0: 1, 1: slot, 2: 1000, 3: 2400})
     v.do("dave", Kind.PLACE_BID, {0: 1, 1: slot, 2: 100, 3: 2000})
     v.do("dave", Kind.CANCEL, {0: 4})
     v.do("bob", Kind.WITHDRAW, {0: 1000})

@@ -83,8 +83,8 @@ def _village() -> tuple[State, dict[str, int], int]:
     ledger.ask("alice", 103, slot, 1000, 2000)
     ledger.ask("alice", 103, slot, 1000, 2400)
     ledger.ask("carol", 105, slot, 200, 2400)
-    ledger.bid("bob", 1, slot, 3000, 2500)
-    ledger.bid("bob", 1, slot, 1000, 2400)
+    ledger.bid("bob", 1, slot, 1500, 2500)
+    ledger.bid("bob", 1, slot, 500, 2400)
     ledger.bid("dave", 1, slot, 300, 2400)
     ledger.ask("erin", 112, slot, 1500, 1500)
     ledger.bid("frank", 10, slot, 800, 1500)
@@ -272,6 +272,19 @@ def test_self_transfer_matches_the_spec() -> None:
     assert compare(ledger, "alice", Kind.TRANSFER, body, transfer, tx).accepted
 
 
+def open_bid_room(state: State, owner: bytes, zone: int, slot: int) -> int:
+    """The sender's import in the market not yet claimed or held by its open bids (BID-04)."""
+    demand = state.demand.get((owner, zone, slot))  # type: ignore[call-overload]
+    held = sum(
+        o.quantity_wh
+        for o in state.orders.values()
+        if o.status is OrderStatus.OPEN
+        and o.side is Side.BID
+        and (o.owner, o.zone, o.slot) == (owner, zone, slot)
+    )
+    return max(0, (demand.imported_wh - demand.claimed_wh if demand else 0) - held)
+
+
 @SMALL
 @given(situations(), st.data())
 def test_orders_match_the_spec(situation: tuple[Ledger, int], data: st.DataObject) -> None:
@@ -307,7 +320,9 @@ def test_orders_match_the_spec(situation: tuple[Ledger, int], data: st.DataObjec
             fee = state.nodes[zone].wheeling_fee if zone in state.nodes else 0
             affordable = (balance.balance if balance else 0) // max(1, limit + fee)
             most = min(affordable, Wh.MAX)
-            quantity = data.draw(mostly(500, most, most + 1, 1, 0))
+            # BID-04: what the sender's import in the market still backs, and one more
+            backed = open_bid_room(state, key_of(sender), zone, slot)
+            quantity = data.draw(mostly(min(backed, most), most, most + 1, backed + 1, 1, 0))
             body = {0: zone, 1: slot, 2: quantity, 3: limit}
 
             def tx_bid(

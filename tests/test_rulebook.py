@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import spec
-from spec import blocks, cbor, crypto, state, transactions, units, wire
+from spec import blocks, cbor, crypto, orders, state, transactions, units, wire
 from spec.attestation import MAX_BATCH_READINGS, READING_FIELDS
 from spec.clearing import AuctionOrder, call_auction, eligible_bids
 from spec.fmap import FrozenMap
@@ -326,6 +326,8 @@ CONSTANTS: dict[str, object] = {
     "JST_OFFSET_S": units.JST_OFFSET_S,
     "SLOT_MAX": units.Slot.MAX,
     "CHAIN_ID_MAX_BYTES": state.CHAIN_ID_MAX_BYTES,
+    "MAX_OPEN_ORDERS_PER_MARKET": orders.MAX_OPEN_ORDERS_PER_MARKET,
+    "ORDER_FEE_MSEN": orders.ORDER_FEE_MSEN,
     "MAX_DEPTH": cbor.MAX_DEPTH,
     "MAX_TX_BYTES": transactions.MAX_TX_BYTES,
     "MAX_BLOCK_BYTES": blocks.MAX_BLOCK_BYTES,

@@ -105,8 +105,8 @@ def test_every_kind_has_a_valid_body_here() -> None:
     assert set(valid_bodies()) == set(KINDS)
     state = village().state
     for kind, body in valid_bodies().items():
-        if kind in (Kind.PLACE_ASK, Kind.CANCEL, Kind.VALIDATOR_UPDATE):
-            # need a lot / an order / four validators and their approvals first; covered in
+        if kind in (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL, Kind.VALIDATOR_UPDATE):
+            # need a lot / import / an order / four validators and their approvals first; covered in
             # their own files (test_spec_authority.py for VALIDATOR_UPDATE)
             continue
         _, receipt = apply_transaction(state, signed(kind, body))

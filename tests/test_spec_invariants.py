@@ -16,6 +16,7 @@ from spec.cbor import decode, encode
 from spec.clearing import advance_clock
 from spec.fmap import FrozenMap
 from spec.invariants import check_state, check_step
+from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.state import (
     Encumbrance,
     State,
@@ -25,7 +26,16 @@ from spec.state import (
     with_account,
 )
 from spec.transactions import Kind, apply_transaction, decode_transaction
-from spec.units import MONEY_MAX_MSEN, MilliSen, NodeId, Nonce, PriceSenPerKwh, Timestamp, Wh
+from spec.units import (
+    MONEY_MAX_MSEN,
+    MilliSen,
+    NodeId,
+    Nonce,
+    OrderId,
+    PriceSenPerKwh,
+    Timestamp,
+    Wh,
+)
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -129,11 +139,29 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
             s, accounts=FrozenMap({k: v for k, v in s.accounts.items() if k != key_of("operator")})
         ),
     ),
+    ("INV-25", lambda s, slot: less_import_under_open_bid(s)),
+    ("INV-26", lambda s, slot: copies_of_open_ask(s, MAX_OPEN_ORDERS_PER_MARKET)),
 ]
 
 
+def less_import_under_open_bid(state: State) -> State:
+    """Bob's open bid 4 holds 40 Wh of his 40 Wh import; make the import 39."""
+    bid = state.orders[4]  # type: ignore[index]
+    key = (bid.owner, bid.zone, bid.slot)
+    demand = replace(state.demand[key], imported_wh=Wh(39))
+    return replace(state, demand=state.demand.set(key, demand))
+
+
+def copies_of_open_ask(state: State, copies: int) -> State:
+    """Carol's open ask 3 and ``copies`` more like it: one over MAX_OPEN_ORDERS_PER_MARKET."""
+    orders = state.orders
+    for extra in range(copies):
+        orders = orders.set(OrderId(100 + extra), state.orders[3])  # type: ignore[index]
+    return replace(state, orders=orders)
+
+
 @rules("INV-01", "INV-02", "INV-03", "INV-04", "INV-05", "INV-06", "INV-07", "INV-08")
-@rules("INV-09", "INV-10", "INV-13", "INV-14", "INV-21")
+@rules("INV-09", "INV-10", "INV-13", "INV-14", "INV-21", "INV-25", "INV-26")
 @pytest.mark.parametrize(("rule_id", "corrupt"), CORRUPTIONS, ids=[r for r, _ in CORRUPTIONS])
 def test_each_state_invariant_reports_its_corruption(
     rule_id: str, corrupt: Callable[[State, int], State]

@@ -55,6 +55,7 @@ from conformance_tests.scenario import (
 from spec.blocks import apply_block
 from spec.clearing import advance_clock
 from spec.invariants import check_state, check_step
+from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import (
     Encumbrance,
     MarketStatus,
@@ -67,7 +68,7 @@ from spec.state import (
     trading_close,
 )
 from spec.transactions import KINDS, Kind, apply_transaction, decode_transaction, make_transaction
-from spec.units import MONEY_MAX_MSEN, SLOT_SECONDS, WH_MAX, slot_end
+from spec.units import MONEY_MAX_MSEN, SLOT_SECONDS, TIME_MAX_S, WH_MAX, slot_end
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -85,8 +86,8 @@ MUST_REJECT = {
     "TX-01", "TX-04", "TX-05", "TX-06",
     "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07",
     "ORD-01", "ORD-02", "ORD-03", "ASK-01", "ASK-02", "ASK-03", "ASK-04",
-    "BID-01", "BID-02", "CAN-01", "CAN-02", "CAN-03",
-    "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
+    "BID-01", "BID-02", "BID-04", "CAN-01", "CAN-02", "CAN-03",
+    "ORD-06", "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
 }  # fmt: skip
 
@@ -132,6 +133,33 @@ def open_order(state: State, owner: bytes, zone: int, slot: int, side: Side) -> 
     )
 
 
+def open_count(state: State, owner: bytes, zone: int, slot: int) -> int:
+    return sum(
+        1
+        for o in state.orders.values()
+        if o.status is OrderStatus.OPEN and o.owner == owner and (o.zone, o.slot) == (zone, slot)
+    )
+
+
+def out_of_horizon(state: State, slot: int) -> bool:
+    """ORD-06, written out again for the oracle."""
+    end = (slot + 1) * SLOT_SECONDS
+    return end > state.time or end + state.params.trading_close_s > TIME_MAX_S
+
+
+def unbacked_import(state: State, owner: bytes, zone: int, slot: int) -> int:
+    demand = lookup(state.demand, (owner, zone, slot))
+    held = sum(
+        o.quantity_wh
+        for o in state.orders.values()
+        if o.status is OrderStatus.OPEN
+        and o.side is Side.BID
+        and o.owner == owner
+        and (o.zone, o.slot) == (zone, slot)
+    )
+    return (demand.imported_wh - demand.claimed_wh if demand else 0) - held
+
+
 def expected_attest(state: State, sender: bytes, readings: list[dict[int, int]]) -> str | None:
     seen: set[tuple[int, int]] = set()
     for r in readings:
@@ -167,10 +195,14 @@ def expected_ask(state: State, sender: bytes, body: dict[int, int]) -> str | Non
         return "ORD-01"
     if state.time >= trading_close(state.params, body[1]):
         return "ORD-02"
+    if out_of_horizon(state, body[1]):
+        return "ORD-06"
     if body[2] > lot.unsold_wh:
         return "ASK-04"
     if open_order(state, sender, lot.zone, body[1], Side.BID):
         return "ORD-03"
+    if open_count(state, sender, lot.zone, body[1]) >= MAX_OPEN_ORDERS_PER_MARKET:
+        return "ORD-07"
     return None
 
 
@@ -182,10 +214,19 @@ def expected_bid(state: State, sender: bytes, body: dict[int, int]) -> str | Non
         return "ORD-01"
     if state.time >= trading_close(state.params, body[1]):
         return "ORD-02"
+    if out_of_horizon(state, body[1]):
+        return "ORD-06"
     if open_order(state, sender, body[0], body[1], Side.ASK):
         return "ORD-03"
-    if body[2] * (body[3] + zone.wheeling_fee) > state.accounts[sender].balance:
+    if open_count(state, sender, body[0], body[1]) >= MAX_OPEN_ORDERS_PER_MARKET:
+        return "ORD-07"
+    if body[2] > unbacked_import(state, sender, body[0], body[1]):
+        return "BID-04"
+    escrow = body[2] * (body[3] + zone.wheeling_fee)
+    if escrow > state.accounts[sender].balance:
         return "BID-02"
+    if escrow + ORDER_FEE_MSEN > state.accounts[sender].balance:
+        return "BID-05"
     return None
 
 
@@ -420,8 +461,10 @@ class VillageMachine(RuleBasedStateMachine):
         expected = "TX-06" if name == "operator" else expected_bid(self.state, key_of(name), body)
         balance = self.state.accounts[key_of(name)].balance
         if self.submit(self.make(name, Kind.PLACE_BID, body), "PLACE_BID", expected):
-            # BID-03: exactly the escrow leaves the balance
-            assert self.state.accounts[key_of(name)].balance == balance - quantity * (price + fee)
+            # BID-03, BID-06: exactly the escrow and the order fee leave the balance
+            paid = quantity * (price + fee) + ORDER_FEE_MSEN
+            if key_of(name) != self.state.params.fee_account:
+                assert self.state.accounts[key_of(name)].balance == balance - paid
 
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
@@ -684,11 +727,11 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
 
 @rules(
     *("INV-01", "INV-02", "INV-03", "INV-04", "INV-05", "INV-06", "INV-07", "INV-08"),
-    *("INV-09", "INV-10", "INV-11", "INV-12", "INV-13", "INV-14"),
+    *("INV-09", "INV-10", "INV-11", "INV-12", "INV-13", "INV-14", "INV-25", "INV-26"),
     *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-08", "ATT-09"),
     *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
-    *("BID-01", "BID-02", "BID-03", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
-    *("ROL-01", "INV-20", "ATT-11", "MTR-06", "INV-21"),
+    *("BID-01", "BID-02", "BID-03", "BID-04", "BID-06", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
+    *("ORD-06", "ROL-01", "INV-20", "ATT-11", "MTR-06", "INV-21"),
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),

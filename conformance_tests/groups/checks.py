@@ -545,16 +545,16 @@ def _order_pairs(both: Any) -> None:
         "time",
     )
     with_bid = market()
-    must(with_bid.bid("alice", 1, s, 100, 1000))
+    must(with_bid.bid("dave", 1, s, 100, 1000))  # dave imported 800 Wh in (1, s): BID-04 holds
     both(
         "over-unsold-own-bid",
-        "Alice, holding an open bid in zone 1 slot s, offers 4000 Wh of her 3000 Wh lot there "
+        "Dave, holding an open bid in zone 1 slot s, offers 4000 Wh of his 1000 Wh lot there "
         "(companion: 100 Wh).",
         with_bid.state,
-        tx(with_bid.make("alice", ask, {0: 103, 1: s, 2: 4000, 3: 0})),
+        tx(with_bid.make("dave", ask, {0: 106, 1: s, 2: 4000, 3: 0})),
         "ASK-04",
         with_bid.state,
-        tx(with_bid.make("alice", ask, {0: 103, 1: s, 2: 100, 3: 0})),
+        tx(with_bid.make("dave", ask, {0: 106, 1: s, 2: 100, 3: 0})),
         "ORD-03",
         "self-trade",
     )
@@ -564,10 +564,10 @@ def _order_pairs(both: Any) -> None:
         "own-bid-ids-exhausted",
         "As above with 100 Wh, the order ids exhausted (crafted; companion: without the bid).",
         full,
-        tx(with_bid.make("alice", ask, {0: 103, 1: s, 2: 100, 3: 0})),
+        tx(with_bid.make("dave", ask, {0: 106, 1: s, 2: 100, 3: 0})),
         "ORD-03",
         full_no_bid,
-        tx(m.make("alice", ask, {0: 103, 1: s, 2: 100, 3: 0})),
+        tx(m.make("dave", ask, {0: 106, 1: s, 2: 100, 3: 0})),
         "ORD-05",
         "self-trade",
         crafted=True,
@@ -598,24 +598,24 @@ def _order_pairs(both: Any) -> None:
     balance = with_ask.state.accounts[key_of("alice")].balance
     too_much = balance // 1000 + 1  # Wh at 900 + fee 100 sen/kWh: escrow > balance
     both(
-        "own-ask-escrow-not-covered",
+        "own-ask-bid-without-import",
         f"Alice, holding an open ask in zone 1 slot s, bids {too_much} Wh at 900 sen/kWh there, "
-        "more than her balance covers with the 100 sen/kWh fee (companion: without the ask).",
+        "with no import to back it and more than her balance covers (companion: without the ask).",
         with_ask.state,
         tx(with_ask.make("alice", bid, {0: 1, 1: s, 2: too_much, 3: 900})),
         "ORD-03",
         m.state,
         tx(m.make("alice", bid, {0: 1, 1: s, 2: too_much, 3: 900})),
-        "BID-02",
+        "BID-04",
         "self-trade",
     )
     both(
-        "escrow-not-covered-ids-exhausted",
-        f"Bob bids {too_much} Wh at 900 sen/kWh, the order ids exhausted (crafted; companion: "
-        "100 Wh).",
+        "over-import-ids-exhausted",
+        f"Bob bids {too_much} Wh at 900 sen/kWh, more than his 2 500 Wh of import, the order ids "
+        "exhausted (crafted; companion: 100 Wh).",
         full_no_bid,
         tx(m.make("bob", bid, {0: 1, 1: s, 2: too_much, 3: 900})),
-        "BID-02",
+        "BID-04",
         full_no_bid,
         tx(m.make("bob", bid, {0: 1, 1: s, 2: 100, 3: 900})),
         "ORD-05",

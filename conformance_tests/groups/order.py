@@ -15,6 +15,7 @@ from conformance_tests.suite import (
     must,
     tx,
 )
+from spec.orders import ORDER_FEE_MSEN
 from spec.state import (
     Encumbrance,
     trading_close,
@@ -112,7 +113,7 @@ def group_orders(suite: Suite) -> None:
         "A bid for a slot whose trading closed long ago, in a market that never existed.",
         past.state,
         tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s - 10, 2: 100, 3: 2500})),
-        tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s + 10, 2: 100, 3: 2500})),
+        tx(past.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 100, 3: 2500})),
         "ORD-02",
         flags=["time"],
     )
@@ -147,11 +148,13 @@ def group_orders(suite: Suite) -> None:
         twin_pre=bid_cancelled.state,
         flags=["self-trade"],
     )
+    other_slot = copy(asked)
+    must(other_slot.attest([(106, s - 1, 0, 100)]))
     suite.add(
-        "order/valid/both-sides-other-zone",
-        "Dave's ask in zone 1 does not stop a bid of his in zone 10.",
-        asked.state,
-        [tx(asked.make("dave", Kind.PLACE_BID, {0: 10, 1: s, 2: 100, 3: 2500}))],
+        "order/valid/both-sides-other-slot",
+        "Dave's ask in (1, s) does not stop a bid of his in (1, s - 1), backed by his import then.",
+        other_slot.state,
+        [tx(other_slot.make("dave", Kind.PLACE_BID, {0: 1, 1: s - 1, 2: 100, 3: 2500}))],
         expect=[None],
         flags=["self-trade", "valid"],
     )
@@ -237,24 +240,25 @@ def group_orders(suite: Suite) -> None:
             "BID-01",
         )
     poor = market()
-    # Escrow = quantity x (max price + fee 100). Give grace exactly 1000 x 2100 milli-sen.
-    must(poor.register("grace"))
-    must(poor.deposit("grace", 1000 * 2100))
+    # Escrow = quantity x (max price + fee 100). Leave bob (2 500 Wh of import) exactly
+    # 1000 x 2100 milli-sen plus the order fee.
+    must(poor.withdraw("bob", 100_000 * 100_000 - 1000 * 2100 - ORDER_FEE_MSEN))
     suite.negative(
         "order/BID-02/escrow-one-over-balance",
-        "Escrow 1000 x (2001 + 100) exceeds a balance of 1000 x (2000 + 100) by 1000.",
+        "Escrow 1000 x (2011 + 100) exceeds a balance of 1000 x (2000 + 100) + ORDER_FEE_MSEN "
+        "by 1000.",
         poor.state,
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2001})),
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2000})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2011})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 1000, 3: 2000})),
         "BID-02",
         flags=["boundary"],
     )
     suite.negative(
         "order/BID-02/fee-counts",
-        "Without the fee the escrow would fit: 2100 Wh x 1000 + fee does not.",
+        "Without the wheeling fee the escrow would fit: 2100 Wh x (1000 + 100) does not.",
         poor.state,
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 2100, 3: 1000})),
-        tx(poor.make("grace", Kind.PLACE_BID, {0: 1, 1: s, 2: 2000, 3: 950})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 2100, 3: 1000})),
+        tx(poor.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 2000, 3: 950})),
         "BID-02",
         flags=["boundary", "fee"],
     )

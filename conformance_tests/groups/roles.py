@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from conformance_tests import edwards
 from conformance_tests.scenario import key_of
-from conformance_tests.suite import Suite, tx, village
+from conformance_tests.suite import Suite, market, tx, village
 from spec.crypto import is_valid_public_key
 from spec.state import NodeKind, Role
 from spec.transactions import Kind
@@ -81,17 +81,18 @@ def group_roles(suite: Suite) -> None:
         )
 
     # The fee account (the operator in this chain) holds no trader role: it cannot bid ...
-    fee = v.state.params.fee_account
+    m = market()  # bob imported 2 500 Wh in zone 1 in the last slot (BID-04)
+    fee = m.state.params.fee_account
     assert fee == key_of("operator")
-    bid = {0: 1, 1: v.slot, 2: 1000, 3: 2000}
+    bid = {0: 1, 1: m.slot - 1, 2: 1000, 3: 2000}
     suite.negative(
         "roles/fee-account/bids",
         "The fee account places a bid. It holds no trader role (INV-20), so TX-06 refuses it; "
-        "the same bid by a trader is accepted. A fee account that could bid would be refunded "
-        "by the clearing that also credits it the wheeling fees.",
-        v.state,
-        tx(v.make("operator", Kind.PLACE_BID, bid)),
-        tx(v.make("alice", Kind.PLACE_BID, bid)),
+        "the same bid by a trader with the import to back it is accepted. A fee account that "
+        "could bid would be refunded by the clearing that also credits it the wheeling fees.",
+        m.state,
+        tx(m.make("operator", Kind.PLACE_BID, bid)),
+        tx(m.make("bob", Kind.PLACE_BID, bid)),
         "TX-06",
         flags=["separation-of-duties", "fee-account", "attack"],
     )

@@ -119,7 +119,6 @@ def group_transactions(suite: Suite) -> None:
             {0: 200, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 1, 5: 1000, 6: 0},
         ),
         (Kind.ATTEST, "operator", "attestor", {0: [{0: 103, 1: s, 2: 10, 3: 0, 4: 0}]}),
-        (Kind.PLACE_BID, "operator", "alice", {0: 1, 1: s, 2: 10, 3: 1000}),
         (Kind.DEPOSIT, "alice", "operator", body),
     ]
     for kind, wrong, right, kind_body in wrong_role:
@@ -133,6 +132,15 @@ def group_transactions(suite: Suite) -> None:
             flags=["authorization"],
         )
     m = market()
+    suite.negative(
+        "tx/TX-06/place_bid-by-operator",
+        "PLACE_BID needs a role operator does not hold; bob (with import to back it) may send it.",
+        m.state,
+        tx(m.make("operator", Kind.PLACE_BID, {0: 1, 1: s, 2: 10, 3: 1000})),
+        tx(m.make("bob", Kind.PLACE_BID, {0: 1, 1: s, 2: 10, 3: 1000})),
+        "TX-06",
+        flags=["authorization"],
+    )
     must(m.ask("alice", 103, s, 1000, 2000))
     suite.negative(
         "tx/TX-06/cancel-by-attestor",

@@ -1,4 +1,4 @@
-"""spec.orders.place_ask (ASK-01 .. ASK-05, ORD-01 .. ORD-05), sent by a trader (TX-06)."""
+"""spec.orders.place_ask (ASK-01 .. ASK-05, ORD-01 .. ORD-07), sent by a trader (TX-06)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ from proofs.model import (
     wh,
 )
 from proofs.transitions._common import Points, symbolic_fields
-from proofs.transitions._orders import add_order, has_open_order
+from proofs.transitions._orders import (
+    add_order,
+    below_open_order_cap,
+    has_open_order,
+    within_horizon,
+)
 
 KIND = "place_ask"
 
@@ -64,10 +69,12 @@ def step(s: Ledger, tx: Tx) -> Transition:
     checks.require(get(s.lot_encumbrance, *key) == ENCUMBRANCE_NONE, "ASK-03")
     checks.require(tx.quantity_wh >= 1, "ORD-01")
     checks.require(s.time < trading_close(s, tx.slot), "ORD-02")
+    checks.require(within_horizon(s, tx.slot), "ORD-06")
     unsold, reserved = get(s.lot_unsold, *key), get(s.lot_reserved, *key)
     checks.require(tx.quantity_wh <= unsold, "ASK-04")
     zone = get(s.lot_zone, *key)
     checks.require(z3.Not(has_open_order(s, tx.sender, zone, tx.slot, BID)), "ORD-03")
+    checks.require(below_open_order_cap(s, tx.sender, zone, tx.slot), "ORD-07")
     # ASK-05: the quantity moves from unsold to reserved.
     s = put(s, "lot_unsold", key, unsold - tx.quantity_wh)
     s = put(s, "lot_reserved", key, reserved + tx.quantity_wh)

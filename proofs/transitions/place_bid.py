@@ -1,4 +1,4 @@
-"""spec.orders.place_bid (BID-01 .. BID-03, ORD-01 .. ORD-05), sent by a trader (TX-06)."""
+"""spec.orders.place_bid (BID-01 .. BID-06, ORD-01 .. ORD-07), sent by a trader (TX-06)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,13 @@ from proofs.model import (
     write_balance,
 )
 from proofs.transitions._common import Points, symbolic_fields
-from proofs.transitions._orders import add_order, has_open_order
+from proofs.transitions._orders import (
+    add_order,
+    below_open_order_cap,
+    has_open_order,
+    within_horizon,
+)
+from spec.orders import ORDER_FEE_MSEN
 
 KIND = "place_bid"
 
@@ -62,6 +68,12 @@ def escrow_of(quantity: Term, max_price: Term, fee: Term) -> Term:
     return quantity * (max_price + fee)
 
 
+def collect_order_fee(s: Ledger) -> Ledger:
+    """BID-06: credit the order fee to the fee account, reading its balance after the buyer's
+    write (the buyer may be the fee account itself)."""
+    return write_balance(s, s.fee_account, get(s.account_balance, s.fee_account) + ORDER_FEE_MSEN)
+
+
 def step(s: Ledger, tx: Tx) -> Transition:
     checks = signed(s, tx.sender, tx.nonce, "trader")
     checks.require(
@@ -69,12 +81,23 @@ def step(s: Ledger, tx: Tx) -> Transition:
     )
     checks.require(tx.quantity_wh >= 1, "ORD-01")
     checks.require(s.time < trading_close(s, tx.slot), "ORD-02")
+    checks.require(within_horizon(s, tx.slot), "ORD-06")
     checks.require(z3.Not(has_open_order(s, tx.sender, tx.zone, tx.slot, ASK)), "ORD-03")
+    checks.require(below_open_order_cap(s, tx.sender, tx.zone, tx.slot), "ORD-07")
+    market = (tx.sender, tx.zone, tx.slot)
+    unbacked = (
+        get(s.demand_imported, *market)
+        - get(s.demand_claimed, *market)
+        - get(s.trader_open_bid_wh, *market)
+    )
+    checks.require(tx.quantity_wh <= unbacked, "BID-04")
     fee = get(s.node_fee, tx.zone)
     escrow = escrow_of(tx.quantity_wh, tx.max_price, fee)
     balance = get(s.account_balance, tx.sender)
     checks.require(escrow <= balance, "BID-02")
-    s = write_balance(s, tx.sender, balance - escrow)  # BID-03
+    checks.require(escrow + ORDER_FEE_MSEN <= balance, "BID-05")
+    s = write_balance(s, tx.sender, balance - escrow - ORDER_FEE_MSEN)  # BID-03, BID-06
+    s = collect_order_fee(s)  # looked up at call time: a seam for the seeded bugs
     order = OrderRow(
         exists=z3.BoolVal(True),
         side=z3.IntVal(BID),
@@ -95,7 +118,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
 
 def touched(s: Ledger, tx: Tx) -> Points:
     return Points(
-        accounts=[tx.sender],
+        accounts=[tx.sender, s.fee_account],
         nodes=[tx.zone],
         orders=[s.next_order_id],
         markets=[(tx.zone, tx.slot)],
