@@ -152,15 +152,9 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         (
             "        mkey = zone << 30 | slot\n"
             "        if self.open_sides.get((sender, mkey, ASK)):\n"
-            '            raise Rejected("ORD-03")\n'
-            "        fee = node[2]\n"
-            "        escrow = quantity * (max_price + fee)\n"
-            "        if escrow > self.accounts[sender][2]:\n"
-            '            raise Rejected("BID-02")\n',
+            '            raise Rejected("ORD-03")\n',
             "        mkey = zone << 30 | slot\n"
-            "        fee = node[2]\n"
-            "        escrow = quantity * (max_price + fee)\n"
-            "        if escrow > self.accounts[sender][2]:\n"
+            "        if quantity * (max_price + node[2]) > self.accounts[sender][2]:\n"
             '            raise Rejected("BID-02")\n'
             "        if self.open_sides.get((sender, mkey, ASK)):\n"
             '            raise Rejected("ORD-03")\n',
@@ -171,8 +165,8 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ORD-02: a bid is accepted one second after trading closed",
         "ledger.py",
         (
-            '        if self.time >= (slot + 1) * SLOT_SECONDS + self.trading_close_s:\n            raise Rejected("ORD-02")\n        mkey = zone << 30 | slot',
-            '        if self.time > (slot + 1) * SLOT_SECONDS + self.trading_close_s:\n            raise Rejected("ORD-02")\n        mkey = zone << 30 | slot',
+            '        if self.time >= end + self.trading_close_s:\n            raise Rejected("ORD-02")\n        if end > self.time or end + self.trading_close_s > TIME_MAX:\n            raise Rejected("ORD-06")\n        mkey = zone << 30 | slot',
+            '        if self.time > end + self.trading_close_s:\n            raise Rejected("ORD-02")\n        if end > self.time or end + self.trading_close_s > TIME_MAX:\n            raise Rejected("ORD-06")\n        mkey = zone << 30 | slot',
         ),
     ),
     _ref(
@@ -180,8 +174,8 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ORD-02: an ask is accepted one second after trading closed",
         "ledger.py",
         (
-            '        if self.time >= (slot + 1) * SLOT_SECONDS + self.trading_close_s:\n            raise Rejected("ORD-02")\n        unsold',
-            '        if self.time > (slot + 1) * SLOT_SECONDS + self.trading_close_s:\n            raise Rejected("ORD-02")\n        unsold',
+            '        if self.time >= end + self.trading_close_s:\n            raise Rejected("ORD-02")\n        if end > self.time or end + self.trading_close_s > TIME_MAX:\n            raise Rejected("ORD-06")\n        unsold',
+            '        if self.time > end + self.trading_close_s:\n            raise Rejected("ORD-02")\n        if end > self.time or end + self.trading_close_s > TIME_MAX:\n            raise Rejected("ORD-06")\n        unsold',
         ),
     ),
     _ref(

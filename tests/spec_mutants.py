@@ -418,11 +418,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/orders.py",
         (
             (
-                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
-                "    # Wh x (sen/kWh) is milli-sen; with the unit bounds this product is below MONEY_MAX_MSEN.\n"
-                "    escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)\n"
-                "    balance = state.accounts[sender].balance\n"
-                '    require(escrow <= balance, "BID-02", f"escrow {escrow}, balance {balance}")\n',
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n',
                 "    escrow = body.quantity_wh * (body.max_price + zone.wheeling_fee)\n"
                 "    balance = state.accounts[sender].balance\n"
                 '    require(escrow <= balance, "BID-02", f"escrow {escrow}, balance {balance}")\n'
@@ -437,11 +433,11 @@ MUTANTS: tuple[Mutant, ...] = (
         (
             (
                 '    require(state.time < trading_close(state.params, body.slot), "ORD-02")\n'
-                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
-                "    # Wh x",
+                "    _check_horizon(state, body.slot)\n"
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n',
                 '    require(state.time <= trading_close(state.params, body.slot), "ORD-02")\n'
-                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n'
-                "    # Wh x",
+                "    _check_horizon(state, body.slot)\n"
+                '    require(not has_open_order(state, sender, body.zone, body.slot, Side.ASK), "ORD-03")\n',
             ),
         ),
     ),

@@ -150,7 +150,9 @@ def test_a_failed_commit_leaves_memory_at_the_stores_height(tmp_path: Path) -> N
         keys = devchain.signers()
         operator = keys["operator"]
         operator.nonce = node.ledger.accounts[operator.account][1]
-        deposit = operator.sign(devchain.CHAIN_ID, 8, {0: keys[devchain.TRADERS[0]].account, 1: 7})
+        deposit = operator.sign(
+            node.ledger.chain_id, 8, {0: keys[devchain.TRADERS[0]].account, 1: 7}
+        )
         assert node.submit(deposit).accepted
         height, root = node.store.height(), node.state_root()
         real = node.store.db
@@ -196,7 +198,7 @@ def test_the_mempool_admits_only_registered_senders_and_stores_included_receipts
     try:
         stranger = Signer(bytes(range(32)))
         transfers = [
-            stranger.sign(devchain.CHAIN_ID, TRANSFER, {0: stranger.account, 1: 1})
+            stranger.sign(node.ledger.chain_id, TRANSFER, {0: stranger.account, 1: 1})
             for _ in range(3)
         ]
         assert {node.submit(tx).rule_id for tx in transfers} == {"TX-03"}
@@ -204,11 +206,11 @@ def test_the_mempool_admits_only_registered_senders_and_stores_included_receipts
         keys = devchain.signers()
         sender = keys[devchain.TRADERS[0]]
         sender.nonce = node.ledger.accounts[sender.account][1] + 5000
-        ahead = sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 1})
+        ahead = sender.sign(node.ledger.chain_id, TRANSFER, {0: keys["operator"].account, 1: 1})
         assert node.submit(ahead).rule_id == "TX-05"
         sender.nonce = node.ledger.accounts[sender.account][1]
         too_much = sender.sign(
-            devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 10**15}
+            node.ledger.chain_id, TRANSFER, {0: keys["operator"].account, 1: 10**15}
         )
         assert node.submit(too_much).accepted  # its balance is a block's business (MNY-03)
         _, receipts = node.produce_block(devchain.GENESIS_TIME + 600 * 3)
@@ -230,7 +232,7 @@ def test_a_full_mempool_refuses_more(tmp_path: Path, monkeypatch: pytest.MonkeyP
         sender = keys[devchain.TRADERS[1]]
         sender.nonce = node.ledger.accounts[sender.account][1]
         txs = [
-            sender.sign(devchain.CHAIN_ID, TRANSFER, {0: keys["operator"].account, 1: 1})
+            sender.sign(node.ledger.chain_id, TRANSFER, {0: keys["operator"].account, 1: 1})
             for _ in range(3)
         ]
         assert node.submit(txs[0]).accepted and node.submit(txs[1]).accepted

@@ -42,6 +42,8 @@ def test_a_lot_and_a_bid_each_open_their_market() -> None:
     opened = Market(MarketStatus.OPEN, None, Wh(0))
     assert ledger.state.markets[(1, s)] == opened  # type: ignore[index]
     assert (10, s) not in ledger.state.markets
+    assert ledger.attest([(112, s, 0, 500)]).accepted  # erin's import backs her bid (BID-04)
+    assert (10, s) not in ledger.state.markets  # an import alone opens no market
     assert ledger.bid("erin", 10, s, 100, 1000).accepted
     assert ledger.state.markets[(10, s)] == opened  # type: ignore[index]
     rejected = ledger.bid("erin", 99, s, 100, 1000)  # BID-01: no market for an unknown zone

@@ -21,14 +21,24 @@ TRADER, ATTESTOR, OPERATOR, VALIDATOR = Role.TRADER, Role.ATTESTOR, Role.OPERATO
 
 
 @rules("ROL-01")
-@pytest.mark.parametrize("roles", [9, 10, 11, 13, 14, 15])
+@pytest.mark.parametrize("roles", [9, 10, 11])
 def test_incompatible_roles_are_refused_at_registration(roles: int) -> None:
     body = {0: key_of("gina"), 1: roles}
     send(village(), "operator", Kind.REGISTER_ACCOUNT, body, "ROL-01")
 
 
+@rules("ROL-01", "VAL-01")
+@pytest.mark.parametrize("roles", [13, 14, 15])
+def test_an_incompatible_set_with_the_validator_role_is_refused_by_val01_first(roles: int) -> None:
+    """REGISTER_ACCOUNT checks VAL-01 before ROL-01 (chapter 10)."""
+    body = {0: key_of("gina"), 1: roles}
+    send(village(), "operator", Kind.REGISTER_ACCOUNT, body, "VAL-01")
+
+
 @rules("ROL-01")
-@pytest.mark.parametrize("roles", [r for r in range(1, 16) if r not in (9, 10, 11, 13, 14, 15)])
+@pytest.mark.parametrize(
+    "roles", [r for r in range(1, 16) if r not in (9, 10, 11) and not r & VALIDATOR]
+)
 def test_every_other_non_empty_role_set_is_accepted(roles: int) -> None:
     ledger = village()
     accept_tx(
