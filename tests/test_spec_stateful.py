@@ -469,9 +469,13 @@ class VillageMachine(RuleBasedStateMachine):
         if backed > 0 and data.draw(st.integers(0, 4)) == 0:
             # backed by import (BID-04) but one sen per kWh too dear for the balance: BID-02
             # must be provoked now that an unbacked bid stops at BID-04 first
-            quantity = backed
-            too_dear = self.state.accounts[key_of(name)].balance // backed - fee + 1
-            price = max(0, min(PRICE_MAX_SEN_PER_KWH, too_dear))
+            quantity, price = backed, PRICE_MAX_SEN_PER_KWH
+            need = quantity * (price + fee)
+            balance = self.state.accounts[key_of(name)].balance
+            if name != "operator" and balance >= need:
+                # first send away all but one milli-sen short of the escrow
+                away = {0: key_of("operator"), 1: balance - need + 1}
+                self.submit(self.make(name, Kind.TRANSFER, away), "TRANSFER")
         body = {0: int(zone), 1: int(slot), 2: quantity, 3: price}
         expected = "TX-06" if name == "operator" else expected_bid(self.state, key_of(name), body)
         balance = self.state.accounts[key_of(name)].balance
@@ -538,7 +542,7 @@ class VillageMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def register(self, data: st.DataObject) -> None:
-        what = data.draw(st.sampled_from(["account", "node", "meter"]))
+        what = data.draw(st.sampled_from(["account", "node", "meter", "taken point"]))
         sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
         if what == "account":
             name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
@@ -550,6 +554,12 @@ class VillageMachine(RuleBasedStateMachine):
             parent = data.draw(st.sampled_from([1, 2, 11, 50, 51, 3, 99]))
             fee = data.draw(st.sampled_from([0, 0, 70]))
             kind, body = Kind.REGISTER_NODE, {0: node, 1: node_kind, 2: parent, 3: fee}
+        elif what == "taken point":
+            # a second solar meter at alice's service point, whose solar meter 103 is registered
+            # (MTR-06), drawn on its own so that the rule is provoked in every run
+            kind = Kind.REGISTER_METER
+            body = {0: 151, 1: key_of("alice"), 2: key_of("attestor"), 3: 3, 4: 0}
+            body[5], body[6] = METER_CAPACITY_WH, 0
         else:
             meter = data.draw(st.sampled_from([150, 151, 103]))
             owner = data.draw(st.sampled_from([*TRADERS, *NEWCOMERS, "attestor"]))
