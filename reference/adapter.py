@@ -18,7 +18,7 @@ from reference.ledger import Ledger, decode_state, encode_state
 from reference.lthash import LtHash
 
 NAME: Final = "kwhledger-reference"
-VERSION: Final = "0.2.0"
+VERSION: Final = "0.3.0"
 MAX_STATE_BYTES: Final = 64 * 1024 * 1024
 MAX_STATE_ITEMS: Final = 2**22
 """The item budget of a state encoding (ENC-16), as the rule book gives it."""

@@ -135,6 +135,7 @@ _BLOCK_FIELDS: Final = (
 _BLOCK_ARRAY_BOUNDS: Final = wire.array_bounds(_BLOCK_FIELDS)
 
 
+@implements("BLK-11")
 def decode_block(block_bytes: bytes) -> Block:
     """Decode and schema-check a block, or raise ``Rejected``.
 
