@@ -67,6 +67,8 @@ class Mutant:
     patch: tuple[tuple[str, str], ...]
     """(old, new) replacements; each ``old`` must occur exactly once in ``file``."""
     family: str = "catalogue"
+    also: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Edits of further files, as (file, replacements), for a bug that spans two files."""
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -360,7 +362,10 @@ def spec_catalogue(repo: Path = REPO) -> tuple[Mutant, ...]:
         loaded.loader.exec_module(module)
     finally:
         del sys.modules[loaded.name]
-    return tuple(Mutant(m.name, "spec", m.breaks, m.file, tuple(m.patch)) for m in module.MUTANTS)
+    return tuple(
+        Mutant(m.name, "spec", m.breaks, m.file, tuple(m.patch), also=tuple(m.also))
+        for m in module.MUTANTS
+    )
 
 
 def _offsets(source: str) -> list[int]:
@@ -515,16 +520,17 @@ class PatchError(LookupError):
 
 
 def apply_patch(copy: Path, mutant: Mutant) -> None:
-    path = copy / mutant.file
-    text = path.read_text()
-    for old, new in mutant.patch:
-        count = text.count(old)
-        if count != 1:
-            raise PatchError(
-                f"{mutant.name}: the text to replace occurs {count} times in {mutant.file}"
-            )
-        text = text.replace(old, new)
-    path.write_text(text)
+    for file, patch in ((mutant.file, mutant.patch), *mutant.also):
+        path = copy / file
+        text = path.read_text()
+        for old, new in patch:
+            count = text.count(old)
+            if count != 1:
+                raise PatchError(
+                    f"{mutant.name}: the text to replace occurs {count} times in {file}"
+                )
+            text = text.replace(old, new)
+        path.write_text(text)
 
 
 def _environment(copy: Path) -> dict[str, str]:
