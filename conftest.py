@@ -10,8 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parent
+
+# Hypothesis keeps its files in the clone's root wherever pytest starts, never inside the
+# published suite's folders (the manifest lists every file under conformance_tests/vectors).
+set_hypothesis_home_dir(str(ROOT / ".hypothesis"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
