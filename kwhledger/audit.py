@@ -652,7 +652,7 @@ def page(audit: Audit) -> str:
             + (f"<li>detail: {e(ob['detail'])}</li>" if ob.get("detail") else "")
             + "</ul>"
             + (
-                f"<details><summary>vacuity witness</summary><pre>"
+                f"<details open><summary>vacuity witness</summary><pre>"
                 f"{e(json.dumps(witness, indent=1))}</pre></details>"
                 if witness
                 else ""
