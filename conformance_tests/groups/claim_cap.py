@@ -1,9 +1,10 @@
-"""CLR-02's cap on crafted states.
+"""Clearing on crafted states that the rules no longer reach: CLR-02's cap and CLR-06's fee account.
 
 BID-04 backs every bid at placement, so on a state the rules reach no open bid asks for more than
-its buyer's unclaimed import and CLR-02's cap never binds. An implementation must still apply it
-(a node may load a state from elsewhere), so this vector crafts a pre-state whose demand is below
-the open bids and clears it.
+its buyer's unclaimed import and CLR-02's cap never binds; and INV-20 keeps the fee account from
+bidding. An implementation must still clear such states right (a node may load a state from
+elsewhere), so these vectors craft a pre-state whose demand is below the open bids, and one whose
+fee account also bids, and clear them.
 """
 
 from __future__ import annotations
