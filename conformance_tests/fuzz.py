@@ -336,10 +336,11 @@ def _block(draft: Draft, draw: Any) -> Step:
         proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
     )
     signers = VALIDATORS[: 1 if spoil == "quorum" else 2]
-    vote = vote_bytes(header.hash())
-    pairs = sorted((key_of(v), sign(seed_of(v), vote)) for v in signers)
+    at = int(header.timestamp)
+    vote = vote_bytes(header.hash(), at)
+    pairs = sorted((key_of(v), at, sign(seed_of(v), vote)) for v in signers)
     if spoil == "signature":
-        pairs[0] = (pairs[0][0], bytes(64))
+        pairs[0] = (pairs[0][0], at, bytes(64))
     return Step("block", input=encode({0: header.to_cbor(), 1: txs, 2: [list(p) for p in pairs]}))
 
 

@@ -30,6 +30,7 @@ from conformance_tests.groups import (
     account_grid_meter,
     attest,
     block,
+    block_time,
     checks,
     claim_cap,
     clearing,
@@ -104,6 +105,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     replay_group.group_block_authority,
     validators_group.group_validators,
     time_group.group_time_bound,
+    block_time.group_block_time,
 )
 
 

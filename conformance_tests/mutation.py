@@ -209,6 +209,15 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         ),
     ),
     _ref(
+        "ref-vote-time-upper-median",
+        "TIM-02: the upper middle of an even number of vote times instead of the lower",
+        "ledger.py",
+        (
+            "middle = times[(len(times) - 1) // 2]",
+            "middle = times[len(times) // 2]",
+        ),
+    ),
+    _ref(
         "ref-quorum-strict",
         "BLK-07: a quorum needs more than two thirds (strict) instead of at least",
         "ledger.py",

@@ -7,7 +7,7 @@ The groups themselves live in ``conformance_tests.groups`` (one module per area 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from itertools import pairwise
@@ -108,6 +108,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("SIG-01")
         if outcome.rule == "ROL-01":
             rules.add("INV-20")
+        if outcome.rule == "TIM-02":
+            rules.add("INV-18")
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:
@@ -442,14 +444,17 @@ def forge_block(
     *,
     proposer: str = "validator-1",
     signers: Sequence[str] = ("validator-1",),
-    signatures: Sequence[tuple[bytes, bytes]] | None = None,
+    signatures: Sequence[tuple[bytes, int, bytes]] | None = None,
     sort_signers: bool = True,
+    vote_times: Mapping[str, int] | None = None,
     **header_changes: Any,
 ) -> bytes:
-    """A block built by hand: correct unless a header field or the signatures are overridden.
+    """A block built by hand: correct unless a header field or the votes are overridden.
 
     The state root is computed by the spec when the transactions are valid; every signature is
     a real one over the (possibly wrong) header, so that only the intended defect is present.
+    Each signer votes with the time ``vote_times`` gives it, else the header's timestamp (an
+    honest validator whose clock agrees with the proposer's).
     """
     after = state
     if timestamp >= state.time:
@@ -469,16 +474,18 @@ def forge_block(
         proposer=key_of(proposer),
     )
     header = replace(header, **header_changes)
-    vote = vote_bytes(header.hash())
     if signatures is None:
-        pairs = [(key_of(name), sign(seed_of(name), vote)) for name in signers]
-        signatures = sorted(pairs) if sort_signers else pairs
-    return encode({0: header.to_cbor(), 1: list(txs), 2: [[key, sig] for key, sig in signatures]})
+        times = vote_times or {}
+        votes = [vote_of(name, header, times.get(name)) for name in signers]
+        signatures = sorted(votes) if sort_signers else votes
+    return encode({0: header.to_cbor(), 1: list(txs), 2: [list(vote) for vote in signatures]})
 
 
-def vote_of(name: str, header: Header) -> tuple[bytes, bytes]:
-    """Validator ``name``'s real vote for ``header``."""
-    return key_of(name), sign(seed_of(name), vote_bytes(header.hash()))
+def vote_of(name: str, header: Header, time: int | None = None) -> tuple[bytes, int, bytes]:
+    """Validator ``name``'s real vote for ``header`` at ``time`` on its clock (by default the
+    header's timestamp): ``(validator id, time, signature)``."""
+    at = int(header.timestamp) if time is None else time
+    return key_of(name), at, sign(seed_of(name), vote_bytes(header.hash(), at))
 
 
 def reading_map(meter: int, slot: int, exported: int, imported: int = 0) -> dict[int, int]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import z3
 
-from proofs import auction, model
+from proofs import auction, block_time, model
 from proofs.transitions import attest, clearing, place_bid, register_node, transfer, withdraw
 
 Patch = tuple[Any, str, Any]
@@ -301,6 +301,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-15",
         ("auction/ranking-unique",),
         _ranking_without_id,
+    ),
+    Mutant(
+        "vote-time-off-by-one",
+        "TIM-02 takes the vote time one place above the lower median, (s + 1) // 2 (for three "
+        "votes the greatest), which one faulty vote of three can choose",
+        "INV-18",
+        ("time/median-within-honest-",),
+        _seam(block_time, "median_position", lambda s: min((s + 1) // 2, s - 1)),
     ),
 )
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import z3
 
-from proofs import auction
+from proofs import auction, block_time
 from proofs.invariants import (
     STATE_INVARIANTS,
     STEP_INVARIANTS,
@@ -526,6 +526,8 @@ _register(
     ),
 )
 for _name, _build in auction.OBLIGATIONS.items():
+    _register(_name, _build)
+for _name, _build in block_time.OBLIGATIONS.items():
     _register(_name, _build)
 
 

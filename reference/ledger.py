@@ -86,10 +86,12 @@ KIND_ROLE: Final = {
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
 TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1\x00"
-TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v1\x00"
+TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v2\x00"
 TAG_VALIDATOR_APPROVAL: Final = b"kwhledger/validator-approval/v1\x00"
 MAX_BLOCK_JUMP_S: Final = 86_400
 """TIM-01: the largest step of the clock in one block."""
+MAX_VOTE_SKEW_S: Final = 60
+"""TIM-02: how far a block's timestamp may lie from the lower median of its votes' times."""
 
 _MISSING: Final = object()
 _SHARED_MAX: Final = 1_000_000
@@ -1186,7 +1188,8 @@ class Ledger:
         return sorted(self.validators)
 
     def check_header(self, block: Block) -> bytes:
-        """BLK-01 .. BLK-08 in the rule book's order (BLK-11 is the decoder's); the header hash."""
+        """BLK-01 .. BLK-08, BLK-13, TIM-01 and TIM-02 in the rule book's order (BLK-11 is the
+        decoder's); the header hash."""
         chain_id, height, parent, timestamp, root_of_txs, _, proposer = block.header
         if chain_id != self.chain_id:
             raise Rejected("BLK-01")
@@ -1203,18 +1206,24 @@ class Ledger:
             raise Rejected("BLK-05")
         header_hash = blake(TAG_BLOCK_HEADER + block.header_bytes)
         message = TAG_BLOCK_VOTE + header_hash
-        signers = [validator for validator, _ in block.signatures]
+        signers = [vote[0] for vote in block.signatures]
         if signers != sorted(set(signers)):
             raise Rejected("BLK-06", "signers must be ascending and distinct")
-        for validator, signature in block.signatures:
+        for validator, at, signature in block.signatures:
             if validator not in voters:
                 raise Rejected("BLK-06", "not a validator")
-            if not verify(validator, message, signature):
+            if not verify(validator, message + at.to_bytes(8, "big"), signature):
                 raise Rejected("BLK-06", "bad signature")
         if 3 * len(signers) < 2 * len(voters):
             raise Rejected("BLK-07")
         if proposer not in signers:
             raise Rejected("BLK-13")
+        # TIM-02: near the lower median of the votes' times, or catching up after a halt.
+        times = sorted(vote[1] for vote in block.signatures)
+        middle = times[(len(times) - 1) // 2]
+        floor = min(middle, self.time + MAX_BLOCK_JUMP_S) - MAX_VOTE_SKEW_S
+        if timestamp > middle + MAX_VOTE_SKEW_S or timestamp < floor:
+            raise Rejected("TIM-02", f"{timestamp}, median of the votes {middle}")
         if root_of_txs != merkle_root([tx_id(tx) for tx in block.txs]):
             raise Rejected("BLK-08")
         return header_hash
@@ -1282,11 +1291,12 @@ class Ledger:
             bytes(SigningKey(proposer_seed).verify_key),
         )
         header_hash = blake(TAG_BLOCK_HEADER + header_bytes)
-        vote = TAG_BLOCK_VOTE + header_hash
+        vote = TAG_BLOCK_VOTE + header_hash + timestamp.to_bytes(8, "big")
         signatures = sorted(
             (bytes(key.verify_key), bytes(key.sign(vote).signature))
             for key in (SigningKey(seed) for seed in validator_seeds)
         )
+        at = u(timestamp)
         block = b"".join(
             (
                 b"\xa3\x00",
@@ -1296,7 +1306,7 @@ class Ledger:
                 *(_bytes_item(tx) for tx in included),
                 b"\x02",
                 _array(len(signatures)),
-                *(b"\x82\x58\x20" + key + b"\x58\x40" + sig for key, sig in signatures),
+                *(b"\x83\x58\x20" + key + at + b"\x58\x40" + sig for key, sig in signatures),
             )
         )
         self.tip_hash = header_hash

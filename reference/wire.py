@@ -95,8 +95,9 @@ HEADER: Final = (
 BLOCK: Final = (
     ("m", HEADER),
     ("a", ("B", MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11"),
-    ("a", ("p", KEY32, ("b", 64))),
+    ("a", ("p", KEY32, ("u", 0, TIME_MAX), ("b", 64))),
 )
+"""A block: header, transactions, votes ``[validator, time, signature]``."""
 
 
 def array_bounds(fields: tuple[Schema, ...]) -> dict[tuple[Any, ...], tuple[int, str]]:
@@ -499,7 +500,7 @@ class Block:
         self,
         header: tuple[Any, ...],
         txs: tuple[bytes, ...],
-        signatures: tuple[tuple[bytes, bytes], ...],
+        signatures: tuple[tuple[bytes, int, bytes], ...],
     ) -> None:
         self.header = header
         self.txs = txs

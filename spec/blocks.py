@@ -1,15 +1,17 @@
-"""Blocks: validator-signed batches of transactions (BLK-01 .. BLK-12).
+"""Blocks: validator-signed batches of transactions (BLK-01 .. BLK-14, TIM-01, TIM-02).
 
 A block is a CBOR map::
 
-    {0: header, 1: [transaction bytes, ...], 2: [[validator id, signature], ...]}
+    {0: header, 1: [transaction bytes, ...], 2: [[validator id, time, signature], ...]}
 
     header = {0: chain_id, 1: height, 2: parent hash, 3: timestamp, 4: tx root,
               5: state root, 6: proposer}
 
-The header hash is BLAKE2b-256 under the block-header tag; validators sign the header hash under
-the block-vote tag. A block is identified by its header hash (BLK-14): the same header with another
-valid set of votes is the same block. ``apply_block`` checks the header and the quorum, advances
+The header hash is BLAKE2b-256 under the block-header tag; each validator signs the header hash
+and its own clock's time under the block-vote tag, and the header's timestamp must lie near the
+median of those times (TIM-02). A block is identified by its header hash (BLK-14): the same
+header with another valid set of votes is the same block. ``apply_block`` checks the header, the
+quorum and the time, advances
 the clock to the block's timestamp (clearing every market that closed, CLR-01), applies the
 transactions in order, and finally compares the state root. Any broken rule rejects the whole
 block and leaves the state as it was.
@@ -39,9 +41,9 @@ from spec.crypto import (
 from spec.errors import Rejected, require
 from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
-from spec.time import check_block_jump
+from spec.time import check_block_jump, check_vote_time
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
-from spec.units import Height, Timestamp
+from spec.units import TIME_MAX_S, Height, Timestamp
 from spec.validators import end_block, validators
 
 MAX_BLOCK_TXS: Final = 4096
@@ -84,12 +86,24 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """A validator's vote for a header: who, the time on its own clock, its signature."""
+
+    validator: bytes
+    time: Timestamp
+    signature: bytes
+
+    def to_cbor(self) -> list[CborValue]:
+        return [self.validator, int(self.time), self.signature]
+
+
+@dataclass(frozen=True)
 class Block:
     """A decoded block."""
 
     header: Header
     transactions: tuple[bytes, ...]
-    signatures: tuple[tuple[bytes, bytes], ...]
+    signatures: tuple[Vote, ...]
 
 
 @dataclass(frozen=True)
@@ -120,15 +134,22 @@ _HEADER_FIELDS: Final = (
     wire.Field(5, "state_root", wire.fixed_bytes(HASH_BYTES)),
     wire.Field(6, "proposer", wire.fixed_bytes(PUBLIC_KEY_BYTES)),
 )
-_signature_pair = wire.tuple_of(
-    wire.fixed_bytes(PUBLIC_KEY_BYTES), wire.fixed_bytes(SIGNATURE_BYTES)
+_vote_entry = wire.tuple_of(
+    wire.fixed_bytes(PUBLIC_KEY_BYTES), wire.uint(Timestamp), wire.fixed_bytes(SIGNATURE_BYTES)
 )
+
+
+def _vote(value: CborValue) -> Vote:
+    validator, time, signature = _vote_entry(value)
+    return Vote(validator, time, signature)
+
+
 _BLOCK_FIELDS: Final = (
     wire.Field(0, "header", lambda v: Header(**wire.parse_map(v, _HEADER_FIELDS, "header"))),
     wire.Field(
         1, "transactions", wire.BoundedArray(wire.any_bytes(MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11")
     ),
-    wire.Field(2, "signatures", wire.array(_signature_pair)),
+    wire.Field(2, "signatures", wire.array(_vote)),
 )
 
 
@@ -153,14 +174,22 @@ def decode_block(block_bytes: bytes) -> Block:
     return Block(**wire.parse_map(value, _BLOCK_FIELDS, "block"))
 
 
-def vote_bytes(header_hash: bytes) -> bytes:
-    """What a validator signs for a block."""
-    return TAG_BLOCK_VOTE + b"\x00" + header_hash
+def vote_bytes(header_hash: bytes, time: int) -> bytes:
+    """What a validator signs for a block: the tag, 0x00, the header hash and the time on its
+    own clock as 8 bytes, big-endian (section 9.8)."""
+    return TAG_BLOCK_VOTE + b"\x00" + header_hash + time.to_bytes(8, "big")
+
+
+def sign_vote(seed: bytes, header: Header, time: int) -> Vote:
+    """Validator ``seed``'s vote for ``header`` at ``time`` on its clock (a tool)."""
+    assert 0 <= time <= TIME_MAX_S
+    return Vote(public_key_of(seed), Timestamp(time), sign(seed, vote_bytes(header.hash(), time)))
 
 
 def check_header(state: State, block: Block) -> None:
-    """BLK-01 .. BLK-08, BLK-13 and TIM-01, in that order except TIM-01 right after BLK-04 and
-    BLK-13 right after BLK-07 (BLK-11 is checked by the decoder at the array's head)."""
+    """BLK-01 .. BLK-08, BLK-13, TIM-01 and TIM-02, in that order except TIM-01 right after
+    BLK-04, and BLK-13 then TIM-02 right after BLK-07 (BLK-11 is checked by the decoder at the
+    array's head)."""
     header = block.header
     require(header.chain_id == state.params.chain_id, "BLK-01")
     require(header.height == state.height + 1, "BLK-02")
@@ -169,15 +198,17 @@ def check_header(state: State, block: Block) -> None:
     check_block_jump(state.time, header.timestamp)
     voters = validators(state)
     require(header.proposer in voters, "BLK-05")
-    message = vote_bytes(header.hash())
-    signers = [validator for validator, _ in block.signatures]
+    header_hash = header.hash()
+    signers = [vote.validator for vote in block.signatures]
     require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
-    for validator, signature in block.signatures:
-        require(validator in voters, "BLK-06", "not a validator")
-        key = signing_key(state, validator)
-        require(verify(key, message, signature), "BLK-06", "bad signature")
+    for vote in block.signatures:
+        require(vote.validator in voters, "BLK-06", "not a validator")
+        key = signing_key(state, vote.validator)
+        message = vote_bytes(header_hash, vote.time)
+        require(verify(key, message, vote.signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
     require(header.proposer in signers, "BLK-13", "the proposer did not sign")
+    check_vote_time(state.time, header.timestamp, [vote.time for vote in block.signatures])
     ids = [tx_id(tx) for tx in block.transactions]
     require(header.tx_root == merkle_root(ids), "BLK-08")
 
@@ -212,7 +243,8 @@ def build_block(
 ) -> tuple[bytes, State]:
     """Make a valid block on ``state`` (a tool for nodes and tests): execute, fill roots, sign.
 
-    Raises ``Rejected`` if a transaction is rejected.
+    Every validator votes with the block's timestamp as its clock's time (honest validators
+    whose clocks agree). Raises ``Rejected`` if a transaction is rejected.
     """
     after = advance_clock(state, timestamp)
     for tx in transactions:
@@ -229,9 +261,9 @@ def build_block(
         state_root=state_root(after),
         proposer=public_key_of(proposer_seed),
     )
-    vote = vote_bytes(header.hash())
-    signatures = sorted((public_key_of(seed), sign(seed, vote)) for seed in validator_seeds)
-    block = encode(
-        {0: header.to_cbor(), 1: list(transactions), 2: [list(pair) for pair in signatures]}
+    votes = sorted(
+        (sign_vote(seed, header, timestamp) for seed in validator_seeds),
+        key=lambda vote: vote.validator,
     )
+    block = encode({0: header.to_cbor(), 1: list(transactions), 2: [v.to_cbor() for v in votes]})
     return block, replace(after, tip_hash=header.hash())

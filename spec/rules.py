@@ -276,9 +276,9 @@ _TABLE: Final = (
     ("BLK-05", "Proposer is a validator", V, 705, "BAD_PROPOSER",
      "A block's proposer MUST be a registered validator."),
     ("BLK-06", "Validator signatures", V, 706, "BAD_BLOCK_SIGNATURE",
-     "Every block signature MUST be a valid signature by a registered validator over the vote "
-     "bytes (block-vote tag, 0x00, header hash), listed once, in ascending order of validator "
-     "id."),
+     "Every block vote MUST be a valid signature by a registered validator over the vote bytes "
+     "(block-vote tag, 0x00, header hash, the vote's time as 8 bytes big-endian), listed once, "
+     "in ascending order of validator id."),
     ("BLK-07", "Quorum", V, 707, "NO_QUORUM",
      "A block MUST be signed by at least two thirds of the registered validators: 3 x signers >= "
      "2 x validators."),
@@ -344,6 +344,9 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("INV-18", "Time within what honest validators signed", INV, None, None,
+     "Under A-1, an accepted block's timestamp lies within MAX_VOTE_SKEW_S of the range of "
+     "times its honest voters signed, unless the ledger's clock is catching up after a halt."),
     ("INV-20", "Separation of duties", INV, None, None,
      "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
      "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
@@ -384,6 +387,9 @@ _TABLE: Final = (
      "In a loaded state, every demand row MUST belong to a registered account."),
     ("TIM-01", "Bounded clock step", V, 2101, "TIME_JUMP_TOO_LARGE",
      "A block's timestamp MUST NOT exceed the ledger's time by more than MAX_BLOCK_JUMP_S."),
+    ("TIM-02", "Time the votes vouch for", V, 2102, "TIME_NOT_VOUCHED",
+     "With m the lower median of a block's vote times, its timestamp T MUST satisfy T <= m + "
+     "MAX_VOTE_SKEW_S and T >= min(m, ledger time + MAX_BLOCK_JUMP_S) - MAX_VOTE_SKEW_S."),
     ("VAL-01", "Only validators admit validators", V, 1601, "VALIDATOR_ROLE_RESERVED",
      "A REGISTER_ACCOUNT transaction MUST NOT grant the VALIDATOR role; only a VALIDATOR_UPDATE "
      "approved by the validators does."),

@@ -398,6 +398,17 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
     ),
+    Mutant(
+        "vote-time-no-catch-up",
+        "TIM-02 catch-up after a halt",
+        "spec/time.py",
+        (
+            (
+                "return min(median, ledger_time + MAX_BLOCK_JUMP_S) - MAX_VOTE_SKEW_S",
+                "return median - MAX_VOTE_SKEW_S",
+            ),
+        ),
+    ),
     # Check order, window edges and bounds: bugs an independent implementation made.
     Mutant(
         "nonce-before-signature",

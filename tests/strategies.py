@@ -270,8 +270,11 @@ def forge_block(
         proposer=key_of(proposer),
     )
     header = replace(header, **header_changes)  # type: ignore[arg-type]
-    vote = vote_bytes(header.hash())
-    pairs = sorted((public_key_of(seed_of(name)), sign(seed_of(name), vote)) for name in signers)
+    at = int(header.timestamp)
+    vote = vote_bytes(header.hash(), at)
+    pairs = sorted(
+        (public_key_of(seed_of(name)), at, sign(seed_of(name), vote)) for name in signers
+    )
     return encode({0: header.to_cbor(), 1: list(transactions), 2: [list(p) for p in pairs]})
 
 

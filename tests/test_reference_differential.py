@@ -280,6 +280,7 @@ SPOILS = (
     "order",
     "chain",
     "txroot",
+    "votetime",
 )
 
 
@@ -306,10 +307,12 @@ def _block(pair: Pair, draw: Any) -> None:
         proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
     )
     signers = list(VALIDATORS[: 1 if spoil == "quorum" else 2])
-    vote = vote_bytes(header.hash())
-    pairs = sorted((key_of(v), sign(seed_of(v), vote)) for v in signers)
+    # Honest votes carry the header's time; "votetime" votes an hour later (TIM-02).
+    at = int(header.timestamp) + (3600 if spoil == "votetime" else 0)
+    vote = vote_bytes(header.hash(), at)
+    pairs = sorted((key_of(v), at, sign(seed_of(v), vote)) for v in signers)
     if spoil == "signature":
-        pairs[0] = (pairs[0][0], bytes(64))
+        pairs[0] = (pairs[0][0], at, bytes(64))
     if spoil == "order":
         pairs.reverse()
     block = encode({0: header.to_cbor(), 1: txs, 2: [list(p) for p in pairs]})

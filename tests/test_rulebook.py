@@ -27,6 +27,7 @@ import pytest
 
 import spec
 from spec import blocks, cbor, crypto, orders, state, transactions, units, wire
+from spec import time as block_time
 from spec.attestation import MAX_BATCH_READINGS, READING_FIELDS
 from spec.clearing import AuctionOrder, call_auction, eligible_bids
 from spec.fmap import FrozenMap
@@ -333,6 +334,8 @@ CONSTANTS: dict[str, object] = {
     "MAX_BLOCK_BYTES": blocks.MAX_BLOCK_BYTES,
     "MAX_BLOCK_TXS": blocks.MAX_BLOCK_TXS,
     "MAX_BATCH_READINGS": MAX_BATCH_READINGS,
+    "MAX_BLOCK_JUMP_S": block_time.MAX_BLOCK_JUMP_S,
+    "MAX_VOTE_SKEW_S": block_time.MAX_VOTE_SKEW_S,
     "LTHASH_LANES": state.LTHASH_LANES,
     "LTHASH_BYTES": state.LTHASH_BYTES,
     "HASH_BYTES": crypto.HASH_BYTES,

@@ -123,9 +123,9 @@ def group_blocks(suite: Suite) -> None:
     header = _decode_header(good)
     dup = vote_of("validator-1", header)
     bad("duplicate-signer", forged(signatures=[dup, dup]), "BLK-06", "The same vote twice.")
-    flipped = bytearray(vote_of("validator-2", header)[1])
+    flipped = bytearray(vote_of("validator-2", header)[2])
     flipped[5] ^= 1
-    pairs = sorted([vote_of("validator-1", header), (key_of("validator-2"), bytes(flipped))])
+    pairs = sorted([vote_of("validator-1", header), (key_of("validator-2"), t, bytes(flipped))])
     bad(
         "bad-signature",
         forged(signatures=pairs),
@@ -133,7 +133,7 @@ def group_blocks(suite: Suite) -> None:
         "A vote with one bit flipped.",
         "signature",
     )
-    stale = vote_of("validator-2", replace(header, timestamp=Timestamp(t + 1)))
+    stale = vote_of("validator-2", replace(header, timestamp=Timestamp(t + 1)), t)
     bad(
         "vote-for-other-header",
         forged(signatures=sorted([vote_of("validator-1", header), stale])),
@@ -195,7 +195,7 @@ def group_blocks(suite: Suite) -> None:
         forge_block(weird, [deposit], t, signers=("validator-1", "validator-2", "validator-3"))
     )
     weird_votes = [vote_of(n, weird_header) for n in ("validator-1", "validator-2", "validator-3")]
-    forged_vote = (edwards.IDENTITY_KEY, edwards.IDENTITY_KEY + edwards.ZERO_S)
+    forged_vote = (edwards.IDENTITY_KEY, t, edwards.IDENTITY_KEY + edwards.ZERO_S)
     del votes
     suite.negative(
         "block/BLK-06/forged-small-order-validator",
@@ -269,14 +269,14 @@ def group_blocks(suite: Suite) -> None:
             "A transaction entry of MAX_TX_BYTES + 1 bytes.",
         ),
         (
-            "signature-pair-of-three",
-            encode({**block_map, 2: [[b"", b"", b""]]}),
+            "vote-entry-of-four",
+            encode({**block_map, 2: [[b"", 0, b"", b""]]}),
             "ENC-15",
-            "A signature entry of three elements.",
+            "A vote entry of four elements (a vote is [validator, time, signature]).",
         ),
         ("block-is-bytes", encode(good), "ENC-14", "The block wrapped in a byte string."),
         ("transaction-is-text", encode({**block_map, 1: ["x"]}), "ENC-14", "A text entry."),
-        ("signature-entry-is-bytes", encode({**block_map, 2: [b"x"]}), "ENC-14", "Not a pair."),
+        ("signature-entry-is-bytes", encode({**block_map, 2: [b"x"]}), "ENC-14", "Not a vote."),
     ]
     for name, data, rule_id, description in enc_cases:
         bad(name, data, rule_id, description, "encoding")
