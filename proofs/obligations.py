@@ -1,5 +1,6 @@
 """Every proof obligation, by name: Init => Inv, Inv and Step => Inv' per kind and invariant,
-the lemmas the ghost totals rest on, and the auction's properties (``proofs/auction.py``).
+the lemmas the ghost totals rest on, the auction's properties (``proofs/auction.py``) and the
+block time's (INV-18, ``proofs/block_time.py``).
 
 An obligation is ``hypotheses => goal``; the runner proves it by showing ``hypotheses and not
 goal`` unsatisfiable, and checks ``hypotheses`` satisfiable (vacuity). Obligations are built by
