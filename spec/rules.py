@@ -344,6 +344,15 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("INV-16", "The validator set changes only with a quorum", INV, None, None,
+     "No transaction, clearing or clock advance MAY change the set of validators; the end of a "
+     "block changes it only by applying the pending change (VAL-08), which at least two thirds "
+     "of that same set approved (3 x distinct approving validators >= 2 x validators)."),
+    ("INV-17", "The validator set changes by one validator at a time", INV, None, None,
+     "At most one change of the validator set MAY be pending, and it is never replaced or "
+     "dropped; it adds or removes one validator of a set of more than three, takes effect at "
+     "the end of the block after the one that carried it, and no step changes the set by more "
+     "than that one validator."),
     ("INV-20", "Separation of duties", INV, None, None,
      "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
      "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
