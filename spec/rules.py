@@ -335,7 +335,8 @@ _TABLE: Final = (
      "An account's nonce MUST never decrease and MUST grow by one per accepted transaction."),
     ("INV-12", "Authorization", INV, None, None,
      "Only an account's own transactions MAY lower its balance, open or close its orders or "
-     "reserve its lots; only the operator registers; only a meter's attestor attests."),
+     "reserve its lots; only the operator registers, except that the end of a block registers "
+     "the validator a VALIDATOR_UPDATE admitted (VAL-08); only a meter's attestor attests."),
     ("INV-13", "Time", INV, None, None,
      "No reading is attested outside its window; no open order remains in a market whose trading "
      "has closed."),
