@@ -573,7 +573,8 @@ def _lot_changed(pre: Ledger, post: Ledger, k: tuple[Term, Term]) -> Term:
 def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
     """INV-12: only an account's own transactions lower its balance, open or close its orders
     or change its lots; clearing touches only open orders and lowers no balance; only the
-    operator registers; only a meter's attestor attests."""
+    operator registers (the end of a block registers only the account a pending addition to the
+    validator set names, VAL-08); only a meter's attestor attests."""
     parts = []
     sender = actor.sender
     for a in p.accounts:
