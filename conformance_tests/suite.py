@@ -29,6 +29,7 @@ from spec.state import (
     Account,
     Encumbrance,
     MarketStatus,
+    Role,
     Source,
     State,
     state_root,
@@ -79,7 +80,9 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.DEPOSIT: ("MNY-01", "MNY-02", "MNY-04", "INV-06"),
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),
     Kind.TRANSFER: ("MNY-01", "MNY-02", "MNY-03", "INV-06"),
-    Kind.VALIDATOR_UPDATE: ("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07"),
+    Kind.VALIDATOR_UPDATE: (
+        *("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07", "INV-16", "INV-17"),
+    ),
 }
 _AUTHORIZATION_RULES: Final = {
     *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),
@@ -110,6 +113,10 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-20")
         if outcome.rule == "TIM-02":
             rules.add("INV-18")
+        if outcome.rule in ("VAL-01", "VAL-04", "VAL-05"):
+            rules.add("INV-16")  # the set does not change without a quorum
+        if outcome.rule in ("VAL-03", "VAL-06", "VAL-07"):
+            rules.add("INV-17")  # nor by more than one real change at a time
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:
@@ -150,7 +157,13 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("CLR-08")
     if step.kind == "tick":
         rules.add("BLK-04" if outcome.code else "CLR-01")
+    if _validators(before) != _validators(after):
+        rules |= {"VAL-08", "INV-16", "INV-17"}
     return rules
+
+
+def _validators(state: State) -> set[bytes]:
+    return {key for key, account in state.accounts.items() if account.roles & Role.VALIDATOR}
 
 
 def stages_of(before: State, step: Step, after: State, outcome: Outcome) -> list[State]:

@@ -30,6 +30,7 @@ from proofs.model import (
 )
 from spec.state import MarketStatus, OrderStatus, Role, Side, State
 from spec.units import NodeId
+from spec.validators import ACTIVATION_DELAY
 
 
 @dataclass
@@ -49,6 +50,7 @@ def _is_bool(name: str) -> bool:
         "account_operator",
         "account_attestor",
         "account_trader",
+        "account_validator",
     )
 
 
@@ -77,6 +79,7 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         t["account_operator"][k] = bool(a.roles & Role.OPERATOR)
         t["account_attestor"][k] = bool(a.roles & Role.ATTESTOR)
         t["account_trader"][k] = bool(a.roles & Role.TRADER)
+        t["account_validator"][k] = bool(a.roles & Role.VALIDATOR)
         t["account_nonce"][k] = a.nonce
         t["account_balance"][k] = a.balance
     for rank, node_id in enumerate(_registration_order(state)):
@@ -186,8 +189,37 @@ def scalars(state: State, ids: AccountIds) -> dict[str, int]:
         "escrow_total": sum(o.escrow for o in state.orders.values()),
         "node_count": len(state.nodes),
         "clock_horizon": state.time,
+        "height": state.height,
+        **_validator_scalars(state, ids),
     }
     return {name: int(v) for name, v in values.items()}
+
+
+def _validator_scalars(state: State, ids: AccountIds) -> dict[str, int]:
+    """The validator count and the pending change. The spec does not keep a change's approvals:
+    the ghost ``pending_approvers`` is taken as the whole set (tests compare it only where the
+    model computed it)."""
+    count = sum(1 for a in state.accounts.values() if a.roles & Role.VALIDATOR)
+    pending = state.pending_validator
+    if pending is None:
+        return {
+            "validator_count": count,
+            "pending_height": NONE,
+            "pending_account": NONE,
+            "pending_power": 0,
+            "pending_approvers": 0,
+            "pending_set_size": 0,
+            "pending_since": NONE,
+        }
+    return {
+        "validator_count": count,
+        "pending_height": pending.height,
+        "pending_account": ids(pending.account),
+        "pending_power": pending.power,
+        "pending_approvers": count,
+        "pending_set_size": count,
+        "pending_since": pending.height - 1 - ACTIVATION_DELAY,
+    }
 
 
 def encode(state: State, ids: AccountIds) -> Ledger:

@@ -7,10 +7,10 @@ keys, which are free constants and so stand for every key. Assuming the invarian
 a weaker hypothesis, so a proof stays sound; it keeps the obligations quantifier-free, which is
 what makes a broken rule come back with a counterexample in milliseconds instead of ``unknown``.
 
-State invariants relate one state to itself; step invariants (INV-11, INV-12, and the step half of
-INV-04) relate a state to its successor. The comments name the spec check each clause mirrors
-(``spec/invariants.py``). INV-15 (determinism) is a property of the clearing algorithm and is proved
-in ``proofs/auction.py``.
+State invariants relate one state to itself; step invariants (INV-11, INV-12, and the step halves
+of INV-04, INV-16 and INV-17) relate a state to its successor. The comments name the spec check
+each clause mirrors (``spec/invariants.py``). INV-15 (determinism) is a property of the clearing
+algorithm and is proved in ``proofs/auction.py``.
 """
 
 from __future__ import annotations
@@ -437,6 +437,55 @@ def inv21(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv16(s: Ledger, p: Points) -> Term:
+    """INV-16 (state part): the pending change, if any, was approved by at least two thirds of
+    the set it changes (3 x distinct approving validators >= 2 x the set's size then), and the
+    set has as many validators now as then (its step part: no step changed it meanwhile); only
+    registered accounts are validators."""
+    pending = s.pending_height != NONE
+    parts = [
+        s.validator_count >= 0,
+        z3.Implies(
+            pending,
+            z3.And(
+                3 * s.pending_approvers >= 2 * s.pending_set_size,
+                s.pending_set_size == s.validator_count,
+            ),
+        ),
+    ]
+    for a in p.accounts:
+        registered = get(s.account_registered, a)
+        parts.append(z3.Implies(z3.Not(registered), z3.Not(get(s.account_validator, a))))
+    a = s.pending_account
+    not_registered = z3.And(pending, z3.Not(get(s.account_registered, a)))
+    parts.append(z3.Implies(not_registered, z3.Not(get(s.account_validator, a))))
+    return _all(parts)
+
+
+def inv17(s: Ledger, p: Points) -> Term:
+    """INV-17 (state part): at most one change is pending (the state has one place for it and
+    VAL-06 never overwrites it); it adds a non-validator or removes a validator of a set of more
+    than three (so one is less than a third, VAL-07); it was accepted in the block after height
+    ``pending_since``, is effective from ``pending_since + 3`` (VAL-08: block since + 2 is still
+    signed by the old set) and is never overdue."""
+    pending = s.pending_height != NONE
+    a = s.pending_account
+    return z3.And(
+        s.height >= 0,
+        z3.Implies(
+            pending,
+            z3.And(
+                s.validator_count > 3,
+                z3.Or(s.pending_power == 0, s.pending_power == 1),
+                get(s.account_validator, a) == (s.pending_power == 0),
+                s.pending_height == s.pending_since + 3,
+                s.pending_since <= s.height,
+                s.height <= s.pending_since + 1,
+            ),
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -462,6 +511,8 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-21", "encumbrance follows the meter", inv21),
     StateInvariant("INV-25", "open bids are backed", inv25),
     StateInvariant("INV-26", "open orders are capped", inv26),
+    StateInvariant("INV-16", "the validator set changes only with a quorum", inv16),
+    StateInvariant("INV-17", "the validator set changes by one at a time", inv17),
 )
 
 
@@ -483,6 +534,8 @@ class Actor:
 
 
 OPERATOR_KINDS = ("register_account", "register_node", "register_meter")
+END_BLOCK = "end_block"
+"""The step that closes a block: the height moves, a due change of the validator set applies."""
 
 
 def inv11(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
@@ -520,7 +573,8 @@ def _lot_changed(pre: Ledger, post: Ledger, k: tuple[Term, Term]) -> Term:
 def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
     """INV-12: only an account's own transactions lower its balance, open or close its orders
     or change its lots; clearing touches only open orders and lowers no balance; only the
-    operator registers; only a meter's attestor attests."""
+    operator registers (the end of a block registers only the account a pending addition to the
+    validator set names, VAL-08); only a meter's attestor attests."""
     parts = []
     sender = actor.sender
     for a in p.accounts:
@@ -550,6 +604,15 @@ def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
     changed_registry = z3.Or(*registered) if registered else z3.BoolVal(False)
     if actor.kind in OPERATOR_KINDS:
         parts.append(z3.Implies(changed_registry, get(pre.account_operator, sender)))
+    elif actor.kind == END_BLOCK:
+        # VAL-08: the one account a pending addition names joins; no node or meter changes.
+        for a in p.accounts:
+            joined = get(post.account_registered, a) != get(pre.account_registered, a)
+            admitted = z3.And(
+                pre.pending_height != NONE, a == pre.pending_account, pre.pending_power == 1
+            )
+            parts.append(z3.Implies(joined, admitted))
+        parts += [z3.Not(r) for r in registered[len(p.accounts) :]]
     else:
         parts.append(z3.Not(changed_registry))
     return _all(parts)
@@ -569,6 +632,74 @@ def inv04_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
     return _all(parts)
 
 
+def _validator_changed(pre: Ledger, post: Ledger, a: Term) -> Term:
+    return get(pre.account_validator, a) != get(post.account_validator, a)
+
+
+_PENDING = (
+    "pending_height",
+    "pending_account",
+    "pending_power",
+    "pending_approvers",
+    "pending_set_size",
+    "pending_since",
+)
+
+
+def inv16_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
+    """INV-16: no transaction, clearing or clock advance changes the validator set; the end of a
+    block changes it only as the pending change says, and only if at least two thirds of the set
+    it changes approved it (3 x distinct approving validators >= 2 x validators)."""
+    parts = []
+    for a in p.accounts:
+        changed = _validator_changed(pre, post, a)
+        if actor.kind != END_BLOCK:
+            parts.append(z3.Not(changed))
+            continue
+        parts.append(
+            z3.Implies(
+                changed,
+                z3.And(
+                    pre.pending_height != NONE,
+                    a == pre.pending_account,
+                    get(post.account_validator, a) == (pre.pending_power == 1),
+                    3 * pre.pending_approvers >= 2 * pre.validator_count,
+                ),
+            )
+        )
+    if actor.kind != END_BLOCK:
+        parts.append(post.validator_count == pre.validator_count)
+    return _all(parts)
+
+
+def inv17_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
+    """INV-17: a step changes the set by at most one validator (the number of validators moves by
+    at most one, and only the pending change's account changes), and only a set of more than
+    three; a pending change is never replaced or dropped: it stays as it was accepted until the
+    end of block ``pending_since + 2`` (the block after the one that carried it), and there it
+    takes effect."""
+    delta = post.validator_count - pre.validator_count
+    pending = pre.pending_height != NONE
+    same = z3.And(*[getattr(post, n) == getattr(pre, n) for n in _PENDING])
+    parts = [
+        z3.Or(delta == -1, delta == 0, delta == 1),
+        z3.Implies(delta != 0, pre.validator_count > 3),
+    ]
+    on_time = post.height == pre.pending_since + 2
+    for a in p.accounts:
+        changed = _validator_changed(pre, post, a)
+        parts.append(z3.Implies(changed, z3.And(pending, a == pre.pending_account, on_time)))
+    if actor.kind == END_BLOCK:
+        applied = z3.And(
+            post.pending_height == NONE,
+            get(post.account_validator, pre.pending_account) == (pre.pending_power == 1),
+        )
+        parts.append(z3.Implies(pending, z3.If(on_time, applied, same)))
+    else:
+        parts.append(z3.Implies(pending, same))
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StepInvariant:
     rule_id: str
@@ -580,4 +711,6 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("INV-04", "a reading is never re-attested", inv04_step),
     StepInvariant("INV-11", "nonce monotonicity", inv11),
     StepInvariant("INV-12", "authorization", inv12),
+    StepInvariant("INV-16", "the validator set changes only with a quorum", inv16_step),
+    StepInvariant("INV-17", "one validator at a time, on schedule", inv17_step),
 )

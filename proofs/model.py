@@ -11,10 +11,11 @@ Unbounded quantities are Z3 ``Int`` (never bit-vectors, whose wrap-around would 
 hold modulo 2^64); the bounds of ``spec/units.py`` are explicit constraints (INV-07, INV-08).
 
 Sums over all accounts or all orders cannot be written as terms. The model keeps *ghost totals*
-instead (``balance_total``, ``escrow_total`` and a few per-key sums over orders and demand) and
-updates them in exactly one place per summed table: ``write_balance``, ``write_order`` and
-``write_demand`` store the new value and add ``new - old`` to every total the entry counts in,
-reading ``old`` from the array as it is at that moment. This is the update lemma of a sum,
+instead (``balance_total``, ``escrow_total``, ``validator_count`` and a few per-key sums over
+orders and demand) and updates them in exactly one place per summed table: ``write_balance``,
+``write_validator``, ``write_order`` and ``write_demand`` store the new value and add
+``new - old`` to every total the entry counts in, reading ``old`` from the array as it is at that
+moment. This is the update lemma of a sum,
 ``sum(Store(f, k, v)) = sum(f) - f[k] + v`` (axiom SUM-UPDATE, checked on a bounded universe by the
 ``lemma`` obligations). Because each write reads the latest array, two writes to one key (a
 self-transfer, a self-trade, two bids of one buyer) stay exact.
@@ -99,11 +100,29 @@ class Ledger:
     clock_horizon: Term
     """ghost: the ``now`` of the clock advance in progress; equal to ``time`` between advances,
     which is when transactions are applied (BLK-12)."""
+    # The validator set (spec/validators.py): the height and the one pending change (VAL-06).
+    height: Term
+    """The height of the last block applied (``State.height``)."""
+    validator_count: Term
+    """ghost: number of accounts holding the VALIDATOR role (``len(validators(state))``)."""
+    pending_height: Term
+    """``State.pending_validator.height`` (the first height the changed set signs), NONE when no
+    change is pending."""
+    pending_account: Term
+    pending_power: Term
+    pending_approvers: Term
+    """ghost: how many distinct current validators validly approved the pending change."""
+    pending_set_size: Term
+    """ghost: how many validators the set had when the pending change was accepted."""
+    pending_since: Term
+    """ghost: the height of the state the pending change was accepted in (the block that carried
+    it is the next one)."""
     # accounts
     account_registered: Term
     account_operator: Term
     account_attestor: Term
     account_trader: Term
+    account_validator: Term
     account_nonce: Term
     account_balance: Term
     # nodes
@@ -192,6 +211,7 @@ _BOOL_FIELDS = {
     "account_operator",
     "account_attestor",
     "account_trader",
+    "account_validator",
     "node_registered",
     "meter_registered",
     "reading_exists",
@@ -210,6 +230,14 @@ SCALARS = (
     "escrow_total",
     "node_count",
     "clock_horizon",
+    "height",
+    "validator_count",
+    "pending_height",
+    "pending_account",
+    "pending_power",
+    "pending_approvers",
+    "pending_set_size",
+    "pending_since",
 )
 
 
@@ -345,6 +373,7 @@ def _bump(s: Ledger, name: str, key: tuple[Term, ...], delta: Term) -> Ledger:
 
 _SUMMED = {
     "account_balance",
+    "account_validator",
     "demand_claimed",
     *(n for n in FIELD_NAMES if n.startswith("order_")),
 }
@@ -357,6 +386,17 @@ def write_balance(s: Ledger, account: Term, new: Term) -> Ledger:
         s,
         account_balance=store(s.account_balance, (account,), new),
         balance_total=s.balance_total - old + new,
+    )
+
+
+def write_validator(s: Ledger, account: Term, holds: Term) -> Ledger:
+    """Give or take one account's VALIDATOR role and keep ``validator_count`` the number of
+    validators (SUM-UPDATE over 0/1 terms)."""
+    old = get(s.account_validator, account)
+    return replace(
+        s,
+        account_validator=store(s.account_validator, (account,), holds),
+        validator_count=s.validator_count - z3.If(old, 1, 0) + z3.If(holds, 1, 0),
     )
 
 

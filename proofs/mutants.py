@@ -22,7 +22,15 @@ from typing import Any
 import z3
 
 from proofs import auction, block_time, model
-from proofs.transitions import attest, clearing, place_bid, register_node, transfer, withdraw
+from proofs.transitions import (
+    attest,
+    clearing,
+    place_bid,
+    register_node,
+    transfer,
+    validator_update,
+    withdraw,
+)
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -311,6 +319,90 @@ MUTANTS: tuple[Mutant, ...] = (
         _seam(block_time, "median_position", lambda s: min((s + 1) // 2, s - 1)),
     ),
 )
+
+VALIDATOR_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "operator-grants-validator",
+        "register_account skips VAL-01, so the operator makes validators alone",
+        "INV-16",
+        ("register_account/",),
+        without_check("VAL-01"),
+    ),
+    Mutant(
+        "validator-quorum-one-half",
+        "VAL-05 asks for half of the validators (2 x approvals >= validators) instead of two "
+        "thirds",
+        "INV-16",
+        ("validator_update/",),
+        _seam(
+            validator_update, "quorum", lambda approvals, validators: 2 * approvals >= validators
+        ),
+    ),
+    Mutant(
+        "approvals-counted-with-duplicates",
+        "VAL-04 does not require ascending, distinct approvers, so one validator's approval "
+        "listed three times counts three times",
+        "INV-16",
+        ("validator_update/",),
+        _seam(validator_update, "approvals_by_validators", lambda tx: tx.valid == tx.approvals),
+    ),
+    Mutant(
+        "approvals-by-anyone",
+        "validator_update skips VAL-04, so approvals by non-validators or with bad signatures "
+        "count",
+        "INV-16",
+        ("validator_update/",),
+        without_check("VAL-04"),
+    ),
+    Mutant(
+        "no-change-pending",
+        "validator_update skips VAL-03, so adding a validator or removing a non-validator is "
+        "accepted as the pending change",
+        "INV-17",
+        ("validator_update/",),
+        without_check("VAL-03"),
+    ),
+    Mutant(
+        "set-shrinks-to-nothing",
+        "validator_update skips VAL-07, so a set of three or fewer (down to the last validators) "
+        "changes, one validator being a third or more of it",
+        "INV-17",
+        ("validator_update/",),
+        without_check("VAL-07"),
+    ),
+    Mutant(
+        "second-change-replaces-pending",
+        "validator_update skips VAL-06, so a second change is accepted while one is pending and "
+        "replaces it",
+        "INV-17",
+        ("validator_update/",),
+        without_check("VAL-06"),
+    ),
+    Mutant(
+        "change-effective-at-next-height",
+        "a change accepted in block H is effective from H + 1 instead of H + 2 (VAL-08): the "
+        "block that carries it already changes the set",
+        "INV-17",
+        ("validator_update/", "end_block/"),
+        _seam(validator_update, "activation", lambda s: s.height + 2),
+    ),
+    Mutant(
+        "pending-change-applied-at-once",
+        "end_block applies a pending change whatever its height (VAL-08)",
+        "INV-17",
+        ("end_block/",),
+        _seam(validator_update, "due", lambda s: s.pending_height != model.NONE),
+    ),
+    Mutant(
+        "removal-adds",
+        "end_block gives the account the VALIDATOR role whatever the change's power (VAL-08)",
+        "INV-16",
+        ("end_block/",),
+        _seam(validator_update, "end_block_role", lambda s, new, apply: z3.Or(new, apply)),
+    ),
+)
+
+MUTANTS = MUTANTS + VALIDATOR_MUTANTS
 
 BY_NAME = {m.name: m for m in MUTANTS}
 

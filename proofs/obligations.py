@@ -30,8 +30,9 @@ from typing import Any
 
 import z3
 
-from proofs import auction, block_time
+from proofs import auction, block_time, quorums
 from proofs.invariants import (
+    END_BLOCK,
     STATE_INVARIANTS,
     STEP_INVARIANTS,
     Actor,
@@ -40,6 +41,7 @@ from proofs.invariants import (
 from proofs.model import (
     ASK,
     FIELD_NAMES,
+    NONE,
     OPEN,
     Ledger,
     Obligation,
@@ -64,6 +66,7 @@ from proofs.transitions import (
     register_meter,
     register_node,
     transfer,
+    validator_update,
     withdraw,
 )
 from proofs.transitions._common import Points
@@ -80,6 +83,7 @@ TX_KINDS: tuple[ModuleType, ...] = (
     deposit,
     withdraw,
     transfer,
+    validator_update,
 )
 
 
@@ -296,6 +300,24 @@ def clock_finish_setting() -> Setting:
     return Setting(pre, result.after, hypotheses, points, fresh, actor, tx_terms, ("CLR-01",))
 
 
+def end_block_setting() -> Setting:
+    """A block ends: the height moves to the block's and a due change of the validator set takes
+    effect (VAL-08), after the block's transactions, so between clock advances."""
+    pre = symbolic_ledger("pre")
+    fresh = fresh_points("x")
+    points = closure(pre, validator_update.end_block_touched(pre).merge(fresh))
+    result = validator_update.end_block(pre)
+    hypotheses = [
+        parameter_domain(pre),
+        all_state_invariants(pre, points),
+        pre.clock_horizon == pre.time,
+        result.accepted,
+    ]
+    actor = Actor(None, None, END_BLOCK)
+    tx_terms = {"pending account": pre.pending_account, "height": pre.height}
+    return Setting(pre, result.after, hypotheses, points, fresh, actor, tx_terms, ("VAL-08",))
+
+
 def book_complete(s: Ledger, book: clearing.Book, points: Points) -> list[Term]:
     """SUM-COMPLETE under BOOK: the book lists every open order of the market, and every open
     ask on a lot of the market is such an order (INV-03: an ask's zone is its lot's), so a lot of
@@ -338,6 +360,13 @@ def genesis() -> tuple[Ledger, list[Term]]:
             continue
         if name in ("account_registered", "account_operator", "account_attestor", "account_trader"):
             continue
+        if name == "account_validator":
+            continue  # who holds which role is the genesis' choice
+        if name == "validator_count":
+            continue  # the number of genesis validators: free, as their choice is
+        if name in ("pending_height", "pending_account", "pending_since"):
+            values[name] = z3.IntVal(NONE)
+            continue
         arity = field_arity(name)
         if name == "clock_horizon":
             values[name] = s.time
@@ -351,7 +380,11 @@ def genesis() -> tuple[Ledger, list[Term]]:
             value = z3.IntVal(0)  # (a literal: other solvers want values in constant arrays)
         values[name] = constant_table(arity, value)
     g = replace(s, **values)
-    return g, [parameter_domain(g), get(g.account_registered, g.fee_account)]
+    return g, [
+        parameter_domain(g),
+        get(g.account_registered, g.fee_account),
+        g.validator_count >= 0,
+    ]
 
 
 # --- The registry ---------------------------------------------------------------------------------
@@ -418,7 +451,12 @@ def init_obligation(rule_id: str) -> Obligation:
     roles = z3.Implies(
         z3.Not(get(g.account_registered, a)),
         z3.Not(
-            z3.Or(get(g.account_operator, a), get(g.account_attestor, a), get(g.account_trader, a))
+            z3.Or(
+                get(g.account_operator, a),
+                get(g.account_attestor, a),
+                get(g.account_trader, a),
+                get(g.account_validator, a),
+            )
         ),
     )
     compatible = [
@@ -462,6 +500,7 @@ def _settings() -> dict[str, Callable[[], Setting]]:
     out[clearing.KIND] = clearing_setting
     out["advance_clock.start"] = clock_start_setting
     out["advance_clock.finish"] = clock_finish_setting
+    out[END_BLOCK] = end_block_setting
     return out
 
 
@@ -529,6 +568,8 @@ _register(
 for _name, _build in auction.OBLIGATIONS.items():
     _register(_name, _build)
 for _name, _build in block_time.OBLIGATIONS.items():
+    _register(_name, _build)
+for _name, _build in quorums.OBLIGATIONS.items():
     _register(_name, _build)
 
 

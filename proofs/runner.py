@@ -39,7 +39,8 @@ from spec.rules import RULES, RuleKind
 AXIOMS: tuple[tuple[str, str], ...] = (
     (
         "SUM-UPDATE",
-        "A ghost total kept by write_balance / write_order / write_demand equals the sum it "
+        "A ghost total kept by write_balance / write_validator / write_order / write_demand "
+        "equals the sum it "
         "stands for: sum(Store(f, k, v)) = sum(f) - f[k] + v. Checked on 8 keys by "
         "lemma/sum-update; no other code stores into a summed field (model.put refuses).",
     ),
@@ -72,6 +73,15 @@ AXIOMS: tuple[tuple[str, str], ...] = (
         "BLK-12",
         "Transactions run between clock advances (the ghost horizon equals the time), as "
         "apply_block does: the clock first, then the transactions.",
+    ),
+    (
+        "APPROVALS",
+        "A VALIDATOR_UPDATE's approvals are modelled by what VAL-04 and VAL-05 count: the pairs "
+        "listed, whether their ids strictly ascend, how many are a current validator's valid "
+        "signature (SIG), and how many distinct validators those name (at most the valid pairs, "
+        "exactly as many when the ids ascend). That an approval is bound to one chain, sender "
+        "and nonce is VAL-04's byte layout, outside the model. Checked against the spec on "
+        "concrete approval lists by tests/test_proofs_model_vs_spec.py.",
     ),
     (
         "BOOK",

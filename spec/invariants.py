@@ -1,4 +1,5 @@
-"""The invariants (INV-01 .. INV-14, INV-20, INV-21, INV-25, INV-26) as executable checks.
+"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-20, INV-21, INV-25, INV-26) as executable
+checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
@@ -29,6 +30,7 @@ from spec.state import (
 )
 from spec.transactions import Kind, Transaction
 from spec.units import MONEY_MAX_MSEN, NodeId, Slot
+from spec.validators import ACTIVATION_DELAY, validators
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,13 @@ STATE_INVARIANTS: Final = (
     "INV-10",
     "INV-13",
     "INV-14",
+    "INV-17",
     "INV-20",
     "INV-21",
     "INV-25",
     "INV-26",
 )
-STEP_INVARIANTS: Final = ("INV-11", "INV-12")
+STEP_INVARIANTS: Final = ("INV-11", "INV-12", "INV-16", "INV-17")
 
 
 def check_state(state: State) -> list[Violation]:
@@ -268,6 +271,22 @@ def check_state(state: State) -> list[Violation]:
         minted = state.lots.get((meter_id, slot))
         if minted is not None and minted.encumbrance is not source_meter.encumbrance:
             fail("INV-21", f"lot {meter_id} slot {slot}: {minted.encumbrance.name}")
+
+    # INV-17: the one pending change of the validator set is a real change of a set of more
+    # than three, effective two heights after the block that carried it, and not overdue.
+    pending = state.pending_validator
+    if pending is not None:
+        current = validators(state)
+        if (pending.account in current) != (pending.power == 0):
+            fail("INV-17", f"the pending change (power {pending.power}) changes nothing")
+        if len(current) <= 3:
+            fail("INV-17", f"a change is pending for a set of {len(current)}")
+        if (
+            not state.height + ACTIVATION_DELAY
+            <= pending.height
+            <= state.height + 1 + ACTIVATION_DELAY
+        ):
+            fail("INV-17", f"pending change for height {pending.height} at height {state.height}")
     return found
 
 
@@ -322,6 +341,11 @@ def check_step(
     operator_kinds = (Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER)
     changed_registry = any(getattr(after, n) != getattr(before, n) for n in registries)
     new_accounts = set(after.accounts) != set(before.accounts)
+    pending = before.pending_validator
+    if tx is None and pending is not None and pending.power == 1:
+        # VAL-08: the end of a block registers the validator the validators admitted.
+        admitted = {pending.account}
+        new_accounts = set(after.accounts) - admitted != set(before.accounts) - admitted
     if (changed_registry or new_accounts) and (tx is None or tx.kind not in operator_kinds):
         fail("INV-12", "a registry changed outside an operator's registration")
     registered = changed_registry or new_accounts
@@ -331,4 +355,30 @@ def check_step(
         meter = after.meters[reading_key[0]]
         if tx is None or meter.attestor != tx.sender:
             fail("INV-12", f"reading {reading_key} not attested by the meter's attestor")
+    found += _validator_set_step(before, after, tx)
+    return found
+
+
+def _validator_set_step(before: State, after: State, tx: Transaction | None) -> list[Violation]:
+    """INV-16, INV-17: only the end of a block (``tx`` None and the height one up) changes the
+    validator set, by the pending change alone and at its height; a pending change stays as it
+    is until then. (That two thirds of the set approved it is checked when it is accepted,
+    VAL-05; the state does not keep the approvals, so the proofs carry that half.)"""
+    found: list[Violation] = []
+    old, new = set(validators(before)), set(validators(after))
+    pending = before.pending_validator
+    changed = old ^ new
+    ended = tx is None and after.height == before.height + 1
+    if changed:
+        due = pending is not None and ended and pending.height <= after.height + 1
+        if not due or pending is None or changed != {pending.account}:
+            found.append(Violation("INV-16", f"the validator set changed by {len(changed)}"))
+        elif (pending.account in new) != (pending.power == 1):
+            found.append(Violation("INV-16", "the set changed against the pending change"))
+        if len(old) <= 3 or len(changed) > 1:
+            found.append(Violation("INV-17", f"{len(changed)} of {len(old)} validators changed"))
+    if pending is not None and after.pending_validator != pending:
+        applied = after.pending_validator is None and ended
+        if not applied or pending.height > after.height + 1:
+            found.append(Violation("INV-17", "the pending change was replaced or dropped"))
     return found

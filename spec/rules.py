@@ -335,7 +335,8 @@ _TABLE: Final = (
      "An account's nonce MUST never decrease and MUST grow by one per accepted transaction."),
     ("INV-12", "Authorization", INV, None, None,
      "Only an account's own transactions MAY lower its balance, open or close its orders or "
-     "reserve its lots; only the operator registers; only a meter's attestor attests."),
+     "reserve its lots; only the operator registers, except that the end of a block registers "
+     "the validator a VALIDATOR_UPDATE admitted (VAL-08); only a meter's attestor attests."),
     ("INV-13", "Time", INV, None, None,
      "No reading is attested outside its window; no open order remains in a market whose trading "
      "has closed."),
@@ -344,6 +345,15 @@ _TABLE: Final = (
      "nearest substation ancestor (itself if it is one)."),
     ("INV-15", "Determinism", INV, None, None,
      "The same state and the same input MUST give the same output bytes on every implementation."),
+    ("INV-16", "The validator set changes only with a quorum", INV, None, None,
+     "No transaction, clearing or clock advance MAY change the set of validators; the end of a "
+     "block changes it only by applying the pending change (VAL-08), which at least two thirds "
+     "of that same set approved (3 x distinct approving validators >= 2 x validators)."),
+    ("INV-17", "The validator set changes by one validator at a time", INV, None, None,
+     "At most one change of the validator set MAY be pending, and it is never replaced or "
+     "dropped; it adds or removes one validator of a set of more than three, takes effect at "
+     "the end of the block after the one that carried it, and no step changes the set by more "
+     "than that one validator."),
     ("INV-18", "Time within what honest validators signed", INV, None, None,
      "Under A-1, an accepted block's timestamp lies within MAX_VOTE_SKEW_S of the range of "
      "times its honest voters signed, unless the ledger's clock is catching up after a halt."),

@@ -4,7 +4,8 @@ Only the validators change their own set: a VALIDATOR_UPDATE transaction adds or
 validator and carries the approvals of at least two thirds of the current validators (VAL-04,
 VAL-05). The operator can no longer grant the role (VAL-01). The set changes by one validator at a
 time, and only while that is less than a third of it (VAL-06, VAL-07), so that a quorum of the old
-set and a quorum of the new one always share an honest validator (chapter 13).
+set and a quorum of the new one share an honest validator whenever fewer than a third of each set
+is faulty (INV-17, chapter 13).
 
 A change takes effect two heights after the block that carries it, as CometBFT applies the
 validator updates of block H from height H + 2 (VAL-08, chapter 14): the set that signs block

@@ -75,6 +75,92 @@ class Mutant:
     """Patches of further files, for a bug that takes two slips in two places."""
 
 
+VALIDATOR_SET_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "validator-set-re-adds-a-validator",
+        "VAL-03 a real change (an addition of a current validator is accepted)",
+        "spec/validators.py",
+        (
+            (
+                'require(is_validator != (body.power == 1), "VAL-03",',
+                'require(is_validator or body.power == 1, "VAL-03",',
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-approvals-counted-with-duplicates",
+        "VAL-04 approvals listed once (one validator's approval counts as often as it is listed), INV-16",
+        "spec/validators.py",
+        (
+            (
+                'require(signers == sorted(set(signers)), "VAL-04", "approvals must be ascending, distinct")',
+                'require(signers == sorted(signers), "VAL-04", "approvals must be ascending, distinct")',
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-quorum-one-half",
+        "VAL-05 approval quorum (half of the validators instead of two thirds), INV-16",
+        "spec/validators.py",
+        (
+            (
+                'require(3 * len(signers) >= 2 * len(current), "VAL-05",',
+                'require(2 * len(signers) >= len(current), "VAL-05",',
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-change-replaces-pending",
+        "VAL-06 one change at a time (a change of another account replaces the pending one), INV-17",
+        "spec/validators.py",
+        (
+            (
+                'require(state.pending_validator is None, "VAL-06", "a change is already pending")',
+                'require(state.pending_validator is None or state.pending_validator.account != body.account, "VAL-06")',
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-set-of-three-changes",
+        "VAL-07 less than a third at once (a set of three changes by one), INV-17",
+        "spec/validators.py",
+        (
+            (
+                'require(len(current) > 3, "VAL-07",',
+                'require(len(current) >= 3, "VAL-07",',
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-change-one-height-early",
+        "VAL-08 effective two heights later (the block after the one carrying it is already signed by the new set), INV-17",
+        "spec/validators.py",
+        (("ACTIVATION_DELAY: Final = 2", "ACTIVATION_DELAY: Final = 1"),),
+    ),
+    Mutant(
+        "validator-change-one-height-late",
+        "VAL-08 effective two heights later (the change applies a block late)",
+        "spec/validators.py",
+        (
+            (
+                "if pending is None or pending.height > state.height + 1:",
+                "if pending is None or pending.height > state.height:",
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-removal-keeps-the-role",
+        "VAL-08 a removed validator leaves the set (it keeps signing), INV-16",
+        "spec/validators.py",
+        (
+            (
+                "roles=account.roles & ~Role.VALIDATOR)",
+                "roles=account.roles)",
+            ),
+        ),
+    ),
+)
+
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cancel-releases-twice",
@@ -502,6 +588,7 @@ MUTANTS: tuple[Mutant, ...] = (
         (("CHAIN_ID_MAX_BYTES: Final = 64", "CHAIN_ID_MAX_BYTES: Final = 65"),),
     ),
 )
+MUTANTS = MUTANTS + VALIDATOR_SET_MUTANTS
 
 
 def make_copy(destination: Path) -> None:

@@ -44,6 +44,7 @@ from strategies import (
     quantities_around,
 )
 
+from conformance_tests.edwards import IDENTITY_KEY
 from conformance_tests.scenario import (
     ATTESTATION_WINDOW_S,
     CHAIN_NAME,
@@ -54,6 +55,7 @@ from conformance_tests.scenario import (
 )
 from spec.blocks import apply_block
 from spec.clearing import advance_clock
+from spec.crypto import is_valid_public_key, sign
 from spec.invariants import check_state, check_step
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import (
@@ -61,6 +63,7 @@ from spec.state import (
     MarketStatus,
     NodeKind,
     OrderStatus,
+    PendingValidator,
     Role,
     Side,
     Source,
@@ -74,8 +77,10 @@ from spec.units import (
     SLOT_SECONDS,
     TIME_MAX_S,
     WH_MAX,
+    Height,
     slot_end,
 )
+from spec.validators import approval_bytes, end_block, validators
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -83,10 +88,14 @@ STEPS = 40
 """Steps per generated program."""
 EXAMPLES_FACTOR = 3
 """Programs per run, as a multiple of the profile's max_examples (ci: 180, heavy: 6 000)."""
-VALIDATORS = ("validator-1", "validator-2", "validator-3")
+VALIDATORS = ("validator-1", "validator-2", "validator-3", "validator-4")
+"""The genesis validators: four, the fewest whose set can change by one (VAL-07)."""
+CANDIDATES = ("validator-5", "validator-6", "gina")
+"""Accounts the validators may admit (gina is a newcomer the operator may register too)."""
 CHAIN_ID = Ledger.new(CHAIN_NAME, validators=VALIDATORS).state.params.chain_id
 ZONES = (1, 10)
 NEWCOMERS = ("gina", "hank")
+NAME_OF = {key_of(n): n for n in (*VALIDATORS, *CANDIDATES, *TRADERS, *NEWCOMERS)}
 
 # Rejections every CI run must have provoked at least once (a guard against a vacuous run).
 MUST_REJECT = {
@@ -96,6 +105,7 @@ MUST_REJECT = {
     "BID-01", "BID-02", "BID-04", "CAN-01", "CAN-02", "CAN-03",
     "ORD-06", "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
+    "VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07",
 }  # fmt: skip
 
 
@@ -127,6 +137,8 @@ class Stats:
     traded_wh: int = 0
     clearings: int = 0
     blocks_accepted: int = 0
+    set_changes: int = 0
+    """Block ends at which the validator set changed (VAL-08)."""
 
 
 # --- The model: which rule should refuse an input (None: accept) ---------------------------------
@@ -258,6 +270,31 @@ def expected_payment(state: State, kind: Kind, sender: bytes, to: bytes, amount:
     return "MNY-03" if amount > state.accounts[sender].balance else None
 
 
+def expected_validator_update(
+    state: State, account: bytes, power: int, signers: list[bytes], signed_right: bool
+) -> str | None:
+    """The rule order of chapter 10 for VALIDATOR_UPDATE, written out again for the oracle."""
+    council = {key for key, a in state.accounts.items() if a.roles & Role.VALIDATOR}
+    if account not in state.accounts and not is_valid_public_key(account):
+        return "VAL-02"
+    if (account in council) == (power == 1):
+        return "VAL-03"
+    if state.pending_validator is not None:
+        return "VAL-06"
+    if len(council) <= 3:
+        return "VAL-07"
+    if signers != sorted(set(signers)) or not set(signers) <= council or not signed_right:
+        return "VAL-04"
+    if 3 * len(signers) < 2 * len(council):
+        return "VAL-05"
+    return None
+
+
+def two_thirds(count: int) -> int:
+    """The fewest of ``count`` validators that are a quorum: 3 x q >= 2 x count."""
+    return -(-2 * count // 3)
+
+
 # --- The machine ----------------------------------------------------------------------------------
 
 traders = st.sampled_from(TRADERS)
@@ -278,6 +315,10 @@ class VillageMachine(RuleBasedStateMachine):
     @property
     def slot(self) -> int:
         return self.state.time // SLOT_SECONDS
+
+    def council(self) -> list[str]:
+        """The current validators' names, ascending by key (the order blocks list signers in)."""
+        return [NAME_OF[key] for key in validators(self.state)]
 
     def nonce(self, name: str) -> int:
         account = self.state.accounts.get(key_of(name))
@@ -574,6 +615,75 @@ class VillageMachine(RuleBasedStateMachine):
             expected = "ACC-01" if key_of(name) in self.state.accounts else "ROL-01"
         self.submit(self.make(sender, kind, body), kind.name, expected)
 
+    @rule(data=st.data())
+    def govern(self, data: st.DataObject) -> None:
+        """A VALIDATOR_UPDATE: mostly an approved addition or removal, else one fault on purpose
+        (no real change, too few approvals, a trader's or a repeated or a stale approval, an
+        invalid key, a trader as sender). An accepted change is often followed by the two blocks
+        after which it has taken effect (VAL-08)."""
+        council = self.council()
+        quorum = two_thirds(len(council))
+        outsiders = [n for n in CANDIDATES if key_of(n) not in validators(self.state)]
+        faults = ["no change", "few", "stranger", "twice", "stale", "bad key", "trader sends"]
+        what = data.draw(st.sampled_from(["add", "add", "add", "remove", "remove", *faults]))
+        if what == "add" and not outsiders:
+            what = "remove"
+        sender = data.draw(st.sampled_from(council))
+        approvers = data.draw(
+            st.sampled_from([council, council[:quorum], council[len(council) - quorum :]])
+        )
+        account, power = key_of(data.draw(st.sampled_from(council))), 0
+        twice, nonce_delta = False, 0
+        if what == "add":
+            account, power = key_of(data.draw(st.sampled_from(outsiders))), 1
+        elif what == "no change":
+            choices = [(key_of(council[0]), 1), (key_of("alice"), 0)]
+            account, power = data.draw(st.sampled_from(choices))
+        elif what == "few":
+            approvers = council[: quorum - 1]
+        elif what == "stranger":
+            approvers = [*approvers, "alice"]
+        elif what == "twice":
+            twice = True
+        elif what == "stale":
+            nonce_delta = 1
+        elif what == "bad key":
+            account, power = IDENTITY_KEY, 1
+        elif what == "trader sends":
+            sender = data.draw(traders)
+        message = approval_bytes(
+            CHAIN_ID, key_of(sender), self.nonce(sender) + nonce_delta, account, power
+        )
+        pairs = sorted((key_of(n), sign(seed_of(n), message)) for n in approvers)
+        if twice and pairs:
+            pairs = sorted([*pairs, pairs[0]])
+        body = {0: account, 1: power, 2: [list(pair) for pair in pairs]}
+        signers = [key for key, _ in pairs]
+        if sender not in council:
+            expected: str | None = "TX-06"
+        else:
+            right = nonce_delta == 0
+            expected = expected_validator_update(self.state, account, power, signers, right)
+        tx = self.make(sender, Kind.VALIDATOR_UPDATE, body)
+        if self.submit(tx, "VALIDATOR_UPDATE", expected):
+            due = Height(self.state.height + 3)
+            assert self.state.pending_validator == PendingValidator(due, account, power)
+            if data.draw(st.booleans()):
+                for _ in range(2):
+                    self.close_block(data)
+
+    def close_block(self, data: st.DataObject) -> None:
+        """An empty block at the ledger's time, signed by a quorum of the current set."""
+        before = self.state
+        council = self.council()
+        signers = council[: two_thirds(len(council))]
+        proposer = data.draw(st.sampled_from(signers))
+        block = forge_block(before, [], int(before.time), proposer=proposer, signers=signers)
+        after, receipt = apply_block(before, block)
+        self.stats.steps += 1
+        assert receipt.accepted, receipt
+        self.accept_block(before, after, int(before.time), [])
+
     # -- envelopes that must fail whatever their body -----------------------------------------
 
     @rule(data=st.data())
@@ -680,12 +790,16 @@ class VillageMachine(RuleBasedStateMachine):
                  "proposer", "time", "replay"]
             )
         )  # fmt: skip
-        signers = data.draw(st.sampled_from([VALIDATORS, VALIDATORS[:2], VALIDATORS[1:]]))
+        council = self.council()
+        quorum = two_thirds(len(council))
+        signers = data.draw(
+            st.sampled_from([council, council[:quorum], council[len(council) - quorum :]])
+        )
         changes: dict[str, object] = {}
-        proposer = "validator-2"
+        proposer = data.draw(st.sampled_from(signers))
         expected: str | None = None
         if defect == "quorum":
-            signers, expected = data.draw(st.sampled_from([(), VALIDATORS[2:]])), "BLK-07"
+            signers, expected = data.draw(st.sampled_from([[], council[: quorum - 1]])), "BLK-07"
         elif defect == "state root":
             changes["state_root"], expected = bytes(32), "BLK-10"
         elif defect == "tx root":
@@ -715,7 +829,11 @@ class VillageMachine(RuleBasedStateMachine):
             event(f"block rejected {receipt.rule_id}")
             return
         assert receipt.accepted, receipt
-        # The block is its clock advance followed by its transactions: replay and check each step.
+        self.accept_block(before, after, timestamp, txs)
+
+    def accept_block(self, before: State, after: State, timestamp: int, txs: list[bytes]) -> None:
+        """The block is its clock advance, its transactions and its end (the height moves and a
+        due change of the validator set takes effect): replay and check each step."""
         step = advance_clock(before, timestamp)
         assert check_step(before, step, None, True) == []
         self.record_clearing(before, step)
@@ -725,7 +843,12 @@ class VillageMachine(RuleBasedStateMachine):
             assert check_step(step, nxt, decode_transaction(tx), True) == []
             step = nxt
             self.accepted_txs.append(tx)
-        assert replace(step, height=after.height, tip_hash=after.tip_hash) == after
+        ended = end_block(replace(step, height=after.height))
+        assert check_step(step, ended, None, True) == []
+        if validators(ended) != validators(step):
+            self.stats.set_changes += 1
+            event("validator set changed")
+        assert replace(ended, tip_hash=after.tip_hash) == after
         assert after.height == before.height + 1 and after.tip_hash != before.tip_hash
         self.state = after
         self.stats.blocks_accepted += 1
@@ -760,6 +883,7 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),
+    *("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07", "VAL-08", "INV-16", "INV-17"),
 )
 def test_random_village_keeps_every_invariant() -> None:
     stats = Stats()
@@ -776,15 +900,12 @@ def test_random_village_keeps_every_invariant() -> None:
     print(
         f"\nstateful: {stats.steps} steps, accepted {dict(sorted(stats.accepted.items()))}, "
         f"{stats.clearings} clearings, {stats.trades} with trades ({stats.traded_wh} Wh), "
-        f"{stats.blocks_accepted} blocks accepted, "
+        f"{stats.blocks_accepted} blocks accepted, {stats.set_changes} validator set changes, "
         f"rejections {dict(sorted(stats.rejected.items()))}"
     )
-    # VALIDATOR_UPDATE changes who signs the machine's blocks two heights later; it has its own
-    # tests (test_spec_authority.py) and vectors (validators/...), not a rule of this machine.
-    never_accepted = sorted(
-        k.name for k in KINDS if stats.accepted[k.name] == 0 and k is not Kind.VALIDATOR_UPDATE
-    )
+    never_accepted = sorted(k.name for k in KINDS if stats.accepted[k.name] == 0)
     assert never_accepted == [], f"transaction kinds never accepted: {never_accepted}"
+    assert stats.set_changes > 0, "no change of the validator set ever took effect"
     assert stats.trades > 0, "clearing never produced a trade"
     assert stats.blocks_accepted > 0, "no block was ever accepted"
     never_rejected = sorted(MUST_REJECT - set(stats.rejected))

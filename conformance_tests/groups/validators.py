@@ -25,8 +25,10 @@ def _update(
     sender: str = "validator-1",
     approval_nonce: int | None = None,
     descending: bool = False,
+    twice: bool = False,
 ) -> bytes:
-    """A VALIDATOR_UPDATE by ``sender``; ``approval_nonce`` makes approvals for another nonce."""
+    """A VALIDATOR_UPDATE by ``sender``; ``approval_nonce`` makes approvals for another nonce,
+    ``twice`` lists the first approval a second time."""
     nonce = ledger.nonces.get(sender, 0)
     signed_nonce = nonce if approval_nonce is None else approval_nonce
     message = approval_bytes(
@@ -36,6 +38,8 @@ def _update(
         ((key_of(name), sign(seed_of(name), message)) for name in approvers),
         reverse=descending,
     )
+    if twice:
+        pairs = sorted([*pairs, pairs[0]])
     body = {0: account, 1: power, 2: [list(pair) for pair in pairs]}
     return ledger.make(sender, Kind.VALIDATOR_UPDATE, body)
 
@@ -148,6 +152,14 @@ def group_validators(suite: Suite) -> None:
         _update(v, new, 1, FOUR[:3], descending=True),
         "VAL-04",
         "Three valid approvals in descending order of validator id.",
+    )
+    bad(
+        "approval-listed-twice",
+        _update(v, new, 1, FOUR[:2], twice=True),
+        "VAL-04",
+        "Validator 1's approval listed twice beside validator 2's: three entries, two validators "
+        "(3 x 2 < 2 x 4). The rule book lists each approval once, so VAL-04 rejects it before "
+        "VAL-05 would count the entries.",
     )
     bad(
         "approvals-for-another-nonce",

@@ -16,6 +16,7 @@ from proofs.model import (
     put,
     signed,
     write_balance,
+    write_validator,
 )
 from proofs.transitions._common import Points, symbolic_fields
 
@@ -66,6 +67,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     s = put(s, "account_operator", key, tx.operator)
     s = put(s, "account_attestor", key, tx.attestor)
     s = put(s, "account_trader", key, tx.trader)
+    s = write_validator(s, tx.account, tx.validator)  # false once VAL-01 holds
     s = put(s, "account_nonce", key, z3.IntVal(0))
     s = write_balance(s, tx.account, z3.IntVal(0))
     return checks.done(advance_nonce(s, tx.sender))
