@@ -30,16 +30,18 @@ concrete book, and clock obligations a symbolic horizon; they are reported as no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
 import z3
 
 from conformance_tests.adapter import Step
+from conformance_tests.runner import judge_in_process
 from conformance_tests.scenario import CHAIN_ID, key_of, seed_of
-from conformance_tests.spec_adapter import apply_step, load_state, state_bytes
+from conformance_tests.spec_adapter import SpecImplementation, apply_step, load_state, state_bytes
 from conformance_tests.suite import GenerationError, Suite
 from conformance_tests.vector import Vector
 from proofs import concrete, obligations
@@ -54,6 +56,7 @@ from proofs.model import (
     Obligation,
     Term,
     Transition,
+    field_arity,
     get,
     read_order,
     total,
@@ -104,7 +107,9 @@ from spec.units import (
     Wh,
 )
 
-CLOSING_ROUNDS: Final = 4
+SEEDS: Final = 4
+"""How many first counterexamples (Z3 random seeds) are tried before a case is not concrete."""
+CLOSING_ROUNDS: Final = 6
 """How many times the solver is asked again with the pre-state closed at the keys seen so far."""
 
 KINDS: Final = {module.KIND: module for module in obligations.TX_KINDS}
@@ -158,7 +163,7 @@ class Reader:
         out = {}
         for f in fields(Ledger):
             table, _, column = f.name.partition("_")
-            if table == prefix and concrete.field_arity(f.name) == len(key):
+            if table == prefix and field_arity(f.name) == len(key):
                 index = [z3.IntVal(k) for k in key]
                 out[column] = self.value(get(getattr(self.pre, f.name), *index))
         return out
@@ -188,11 +193,11 @@ def _keys(read: Reader, points: Points, tx: dict[str, int]) -> Keys:
     keys.nodes |= {read.value(n) for n in points.nodes}
     keys.meters |= {read.value(m) for m in points.meters}
     keys.lots |= {(read.value(m), read.value(s)) for m, s in points.readings}
-    keys.demands |= {tuple(read.value(k) for k in d) for d in points.demands}  # type: ignore[misc]
+    keys.demands |= {tuple(read.value(k) for k in d) for d in points.demands}
     keys.orders |= {read.value(o) for o in points.orders}
     keys.markets |= {(read.value(z), read.value(s)) for z, s in points.markets}
     for name in ("sender", "to", "account", "owner", "attestor"):
-        if f"tx.{name}" in tx:
+        if type(tx.get(f"tx.{name}")) is int:  # not REGISTER_ACCOUNT's role flags
             keys.accounts.add(tx[f"tx.{name}"])
     for name in ("node", "zone", "parent"):
         if f"tx.{name}" in tx:
@@ -507,7 +512,7 @@ def differences(
     before, after = concrete.tables(spec_before, ids), concrete.tables(spec_after, ids)
     for f in fields(Ledger):
         name = f.name
-        if concrete.field_arity(name) == 0 or name in _UNOBSERVED:
+        if field_arity(name) == 0 or name in _UNOBSERVED:
             continue
         for key in sorted(set(before.get(name, {})) | set(after.get(name, {}))):
             expected = after.get(name, {}).get(key, _default(name))
@@ -617,16 +622,18 @@ def _within(p: Points, keys: Keys) -> list[Term]:
         return z3.Or(*[term == v for v in options])
 
     facts = []
-    for name in ("accounts", "nodes", "meters", "orders"):
-        options = sorted(getattr(keys, name))
-        facts += [among(t, options) for t in getattr(p, name)] if options else []
-    for name, options in (
-        ("readings", keys.lots),
-        ("demands", keys.demands),
-        ("markets", keys.markets),
+    for points_name, keys_name in (
+        ("accounts", "accounts"),
+        ("nodes", "nodes"),
+        ("meters", "meters"),
+        ("orders", "orders"),
+        ("readings", "lots"),
+        ("demands", "demands"),
+        ("markets", "markets"),
     ):
+        options = sorted(getattr(keys, keys_name))
         if options:
-            facts += [among(t, sorted(options)) for t in getattr(p, name)]
+            facts += [among(t, options) for t in getattr(p, points_name)]
     return facts
 
 
@@ -643,7 +650,7 @@ def _tx_within(s: Ledger, tx: dict[str, Term], keys: Keys) -> list[Term]:
     for table, suffixes in tables.items():
         options = getattr(keys, table)
         for name, term in tx.items():
-            if name.endswith(suffixes) and options:
+            if name.endswith(suffixes) and options and z3.is_int(term):
                 allowed = options | {NONE} if name.endswith(".parent") else options
                 facts.append(_one_of(term, allowed))
     return facts
@@ -817,18 +824,20 @@ def closing(s: Ledger, keys: Keys) -> list[Term]:
         for a in accounts
     ]
     facts.append(s.escrow_total == total([z3.If(o.exists, o.escrow, 0) for o in orders]))
-    facts.append(
-        s.node_count == total([z3.If(get(s.node_registered, iv(n)), 1, 0) for n in keys.nodes])
-    )
     for m, sl in sorted(keys.lots):
         on = [z3.And(o.lot_meter == m, o.slot == sl) for o in orders]
         facts.append(
             get(s.lot_open_ask_wh, iv(m), iv(sl))
-            == total([z3.If(z3.And(c, open_(o, ASK)), o.quantity, 0) for c, o in zip(on, orders)])
+            == total(
+                [
+                    z3.If(z3.And(c, open_(o, ASK)), o.quantity, 0)
+                    for c, o in zip(on, orders, strict=True)
+                ]
+            )
         )
         facts.append(
             get(s.lot_ask_fill_wh, iv(m), iv(sl))
-            == total([z3.If(c, filled(o, ASK), 0) for c, o in zip(on, orders)])
+            == total([z3.If(c, filled(o, ASK), 0) for c, o in zip(on, orders, strict=True)])
         )
     traders = set(keys.demands) | {(a, z, sl) for a in keys.accounts for z, sl in keys.markets}
     for a, z, sl in sorted(traders):
@@ -836,7 +845,7 @@ def closing(s: Ledger, keys: Keys) -> list[Term]:
         mine = [z3.And(o.owner == a, o.zone == z, o.slot == sl) for o in orders]
         facts.append(
             get(s.demand_bid_fill_wh, *key)
-            == total([z3.If(c, filled(o, BID), 0) for c, o in zip(mine, orders)])
+            == total([z3.If(c, filled(o, BID), 0) for c, o in zip(mine, orders, strict=True)])
         )
         for ghost, side, amount in (
             ("trader_open_asks", ASK, None),
@@ -848,7 +857,7 @@ def closing(s: Ledger, keys: Keys) -> list[Term]:
                 == total(
                     [
                         z3.If(z3.And(c, open_(o, side)), getattr(o, amount) if amount else 1, 0)
-                        for c, o in zip(mine, orders)
+                        for c, o in zip(mine, orders, strict=True)
                     ]
                 )
             )
@@ -859,7 +868,7 @@ def closing(s: Ledger, keys: Keys) -> list[Term]:
         for ghost, side in (("market_ask_fill_wh", ASK), ("market_bid_fill_wh", BID)):
             facts.append(
                 get(getattr(s, ghost), iv(z), iv(sl))
-                == total([z3.If(c, filled(o, side), 0) for c, o in zip(here, orders)])
+                == total([z3.If(c, filled(o, side), 0) for c, o in zip(here, orders, strict=True)])
             )
     slots = (
         {sl for _, sl in keys.lots}
@@ -870,11 +879,11 @@ def closing(s: Ledger, keys: Keys) -> list[Term]:
         mine = [o.slot == sl for o in orders]
         facts.append(
             get(s.slot_sold_wh, iv(sl))
-            == total([z3.If(c, filled(o, ASK), 0) for c, o in zip(mine, orders)])
+            == total([z3.If(c, filled(o, ASK), 0) for c, o in zip(mine, orders, strict=True)])
         )
         facts.append(
             get(s.slot_bought_wh, iv(sl))
-            == total([z3.If(c, filled(o, BID), 0) for c, o in zip(mine, orders)])
+            == total([z3.If(c, filled(o, BID), 0) for c, o in zip(mine, orders, strict=True)])
         )
         claims = [
             get(s.demand_claimed, iv(a), iv(z), iv(dsl))
@@ -906,6 +915,10 @@ class Case:
     """How the seeded bug's outcome differs from the spec's (the outcome, or the state after)."""
     model_differs: list[str] = field(default_factory=list)
     """How the model without the bug differs from the spec: a finding in itself."""
+    spec_breaks: list[str] = field(default_factory=list)
+    """Invariants the spec's own post-state breaks (for a real failure: the spec's bug)."""
+    spec_passes: bool = False
+    """The spec, run as an implementation under test (``kwhledger adapter spec``), passes it."""
 
     @property
     def shows_bug(self) -> bool:
@@ -922,13 +935,17 @@ class Case:
             else "the seeded bug behaves as the spec here"
         )
         model = f"; MODEL AND SPEC DIFFER: {self.model_differs[0]}" if self.model_differs else ""
-        return f"{who}{self.obligation}: {self.vector.id}: spec {self.spec}, {shown}{model}"
+        spec = "" if self.spec_passes else " (THE SPEC FAILS ITS OWN VECTOR)"
+        if self.spec_breaks:
+            spec += f" (the spec's post-state breaks {', '.join(self.spec_breaks)})"
+        return f"{who}{self.obligation}: {self.vector.id}: spec {self.spec}{spec}, {shown}{model}"
 
 
-def solve(ob: Obligation, extra: list[Term], timeout_s: float) -> z3.ModelRef | None:
+def solve(ob: Obligation, extra: list[Term], timeout_s: float, seed: int = 0) -> z3.ModelRef | None:
     """A model of ``hypotheses and extra and not goal`` (None: unsat or unknown)."""
     solver = z3.Solver()
     solver.set("timeout", max(1, int(timeout_s * 1000)))
+    solver.set("random_seed", seed)
     solver.add(*ob.hypotheses, *extra, z3.Not(ob.goal))
     return solver.model() if solver.check() == z3.sat else None
 
@@ -951,16 +968,17 @@ def concretize(
     ob: Obligation, model: z3.ModelRef, closed: Keys | None = None
 ) -> tuple[State, dict[str, Any], set[int]]:
     """The spec pre-state and the transaction's fields a model of ``ob`` stands for, and the
-    model account ids they use. The state holds the rows that exist at the keys the model
-    reaches and at the ``closed`` keys."""
+    model account ids they use. The state holds the rows that exist at the ``closed`` keys (the
+    model's pre-state is closed there), else at the keys the model reaches."""
     read = Reader(model, ob.show["pre"])
     tx = _tx_values(read, ob.show["tx"])
-    keys = _keys(read, ob.show["points"], tx).union(closed or Keys())
+    keys = closed if closed else _keys(read, ob.show["points"], tx)
     try:
         state = _state(read, keys)
     except (OverflowError, ValueError) as problem:  # a value outside its unit's bounds
         raise NotConcrete(f"a pre-state value is outside the wire's bounds: {problem}") from None
-    return state, tx, keys.accounts | {v for k, v in tx.items() if k.endswith(_ACCOUNT_FIELDS)}
+    named = {v for k, v in tx.items() if k.endswith(_ACCOUNT_FIELDS) and type(v) is int}
+    return state, tx, keys.accounts | named
 
 
 _ACCOUNT_FIELDS: Final = (".sender", ".to", ".account", ".owner", ".attestor")
@@ -983,9 +1001,10 @@ def replay_case(
         raise NotConcrete(
             f"its pre-state breaks {rejection.rule.id} ({rejection.detail})"
         ) from None
-    broken = sorted({v.rule_id for v in check_state(pre)})
+    broken = check_state(pre)
     if broken:
-        raise NotConcrete(f"its pre-state, standing alone, breaks {', '.join(broken)}")
+        first = broken[0]
+        raise NotConcrete(f"its pre-state, standing alone, breaks {first.rule_id}: {first.message}")
     data = signed_transaction(kind, tx, pre.params.chain_id)
     after, outcome = apply_step(pre, Step("tx", input=data))
     case.spec = Verdict(outcome.code == 0, outcome.rule)
@@ -1021,6 +1040,8 @@ def replay_case(
         )
     except GenerationError as problem:
         raise NotConcrete(f"the spec's run leaves a lifecycle: {problem}") from None
+    case.spec_breaks = sorted({v.rule_id for v in check_state(after)})
+    case.spec_passes = not judge_in_process(SpecImplementation("counterexample"), case.vector)
     return case
 
 
@@ -1039,12 +1060,7 @@ def _compare(
     return differences(transition.after, pre, after, ids)
 
 
-def counterexample(
-    name: str,
-    mutant: str = "",
-    timeout_s: float = 30.0,
-    closers: Callable[..., list[Term]] | None = None,
-) -> Case:
+def counterexample(name: str, mutant: str = "", timeout_s: float = 30.0) -> Case:
     """The vector of obligation ``name``'s counterexample (under the seeded bug ``mutant``), or
     the reason there is none."""
     kind = name.split("/", 1)[0]
@@ -1056,12 +1072,30 @@ def counterexample(
             " (the auction enters through its contract, axiom BOOK)",
         )
     ob = build(name, mutant)
-    model = solve(ob, [], timeout_s)
-    if model is None:
-        return Case(name, mutant, reason="the solver finds no counterexample")
-    # Close the pre-state: ask again with the invariant, the bounds and the ghost totals pinned
-    # at every key the vector will hold, and the obligation's keys kept among them, until the
-    # keys the model reaches are all closed.
+    reason = "the solver finds no counterexample"
+    for seed in range(SEEDS):
+        model = solve(ob, [], timeout_s, seed)
+        if model is None:
+            break
+        closed = close(ob, model, timeout_s)
+        if closed is None:
+            reason = (
+                "its pre-state cannot be closed at the keys it names: its ghost totals stand "
+                "for rows the counterexample does not show"
+            )
+            continue
+        try:
+            return replay_case(ob, closed[0], kind, mutant, closed[1])
+        except NotConcrete as why:
+            reason = str(why)
+    return Case(name, mutant, reason=reason + (f" (first {SEEDS} counterexamples)" if seed else ""))
+
+
+def close(ob: Obligation, model: z3.ModelRef, timeout_s: float) -> tuple[z3.ModelRef, Keys] | None:
+    """A counterexample whose pre-state is closed at the keys it reaches, and those keys; found
+    by asking again with the invariant, the bounds, the pre-state rules and the ghost totals
+    pinned at every key seen so far, and the obligation's keys kept among them, until the keys
+    stop growing. None: some round has no such counterexample."""
     pre, points = ob.show["pre"], ob.show["points"]
     keys = Keys()
     """The keys the current model is closed at (none yet)."""
@@ -1070,15 +1104,47 @@ def counterexample(
         try:
             grown = keys.union(_valid(_keys(read, points, _tx_values(read, ob.show["tx"]))))
         except NotConcrete:
-            break
+            return None
         if grown == keys:
             break
         inside = [*_within(points, grown), *_tx_within(pre, ob.show["tx"], grown)]
         closed = solve(ob, [*closing(pre, grown), *inside], timeout_s)
         if closed is None:
-            break
+            return None
         model, keys = closed, grown
-    try:
-        return replay_case(ob, model, kind, mutant, keys)
-    except NotConcrete as why:
-        return Case(name, mutant, reason=str(why))
+    return model, keys
+
+
+# --- Many at once ---------------------------------------------------------------------------
+
+
+def for_mutant(mutant: str, caught_by: Iterable[str], timeout_s: float = 30.0) -> Case:
+    """The first of the obligations that caught ``mutant`` whose counterexample becomes a vector
+    showing the bug (obligations about one transaction first); else the last reason."""
+    names = sorted(caught_by, key=lambda n: n.split("/", 1)[0] not in KINDS)
+    case = Case("", mutant, reason="no obligation caught it")
+    for name in names:
+        case = counterexample(name, mutant, timeout_s)
+        if case.shows_bug:
+            return case
+    return case
+
+
+def file_name(case: Case) -> str:
+    """The vector's file in an output folder: its id with ``/`` as ``__``."""
+    assert case.vector is not None
+    return case.vector.id.replace("/", "__") + ".cbor"
+
+
+def write(cases: Iterable[Case], out_dir: Path) -> list[str]:
+    """Write every case's vector to ``out_dir``; return one line per case (the vector's file or
+    why there is none)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for case in cases:
+        if case.vector is not None:
+            (out_dir / file_name(case)).write_bytes(case.vector.encode())
+            lines.append(f"{case.line()} -> {out_dir / file_name(case)}")
+        else:
+            lines.append(case.line())
+    return lines
