@@ -149,14 +149,11 @@ class Reader:
     pre: Ledger
 
     def value(self, term: Term) -> Any:
-        v = self.model.eval(term, model_completion=True)
-        if z3.is_true(v):
-            return True
-        if z3.is_false(v):
-            return False
-        if z3.is_int_value(v):
-            return v.as_long()
-        raise NotConcrete(f"the model leaves {term} without a value ({v})")
+        """The model's value of ``term``, as a Python int or bool."""
+        try:
+            return concrete.value(self.model.eval(term, model_completion=True))
+        except ValueError:
+            raise NotConcrete(f"the model leaves {term} without a value") from None
 
     def row(self, prefix: str, *key: int) -> dict[str, Any]:
         """Every field ``<prefix>_<column>`` of the pre-state at ``key``, by column."""
