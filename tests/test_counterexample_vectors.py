@@ -92,3 +92,17 @@ def test_a_counterexample_that_is_not_concrete_is_one_line_of_reasons() -> None:
 def test_vectors_out_goes_with_mutants(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["prove", "--vectors-out", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "--vectors-out goes with --mutants" in capsys.readouterr().err
+
+
+def test_counterexamples_of_a_run_without_failures_are_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "cex"
+    command = ["prove", "--only", "withdraw/INV-07", "--jobs", "1", "--out", str(tmp_path)]
+    assert main([*command, "--counterexamples", str(out)]) == 0
+    assert "counterexamples of 0 failed obligations:\n(none)" in capsys.readouterr().out
+    assert list(out.iterdir()) == []
+    # An obligation that holds has no counterexample to write.
+    assert counterexample.counterexample("withdraw/INV-07").reason == (
+        "the solver finds no counterexample"
+    )
