@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kwhledger.args import CliError, output_dir, output_file, positive_float, positive_int
-from proofs import counterexample, obligations, runner
+from proofs import obligations, runner
 
 
 def register(sub: Any) -> None:
@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             if r.counterexample:
                 print(json.dumps(r.counterexample, indent=2))
     if args.counterexamples:
+        from proofs import counterexample  # the spec's and the suite's tools: loaded when used
+
         failed = sorted(r.name for r in report.results if r.status == "failed")
         cases = [counterexample.counterexample(n, timeout_s=args.timeout) for n in failed]
         lines = counterexample.write(cases, Path(args.counterexamples))
@@ -158,6 +160,8 @@ def _run_mutants(args: argparse.Namespace, out: Path) -> int:
 
 def _mutant_vectors(results: list[dict[str, Any]], out: Path, timeout_s: float) -> None:
     """Each caught bug's counterexample as a vector (or the reason it cannot be one)."""
+    from proofs import counterexample  # the spec's and the suite's tools: loaded when used
+
     caught = [m for m in results if m["caught"]]
     cases = [counterexample.for_mutant(m["name"], m["caught_by"], timeout_s) for m in caught]
     lines = counterexample.write(cases, out)
