@@ -1119,6 +1119,8 @@ def counterexample(name: str, mutant: str = "", timeout_s: float = 30.0) -> Case
     """The vector of obligation ``name``'s counterexample (under the seeded bug ``mutant``), or
     the reason there is none."""
     kind = name.split("/", 1)[0]
+    if kind in KINDS and kind not in WIRE_KIND:
+        return Case(name, mutant, reason=f"no wire form is known here for {kind}")
     if kind not in KINDS:
         return Case(
             name,
