@@ -1,12 +1,13 @@
 """Differential fuzzing of any implementation through the adapter protocol (``kwhledger fuzz``).
 
-Hypothesis draws scenarios on a small village: a pre-state and a sequence of steps (signed
-transactions of every kind, mostly plausible so that most are accepted; now and then a bad nonce,
-mutated bytes or an absurd value; clock advances; blocks, good and spoiled). Each step is drawn
-from the state the executable spec reached so far, so that the scenario stays plausible while
-Hypothesis shrinks it. The scenario is sent to the implementation under test as one ``run``
-request (ADAPTER.md); every step's code, rule id, state root and block receipt, and the
-post-state root, are compared with the spec's (default) or with a second implementation's answer.
+Hypothesis draws scenarios on a small village (``conformance_tests.random_scenarios``, the
+strategy the reference node's differential test uses too): a pre-state and a sequence of steps
+(signed transactions of every kind, mostly plausible so that most are accepted; now and then a
+bad nonce, mutated bytes or an absurd value; clock advances; blocks, good and spoiled), each
+drawn from the state the executable spec reached so far. The scenario is sent to the
+implementation under test as one ``run`` request (ADAPTER.md); every step's code, rule id,
+state root and block receipt, and the post-state root, are compared with the spec's (default)
+or with a second implementation's answer.
 
 A divergence is shrunk by Hypothesis to a minimal scenario and written as a vector file in the
 suite's format (FORMAT.md), its expectations computed by the executable spec (never copied from an
@@ -15,373 +16,36 @@ implementation under test), so that ``kwhledger conform --vector FILE --impl CMD
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
-from hypothesis import strategies as st
 from hypothesis.errors import Flaky, HypothesisWarning
 
 from conformance_tests.adapter import Step
+from conformance_tests.random_scenarios import (
+    NAMES,
+    Draft,
+    base_states,
+    replay,
+    scenarios,
+    vector_of,
+)
 from conformance_tests.runner import AdapterFailure, AdapterProcess
-from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
-from conformance_tests.spec_adapter import apply_step, state_bytes, state_root
-from conformance_tests.vector import Outcome, Vector
-from spec.blocks import Header, vote_bytes
-from spec.cbor import decode, encode
-from spec.clearing import advance_clock
-from spec.crypto import merkle_root, sign
+from conformance_tests.scenario import key_of, seed_of
+from conformance_tests.spec_adapter import state_bytes, state_root
+from conformance_tests.vector import Vector
+from spec.cbor import decode
 from spec.errors import Rejected
-from spec.state import OrderStatus, Role, State
-from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
-from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
+from spec.transactions import Kind, make_transaction
 
-VALIDATORS: Final = ("validator-1", "validator-2", "validator-3")
-TRADERS: Final = ("alice", "bob", "carol", "dave", "erin", "frank")
-NAMES: Final = (*TRADERS, "operator", "attestor", "validator-1", "stranger")
-METERS: Final = (103, 104, 105, 106, 112, 113, 999)
-OWNER_OF_METER: Final = {
-    103: "alice",
-    104: "bob",
-    105: "carol",
-    106: "dave",
-    112: "erin",
-    113: "frank",
-}
+__all__ = ["Draft", "base_states", "fuzz", "replay", "scenarios", "shrink", "without"]
+
 SPEC: Final = "spec"
-
-
-# --- Pre-states --------------------------------------------------------------------------------
-
-
-@cache
-def base_states() -> tuple[State, State]:
-    """The pre-states a scenario starts from: the village with readings and open orders, and the
-    same pushed to its counters' edges (a nonce, the order ids and the deposits near their
-    bounds)."""
-    ledger = small_village(Ledger.new(validators=VALIDATORS))
-    ledger.state = advance_clock(ledger.state, ledger.state.time + 3 * SLOT_SECONDS)
-    slot = ledger.slot - 1
-    ledger.attest(
-        [
-            (103, slot, 3000, 0),
-            (104, slot, 0, 2500),
-            (105, slot, 500, 1000),
-            (106, slot, 2000, 10),
-            (112, slot, 1500, 0),
-            (113, slot, 0, 3000),
-        ]
-    )
-    ledger.ask("alice", 103, slot, 2000, 2000)
-    ledger.bid("bob", 1, slot, 2000, 2500)
-    ledger.bid("frank", 10, slot, 1000, 1900)
-    assert all(receipt.accepted for receipt in ledger.receipts)
-    state = ledger.state
-    alice = key_of("alice")
-    edge_nonce = Nonce(2**63 - 3)
-    headroom = 2**63 - 1 - 5000 - state.money_outstanding
-    rich = replace(
-        state.accounts[alice],
-        nonce=edge_nonce,
-        balance=MilliSen(state.accounts[alice].balance + headroom),
-    )
-    edge = replace(
-        state,
-        accounts=state.accounts.set(alice, rich),
-        next_order_id=OrderId(2**63 - 3),
-        money_outstanding=MilliSen(state.money_outstanding + headroom),
-    )
-    return state, edge
-
-
-# --- Drawing a scenario ------------------------------------------------------------------------
-
-
-@dataclass
-class Draft:
-    """A scenario being drawn: the spec's state so far and the steps with their outcomes."""
-
-    pre_state: State
-    state: State
-    steps: list[tuple[Step, Outcome]] = field(default_factory=list)
-    pending: list[bytes] = field(default_factory=list)
-    queued: dict[str, int] = field(default_factory=dict)
-    focus: str = TRADERS[0]
-    """The trader most steps act for."""
-    """Transactions per sender waiting in ``pending`` for the next block."""
-
-    def apply(self, step: Step) -> Outcome:
-        self.state, outcome = apply_step(self.state, step)
-        self.steps.append((step, outcome))
-        return outcome
-
-
-def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """``good`` about seven times in eight, else ``bad``: scenarios lean towards acceptance, and
-    shrinking (towards small numbers) leans towards ``good``."""
-    return st.integers(0, 7).flatmap(lambda n: bad if n == 7 else good)
-
-
-amounts = mostly(st.integers(1, 3000), st.sampled_from([0, 2**63 - 1, 2**63 + 5, 10**9]))
-prices = mostly(st.integers(1000, 3000), st.sampled_from([0, 1, 1_000_000, 1_000_001]))
-wh = mostly(st.integers(0, 3000), st.sampled_from([4000, 10_000, 10_001]))
-
-KIND_WEIGHTS: Final = (
-    [Kind.ATTEST] * 3
-    + [Kind.PLACE_ASK] * 4
-    + [Kind.PLACE_BID] * 4
-    + [Kind.CANCEL] * 3
-    + [Kind.DEPOSIT] * 2
-    + [Kind.WITHDRAW, Kind.TRANSFER, Kind.TRANSFER]
-    + [Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER]
-)
-
-
-def _pick(draw: Any, options: Sequence[Any], fallback: Any) -> Any:
-    """One of ``options`` most of the time, else the fallback (an arbitrary, likely bad value)."""
-    if options and draw(st.integers(0, 5)) < 5:
-        return options[draw(st.integers(0, len(options) - 1))]
-    return fallback
-
-
-@st.composite
-def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
-    """(sender name, kind, body) of any kind, mostly plausible, sometimes absurd."""
-    kind = KIND_WEIGHTS[draw(st.integers(0, len(KIND_WEIGHTS) - 1))]
-    # Half the time the scenario's focus: one trader's asks, cancels and bids meet in one market.
-    trader = draft.focus if draw(st.booleans()) else draw(st.sampled_from(TRADERS))
-    state = draft.state
-    now_slot = state.time // SLOT_SECONDS
-    slot = now_slot - draw(mostly(st.just(1), st.integers(-2, 6)))
-    if kind is Kind.ATTEST:
-        fresh = [
-            (meter, back)
-            for meter in METERS[:-1]
-            for back in (now_slot - 1, now_slot - 2)
-            if (meter, back) not in state.readings
-        ]
-        where = st.tuples(st.sampled_from(METERS), st.sampled_from([slot - 1, slot, slot + 1]))
-        readings = draw(
-            st.lists(
-                st.tuples(
-                    mostly(st.sampled_from(fresh), where) if fresh else where,
-                    wh,
-                    wh,
-                    mostly(st.just(0), st.integers(0, 3)),
-                ).map(lambda r: (*r[0], *r[1:])),
-                min_size=draw(mostly(st.just(1), st.just(0))),
-                max_size=3,
-                unique_by=(lambda r: (r[0], r[1]))
-                if draw(mostly(st.just(True), st.just(False)))
-                else None,
-            )
-        )
-        body: dict[int, Any] = {0: [dict(enumerate(r)) for r in readings]}
-        return draw(st.sampled_from(["attestor"] * 5 + ["operator"])), int(kind), body
-    if kind is Kind.PLACE_ASK:
-        open_lots = sorted(k for k, lot in state.lots.items() if lot.unsold_wh > 0)
-        own_lots = [k for k in open_lots if OWNER_OF_METER.get(k[0]) == trader]
-        open_lots = own_lots if own_lots and draw(st.booleans()) else open_lots
-        meter, lot_slot = _pick(draw, open_lots, (draw(st.sampled_from(METERS)), slot))
-        lot = state.lots.get((meter, lot_slot))
-        top = 4000 if lot is None else lot.unsold_wh + 1
-        quantity = draw(mostly(st.integers(1, max(top - 1, 1)), st.sampled_from([0, top])))
-        body = {0: meter, 1: lot_slot, 2: quantity, 3: draw(prices)}
-        return _pick(draw, [OWNER_OF_METER.get(meter, trader)], trader), int(kind), body
-    if kind is Kind.PLACE_BID:
-        # Often a market where the trader has (or had) an order, or someone who has one in the
-        # chosen market: the self-trade rule and the indexes behind it get exercised.
-        markets = sorted(state.markets)
-        own_markets = sorted(
-            {(o.zone, o.slot) for o in state.orders.values() if o.owner == key_of(trader)}
-            & set(markets)
-        )
-        markets = own_markets if own_markets and draw(st.booleans()) else markets
-        zone, bid_slot = _pick(draw, markets, (draw(st.sampled_from([1, 10, 2, 77])), slot))
-        quantity = draw(mostly(st.integers(1, 3000), st.just(0)))
-        here = {o.owner for o in state.orders.values() if (o.zone, o.slot) == (zone, bid_slot)}
-        bidder = trader if key_of(trader) in here else None
-        bidder = bidder or _pick(draw, [n for n in TRADERS if key_of(n) in here], trader)
-        return bidder, int(kind), {0: zone, 1: bid_slot, 2: quantity, 3: draw(prices)}
-    if kind is Kind.CANCEL:
-        open_orders = sorted(
-            k for k, order in state.orders.items() if order.status is OrderStatus.OPEN
-        )
-        own_orders = [k for k in open_orders if state.orders[k].owner == key_of(trader)]
-        open_orders = own_orders if own_orders and draw(st.booleans()) else open_orders
-        order_id = _pick(draw, open_orders or sorted(state.orders), draw(st.integers(1, 12)))
-        owner = state.orders[order_id].owner if order_id in state.orders else None
-        names = [n for n in TRADERS if key_of(n) == owner]
-        return _pick(draw, names, trader), int(kind), {0: order_id}
-    if kind is Kind.DEPOSIT:
-        who = draw(st.sampled_from(NAMES))
-        sender = _pick(draw, ["operator"], trader)
-        return sender, int(kind), {0: key_of(who), 1: draw(amounts)}
-    if kind is Kind.WITHDRAW:
-        return trader, int(kind), {0: draw(amounts)}
-    if kind is Kind.TRANSFER:
-        return trader, int(kind), {0: key_of(draw(st.sampled_from(NAMES))), 1: draw(amounts)}
-    if kind is Kind.REGISTER_ACCOUNT:
-        who = draw(st.sampled_from([*NAMES, "grace", "heidi"]))
-        account = draw(st.sampled_from([key_of(who), bytes(32), bytes([1]) + bytes(31)]))
-        roles = draw(st.sampled_from([int(Role.TRADER), 0, 16, 15, int(Role.VALIDATOR)]))
-        return "operator", int(kind), {0: account, 1: roles}
-    if kind is Kind.REGISTER_NODE:
-        node = draw(st.sampled_from([1, 3, 20, 21, 22]))
-        parent = draw(st.sampled_from([None, 1, 2, 3, 20, 50]))
-        fee = draw(st.sampled_from([0, 0, 30]))
-        return "operator", int(kind), {0: node, 1: draw(st.integers(0, 2)), 2: parent, 3: fee}
-    body = {
-        0: draw(st.sampled_from([103, 150, 151])),
-        1: key_of(draw(st.sampled_from(NAMES))),
-        2: key_of(draw(st.sampled_from(["attestor", "alice"]))),
-        3: draw(st.sampled_from([3, 2, 21, 88])),
-        4: draw(st.integers(0, 3)),
-        5: draw(st.sampled_from([0, 1, 5000])),
-    }
-    return "operator", int(kind), body
-
-
-def heads(data: bytes) -> list[tuple[int, int]]:
-    """(offset, argument) of every integer, length and count head of a well-formed CBOR item
-    whose argument is written in the head's own bytes (not simple values)."""
-    found: list[tuple[int, int]] = []
-
-    def item(pos: int) -> int:
-        major, info = data[pos] >> 5, data[pos] & 0x1F
-        width = 0 if info < 24 else 1 << (info - 24)
-        argument = info if info < 24 else int.from_bytes(data[pos + 1 : pos + 1 + width], "big")
-        if major != 7:
-            found.append((pos, argument))
-        pos += 1 + width
-        if major in (2, 3):
-            return pos + argument
-        if major == 4:
-            for _ in range(argument):
-                pos = item(pos)
-        if major == 5:
-            for _ in range(2 * argument):
-                pos = item(pos)
-        return pos
-
-    item(0)
-    return found
-
-
-def widened(data: bytes, offset: int, argument: int, width: int) -> bytes:
-    """``data`` with the head at ``offset`` rewritten with a ``width``-byte argument (a
-    non-shortest encoding of the same value, ENC-02)."""
-    info = data[offset] & 0x1F
-    old_width = 0 if info < 24 else 1 << (info - 24)
-    head = bytes([(data[offset] & 0xE0) | (24 + width.bit_length() - 1)])
-    return data[:offset] + head + argument.to_bytes(width, "big") + data[offset + 1 + old_width :]
-
-
-@st.composite
-def mutated(draw: Any, tx: bytes) -> bytes:
-    """Bytes near a valid transaction: flipped, cut, extended, re-headed, a head widened, or the
-    signature zeroed."""
-    how = draw(st.sampled_from(["flip", "cut", "append", "byte", "wrap", "sig", "widen"]))
-    at = draw(st.integers(0, len(tx) - 1))
-    if how == "widen":
-        found = heads(tx)
-        large = [head for head in found if head[1] >= 256]  # ids, slots, amounts
-        offset, argument = draw(mostly(st.sampled_from(large or found), st.sampled_from(found)))
-        fits = [w for w in (8, 4, 2, 1) if argument < 1 << (8 * w)]
-        return widened(tx, offset, argument, draw(st.sampled_from(fits)))
-    if how == "flip":
-        return tx[:at] + bytes([tx[at] ^ (1 << draw(st.integers(0, 7)))]) + tx[at + 1 :]
-    if how == "cut":
-        return tx[:at]
-    if how == "append":
-        return tx + bytes(draw(st.binary(min_size=1, max_size=3)))
-    if how == "byte":
-        return tx[:at] + bytes([draw(st.integers(0, 255))]) + tx[at + 1 :]
-    if how == "wrap":
-        return bytes([draw(st.sampled_from([0x81, 0xC1, 0xA1, 0x9F, 0xBF]))]) + tx
-    return tx[:-64] + bytes(64)
-
-
-SPOILS: Final = ("none",) * 6 + ("height", "parent", "root", "proposer", "quorum", "signature")
-
-
-def _block(draft: Draft, draw: Any) -> Step:
-    """A block over the queued transactions, now and then spoiled in one way."""
-    state = draft.state
-    txs = list(draft.pending)
-    draft.pending.clear()
-    timestamp = state.time + draw(
-        mostly(st.sampled_from([0, 60, SLOT_SECONDS, 3 * SLOT_SECONDS]), st.just(-1))
-    )
-    spoil = SPOILS[draw(st.integers(0, len(SPOILS) - 1))]
-    after = state
-    with contextlib.suppress(Rejected):
-        after = advance_clock(after, max(timestamp, state.time))
-    for tx in txs:
-        after, _ = apply_transaction(after, tx)
-    after = replace(after, height=Height(state.height + 1))
-    header = Header(
-        chain_id=state.params.chain_id,
-        height=Height(state.height + (2 if spoil == "height" else 1)),
-        parent=bytes(32) if spoil == "parent" else state.tip_hash,
-        timestamp=Timestamp(max(timestamp, 0)),
-        tx_root=merkle_root([tx_id(tx) for tx in txs]),
-        state_root=bytes(32) if spoil == "root" else state_root(after),
-        proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
-    )
-    signers = VALIDATORS[: 1 if spoil == "quorum" else 2]
-    at = int(header.timestamp)
-    vote = vote_bytes(header.hash(), at)
-    pairs = sorted((key_of(v), at, sign(seed_of(v), vote)) for v in signers)
-    if spoil == "signature":
-        pairs[0] = (pairs[0][0], at, bytes(64))
-    return Step("block", input=encode({0: header.to_cbor(), 1: txs, 2: [list(p) for p in pairs]}))
-
-
-STEP_WEIGHTS: Final = (
-    ["tx"] * 10 + ["queue"] * 2 + ["block", "clock", "clock", "bad-nonce", "bytes"]
-)
-CLOCK_MOVES: Final = mostly(
-    st.sampled_from([600, SLOT_SECONDS, 3 * SLOT_SECONDS, 1]), st.sampled_from([0, -5, 2**40])
-)
-
-
-@st.composite
-def scenarios(draw: Any, max_steps: int = 24) -> Draft:
-    """A pre-state and a sequence of steps, each drawn from the state the spec reached."""
-    state = base_states()[draw(st.sampled_from([0, 0, 0, 1]))]
-    draft = Draft(state, state, focus=draw(st.sampled_from(TRADERS)))
-    for _ in range(draw(st.integers(1, max_steps))):
-        what = STEP_WEIGHTS[draw(st.integers(0, len(STEP_WEIGHTS) - 1))]
-        if what == "clock":
-            draft.apply(Step("tick", time=max(0, draft.state.time + draw(CLOCK_MOVES))))
-            continue
-        if what == "block":
-            draft.apply(_block(draft, draw))
-            draft.queued.clear()
-            continue
-        sender, kind, body = draw(transactions(draft))
-        account = draft.state.accounts.get(key_of(sender))
-        nonce = 0 if account is None else int(account.nonce)
-        if what == "queue":
-            nonce += draft.queued.get(sender, 0)
-            draft.queued[sender] = draft.queued.get(sender, 0) + 1
-        elif what == "bad-nonce" or (what == "bytes" and draw(st.integers(0, 3)) == 3):
-            nonce = max(nonce + draw(st.sampled_from([-1, 1])), 0)
-        tx = make_transaction(seed_of(sender), draft.state.params.chain_id, Kind(kind), nonce, body)
-        if what == "queue":
-            draft.pending.append(tx)
-            continue
-        if what == "bytes":
-            tx = draw(mutated(tx))
-        draft.apply(Step("tx", input=tx))
-    return draft
 
 
 # --- Comparing answers --------------------------------------------------------------------------
@@ -455,14 +119,6 @@ def _outcome(row: tuple[Any, ...]) -> str:
 
 
 SEEDS_BY_KEY: Final = {key_of(name): seed_of(name) for name in (*NAMES, "grace", "heidi")}
-
-
-def replay(pre_state: State, steps: Sequence[Step]) -> Draft:
-    """A scenario from concrete steps, its outcomes computed by the spec."""
-    draft = Draft(pre_state, pre_state)
-    for step in steps:
-        draft.apply(step)
-    return draft
 
 
 def _fields(step: Step) -> dict[int, Any] | None:
@@ -555,20 +211,7 @@ class Finding:
 
     def vector(self, vector_id: str, description: str) -> Vector:
         """The scenario as a vector; expectations are the executable spec's."""
-        steps = tuple(self.draft.steps)
-        rejected = sorted({o.rule for _, o in steps if o.rule is not None})
-        flags = ["negative" if rejected else "positive", "random"]
-        return Vector(
-            id=vector_id,
-            description=description,
-            rules=tuple(rejected),
-            flags=tuple(sorted(flags)),
-            pre_state=state_bytes(self.draft.pre_state),
-            pre_state_root=state_root(self.draft.pre_state),
-            steps=steps,
-            post_state=state_bytes(self.draft.state),
-            post_state_root=state_root(self.draft.state),
-        )
+        return vector_of(self.draft, vector_id, description)
 
 
 class _Adapter:

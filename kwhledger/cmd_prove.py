@@ -4,7 +4,9 @@ Runs each obligation of ``proofs.obligations`` (in parallel), shows progress on 
 table (obligation, rule ids, status, time), writes ``proofs.json``, ``proofs.md`` and one SMT-LIB 2
 file per obligation under ``--out``, and exits 1 unless every obligation is proved with a
 satisfiable vacuity witness. ``--mutants`` runs the seeded bugs instead and exits 1 unless each is
-caught by some obligation with a counterexample.
+caught by some obligation with a counterexample; with ``--vectors-out DIR`` each caught bug's
+counterexample is also written as a conformance vector (``proofs/counterexample.py``), and
+``--counterexamples DIR`` does the same for the obligations a plain run finds failed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,20 @@ def register(sub: Any) -> None:
         help="report and SMT-LIB directory",
     )
     parser.add_argument("--mutants", action="store_true", help="run the seeded bugs instead")
+    parser.add_argument(
+        "--vectors-out",
+        metavar="DIR",
+        type=output_dir,
+        help="with --mutants: write each caught bug's counterexample as a conformance vector "
+        "(replay with kwhledger conform --vector FILE), and say whether the spec passes it and "
+        "the seeded bug fails it",
+    )
+    parser.add_argument(
+        "--counterexamples",
+        metavar="DIR",
+        type=output_dir,
+        help="write the counterexample of each obligation that fails as a conformance vector",
+    )
     parser.add_argument(
         "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1), help="worker processes"
     )
@@ -74,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
                 f"no obligation name starts with {args.only!r}; names start with "
                 + ", ".join(prefixes)
             )
+    if args.vectors_out and not args.mutants:
+        raise CliError("--vectors-out goes with --mutants (use --counterexamples DIR otherwise)")
+    if args.counterexamples and args.mutants:
+        raise CliError("--counterexamples goes without --mutants (use --vectors-out DIR with it)")
     out.mkdir(parents=True, exist_ok=True)
     if args.mutants:
         return _run_mutants(args, out)
@@ -98,6 +118,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nNOT PROVED {r.name}: {r.status} {r.detail}")
             if r.counterexample:
                 print(json.dumps(r.counterexample, indent=2))
+    if args.counterexamples:
+        from proofs import counterexample  # the spec's and the suite's tools: loaded when used
+
+        failed = sorted(r.name for r in report.results if r.status == "failed")
+        cases = [counterexample.counterexample(n, timeout_s=args.timeout) for n in failed]
+        lines = counterexample.write(cases, Path(args.counterexamples))
+        print(f"\ncounterexamples of {len(failed)} failed obligations:")
+        print("\n".join(lines) or "(none)")
     # A partial run (--only) is not expected to cover every invariant.
     missing = [] if args.only else summary["invariants_without_proof"]
     if missing:
@@ -120,9 +148,27 @@ def _run_mutants(args: argparse.Namespace, out: Path) -> int:
         print(f"{m['name']:<{width}}  {m['targets']:<7}  {caught}")
     missed = [m["name"] for m in results if not m["caught"]]
     print(f"\n{len(results) - len(missed)} of {len(results)} seeded bugs caught")
+    if args.vectors_out:
+        _mutant_vectors(results, Path(args.vectors_out), args.timeout)
     for m in results:
         if m["caught"]:
             first = m["caught_by"][0]
             print(f"\n{m['name']}: counterexample from {first}:")
             print(json.dumps(m["counterexample"], indent=1)[:1500])
     return 0 if not missed else 1
+
+
+def _mutant_vectors(results: list[dict[str, Any]], out: Path, timeout_s: float) -> None:
+    """Each caught bug's counterexample as a vector (or the reason it cannot be one)."""
+    from proofs import counterexample  # the spec's and the suite's tools: loaded when used
+
+    caught = [m for m in results if m["caught"]]
+    cases = [counterexample.for_mutant(m["name"], m["caught_by"], timeout_s) for m in caught]
+    lines = counterexample.write(cases, out)
+    shown = sum(case.shows_bug and case.spec_passes for case in cases)
+    print(f"\ncounterexamples as vectors in {out}:")
+    print("\n".join(lines))
+    print(
+        f"{shown} of {len(caught)} caught bugs have a vector the spec passes and the bug fails; "
+        f"the others say why not"
+    )
