@@ -38,6 +38,7 @@ from conformance_tests.groups import (
     encoding,
     encoding_edges,
     hostile,
+    keys,
     lifecycle,
     meter_encumbrance,
     money,
@@ -104,6 +105,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     replay_group.group_block_authority,
     validators_group.group_validators,
     time_group.group_time_bound,
+    keys.group_keys,
+    keys.group_revoke,
 )
 
 

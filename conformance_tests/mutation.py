@@ -133,16 +133,18 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "TX-04 before TX-05: the nonce is checked before the signature",
         "ledger.py",
         (
-            "        if signature_ok is None:\n"
-            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
+            "        key = account[3]\n"
+            "        if signature_ok is None or key != sender:  # a verdict given from outside is about the id\n"
+            "            signature_ok = verify(key, tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n'
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n',
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n'
-            "        if signature_ok is None:\n"
-            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
+            "        key = account[3]\n"
+            "        if signature_ok is None or key != sender:  # a verdict given from outside is about the id\n"
+            "            signature_ok = verify(key, tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n',
         ),

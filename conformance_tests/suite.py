@@ -7,7 +7,7 @@ The groups themselves live in ``conformance_tests.groups`` (one module per area 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from itertools import pairwise
@@ -60,7 +60,7 @@ class GenerationError(AssertionError):
 # --- Rules a step exercises, derived from what it did -------------------------------------------
 
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
-    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01", "ROL-01"),
+    Kind.REGISTER_ACCOUNT: ("ACC-01", "KEY-07", "ACC-02", "ACC-03", "VAL-01", "ROL-01", "INV-19"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
     Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06"),
     Kind.ATTEST: (
@@ -80,10 +80,12 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.WITHDRAW: ("MNY-02", "MNY-03", "INV-06"),
     Kind.TRANSFER: ("MNY-01", "MNY-02", "MNY-03", "INV-06"),
     Kind.VALIDATOR_UPDATE: ("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07"),
+    Kind.ROTATE_KEY: ("KEY-01", "KEY-02", "KEY-03", "KEY-04", "KEY-05", "INV-19"),
+    Kind.REVOKE_ROLE: ("ROL-02", "ROL-03", "ROL-04", "ROL-05"),
 }
 _AUTHORIZATION_RULES: Final = {
     *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),
-    *("VAL-01", "VAL-04", "VAL-05"),
+    *("VAL-01", "VAL-04", "VAL-05", "KEY-02", "KEY-03", "KEY-07"),
 }
 _BOUND_RULES: Final = {"ENC-15", "MNY-04", "ATT-10", "ATT-07"}
 
@@ -104,10 +106,12 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-12")
         if outcome.rule in _BOUND_RULES:
             rules.add("INV-08")
-        if outcome.rule in ("TX-04", "BLK-06", "ACC-02"):
+        if outcome.rule in ("TX-04", "BLK-06", "ACC-02", "KEY-01", "KEY-03"):
             rules.add("SIG-01")
         if outcome.rule == "ROL-01":
             rules.add("INV-20")
+        if outcome.rule in ("KEY-02", "KEY-07", "PRE-11"):
+            rules.add("INV-19")
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:
@@ -385,7 +389,7 @@ def with_validators(*names: str) -> Ledger:
 
 def craft_account(state: State, key: bytes, roles: int, nonce: int = 0, balance: int = 0) -> State:
     """A pre-state no transaction could produce: an account set directly in the table."""
-    account = Account(roles, Nonce(nonce), MilliSen(balance))
+    account = Account(roles, Nonce(nonce), MilliSen(balance), key)
     return replace(state, accounts=state.accounts.set(key, account))
 
 
@@ -444,12 +448,14 @@ def forge_block(
     signers: Sequence[str] = ("validator-1",),
     signatures: Sequence[tuple[bytes, bytes]] | None = None,
     sort_signers: bool = True,
+    seeds: Mapping[str, bytes] | None = None,
     **header_changes: Any,
 ) -> bytes:
     """A block built by hand: correct unless a header field or the signatures are overridden.
 
     The state root is computed by the spec when the transactions are valid; every signature is
     a real one over the (possibly wrong) header, so that only the intended defect is present.
+    ``seeds`` names the key a signer votes with when it is not its name's (a rotated key).
     """
     after = state
     if timestamp >= state.time:
@@ -471,7 +477,8 @@ def forge_block(
     header = replace(header, **header_changes)
     vote = vote_bytes(header.hash())
     if signatures is None:
-        pairs = [(key_of(name), sign(seed_of(name), vote)) for name in signers]
+        seed = {name: seed_of(name) for name in signers} | dict(seeds or {})
+        pairs = [(key_of(name), sign(seed[name], vote)) for name in signers]
         signatures = sorted(pairs) if sort_signers else pairs
     return encode({0: header.to_cbor(), 1: list(txs), 2: [[key, sig] for key, sig in signatures]})
 

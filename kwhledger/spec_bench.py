@@ -28,7 +28,7 @@ def _key(i: int) -> bytes:
 def _state(entries: int) -> State:
     params = ChainParams("kwhledger-bench", 1200, 1800, _key(0))
     state = genesis(params, {_key(0): 1}, 1_764_255_600)
-    accounts = {_key(i): Account(8, Nonce(0), MilliSen(i)) for i in range(entries)}
+    accounts = {_key(i): Account(8, Nonce(0), MilliSen(i), _key(i)) for i in range(entries)}
     return replace(state, accounts=FrozenMap(accounts))
 
 
@@ -44,7 +44,7 @@ def measure(entries: int, writes: int = 7) -> dict[str, Any]:
 
     state = _state(entries)
     table = state.accounts
-    record = Account(8, Nonce(1), MilliSen(1))
+    record = Account(8, Nonce(1), MilliSen(1), _key(1))
     set_ms = statistics.median(
         1000 * _seconds(lambda i=i: table.set(_key(i * 7919 % entries), record))  # type: ignore[misc]
         for i in range(writes)

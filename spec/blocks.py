@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from spec import wire
-from spec.accounts import signing_key
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.clearing import advance_clock
 from spec.crypto import (
@@ -37,6 +36,7 @@ from spec.crypto import (
     verify,
 )
 from spec.errors import Rejected, require
+from spec.keys import vote_key
 from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
 from spec.time import check_block_jump
@@ -174,7 +174,7 @@ def check_header(state: State, block: Block) -> None:
     require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
     for validator, signature in block.signatures:
         require(validator in voters, "BLK-06", "not a validator")
-        key = signing_key(state, validator)
+        key = vote_key(state, validator)  # KEY-06: a rotated key signs two heights on
         require(verify(key, message, signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")
     require(header.proposer in signers, "BLK-13", "the proposer did not sign")

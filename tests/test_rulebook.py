@@ -526,6 +526,7 @@ def test_the_record_table_matches_the_state_records() -> None:
         "order": state.Order,
         "market": state.Market,
         "pending validator": state.PendingValidator,
+        "pending key": state.PendingKey,
     }
     rows = {label: cells for label, cells in _table_after("**Records.**")}
     assert sorted(rows) == sorted(records)
