@@ -23,6 +23,7 @@ from spec.crypto import (
     TAG_STATE_ENTRY,
     TAG_STATE_ROOT,
     expand,
+    is_valid_public_key,
     tagged_hash,
 )
 from spec.errors import Rejected
@@ -330,12 +331,15 @@ def genesis(
     ``params.chain_id`` is the chain's free-text name; the state's chain id is derived from it and
     from the genesis state (TX-08, ``derive_chain_id``). The fee account must be one of the
     accounts: clearing credits wheeling fees to it (CLR-06).
-    No account may hold an incompatible pair of roles (ROL-01), and the fee account may not trade
-    (INV-20): a genesis that breaks either is refused.
+    No account may hold an incompatible pair of roles (ROL-01), the fee account may not trade
+    (INV-20), and every account id must be a valid public key (ACC-02, so INV-19 holds from the
+    start): a genesis that breaks any of these is refused.
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
     for key, roles in accounts.items():
+        if not is_valid_public_key(key):
+            raise ValueError(f"account {key.hex()[:16]} is not a valid public key (ACC-02)")
         if role_conflict(roles) is not None:
             raise ValueError(f"account {key.hex()[:16]} holds incompatible roles {roles}")
     if accounts[params.fee_account] & Role.TRADER:
