@@ -39,6 +39,7 @@ from conformance_tests.groups import (
     encoding,
     encoding_edges,
     hostile,
+    keys,
     lifecycle,
     meter_encumbrance,
     money,
@@ -106,6 +107,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     validators_group.group_validators,
     time_group.group_time_bound,
     block_time.group_block_time,
+    keys.group_keys,
+    keys.group_revoke,
 )
 
 

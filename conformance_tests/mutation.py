@@ -81,6 +81,33 @@ def _ref(name: str, breaks: str, file: str, *patch: tuple[str, str]) -> Mutant:
 
 REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
     _ref(
+        "ref-rotation-to-current-key",
+        "KEY-02: only ids count as in use, so an account rotates to another account's current key",
+        "ledger.py",
+        (
+            "        if key in self.accounts or key in self.key_holder:\n",
+            "        if key in self.accounts:\n",
+        ),
+    ),
+    _ref(
+        "ref-votes-switch-at-once",
+        "KEY-06: a rotated validator's votes are checked against its new key in the next block",
+        "ledger.py",
+        (
+            "        if pending is not None and pending[1] == validator:\n            return pending[2]\n",
+            "",
+        ),
+    ),
+    _ref(
+        "ref-operator-revokes-validator",
+        "ROL-02: the operator may revoke VALIDATOR",
+        "ledger.py",
+        (
+            "        if role != TRADER and role != ATTESTOR:\n",
+            "        if role not in (TRADER, ATTESTOR, VALIDATOR):\n",
+        ),
+    ),
+    _ref(
         "ref-text-decoding-lenient",
         "ENC-11: invalid UTF-8 in text is replaced instead of rejected",
         "cbor.py",
@@ -133,16 +160,18 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "TX-04 before TX-05: the nonce is checked before the signature",
         "ledger.py",
         (
-            "        if signature_ok is None:\n"
-            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
+            "        key = account[3]\n"
+            "        if signature_ok is None or key != sender:  # a verdict given from outside is about the id\n"
+            "            signature_ok = verify(key, tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n'
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n',
             "        if tx.nonce != account[1] or account[1] >= COUNTER_MAX:\n"
             '            raise Rejected("TX-05")\n'
-            "        if signature_ok is None:\n"
-            "            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)\n"
+            "        key = account[3]\n"
+            "        if signature_ok is None or key != sender:  # a verdict given from outside is about the id\n"
+            "            signature_ok = verify(key, tx.signing_bytes(), tx.signature)\n"
             "        if not signature_ok:\n"
             '            raise Rejected("TX-04")\n',
         ),

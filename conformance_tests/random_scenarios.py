@@ -30,8 +30,9 @@ from conformance_tests.vector import Outcome, Vector
 from spec.blocks import Header, vote_bytes
 from spec.cbor import encode
 from spec.clearing import advance_clock
-from spec.crypto import merkle_root, sign
+from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
+from spec.keys import rotation_bytes
 from spec.state import OrderStatus, Role, State
 from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
 from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
@@ -109,6 +110,10 @@ class Draft:
     focus: str = TRADERS[0]
     """The trader most steps act for."""
     """Transactions per sender waiting in ``pending`` for the next block."""
+    seeds: dict[str, bytes] = field(default_factory=dict)
+    """The seed of each name's current key, once a rotation of it was accepted (KEY-05)."""
+    next_seed: bytes = b""
+    """The seed of the key the last drawn ROTATE_KEY rotates to."""
 
     def apply(self, step: Step) -> Outcome:
         self.state, outcome = apply_step(self.state, step)
@@ -142,6 +147,7 @@ KIND_WEIGHTS: Final = (
     + [Kind.DEPOSIT] * 2
     + [Kind.WITHDRAW, Kind.TRANSFER, Kind.TRANSFER]
     + [Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER]
+    + [Kind.REVOKE_ROLE, Kind.ROTATE_KEY]
 )
 
 
@@ -241,6 +247,21 @@ def transactions(draw: Any, draft: Draft) -> tuple[str, int, dict[int, Any]]:
         account = draw(st.sampled_from([key_of(who), bytes(32), bytes([1]) + bytes(31)]))
         roles = draw(st.sampled_from([int(Role.TRADER), 0, 16, 15, int(Role.VALIDATOR)]))
         return "operator", int(kind), {0: account, 1: roles}
+    if kind is Kind.ROTATE_KEY:
+        # Mostly a fresh key with its proof; else a key in use (KEY-02) or a proof by the old key
+        # (KEY-03). Later transactions of the name sign with the new key once it is accepted.
+        account = state.accounts.get(key_of(trader))
+        nonce = 0 if account is None else int(account.nonce)
+        new_name = st.just(f"{trader}/key-{len(draft.steps)}")
+        draft.next_seed = seed_of(draw(mostly(new_name, st.sampled_from(NAMES))))
+        key = public_key_of(draft.next_seed)
+        signer = draw(mostly(st.just(draft.next_seed), st.just(seed_of(trader))))
+        proof = sign(signer, rotation_bytes(state.params.chain_id, key_of(trader), nonce, key))
+        return trader, int(kind), {0: key, 1: proof}
+    if kind is Kind.REVOKE_ROLE:
+        who = draw(st.sampled_from([*NAMES, "grace"]))
+        role = draw(st.sampled_from([int(Role.ATTESTOR), int(Role.TRADER), 4, 1]))
+        return _pick(draw, ["operator"], trader), int(kind), {0: key_of(who), 1: role}
     if kind is Kind.REGISTER_NODE:
         node = draw(st.sampled_from([1, 3, 20, 21, 22]))
         parent = draw(st.sampled_from([None, 1, 2, 3, 20, 50]))
@@ -393,13 +414,17 @@ def scenarios(draw: Any, max_steps: int = 24) -> Draft:
             draft.queued[sender] = draft.queued.get(sender, 0) + 1
         elif what == "bad-nonce" or (what == "bytes" and draw(st.integers(0, 3)) == 3):
             nonce = max(nonce + draw(st.sampled_from([-1, 1])), 0)
-        tx = make_transaction(seed_of(sender), draft.state.params.chain_id, Kind(kind), nonce, body)
+        seed = draft.seeds.get(sender, seed_of(sender))
+        chain = draft.state.params.chain_id
+        tx = make_transaction(seed, chain, Kind(kind), nonce, body, sender=key_of(sender))
         if what == "queue":
             draft.pending.append(tx)
             continue
         if what == "bytes":
             tx = draw(mutated(tx))
-        draft.apply(Step("tx", input=tx))
+        outcome = draft.apply(Step("tx", input=tx))
+        if kind == Kind.ROTATE_KEY and outcome.code == 0:
+            draft.seeds[sender] = draft.next_seed
     return draft
 
 

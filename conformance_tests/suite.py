@@ -61,7 +61,7 @@ class GenerationError(AssertionError):
 # --- Rules a step exercises, derived from what it did -------------------------------------------
 
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
-    Kind.REGISTER_ACCOUNT: ("ACC-01", "ACC-02", "ACC-03", "VAL-01", "ROL-01"),
+    Kind.REGISTER_ACCOUNT: ("ACC-01", "KEY-07", "ACC-02", "ACC-03", "VAL-01", "ROL-01", "INV-19"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
     Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06"),
     Kind.ATTEST: (
@@ -83,10 +83,12 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.VALIDATOR_UPDATE: (
         *("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07", "INV-16", "INV-17"),
     ),
+    Kind.ROTATE_KEY: ("KEY-01", "KEY-02", "KEY-03", "KEY-04", "KEY-05", "INV-19"),
+    Kind.REVOKE_ROLE: ("ROL-02", "ROL-03", "ROL-04", "ROL-05"),
 }
 _AUTHORIZATION_RULES: Final = {
     *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),
-    *("VAL-01", "VAL-04", "VAL-05"),
+    *("VAL-01", "VAL-04", "VAL-05", "KEY-02", "KEY-03", "KEY-07"),
 }
 _BOUND_RULES: Final = {"ENC-15", "MNY-04", "ATT-10", "ATT-07"}
 
@@ -107,7 +109,7 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-12")
         if outcome.rule in _BOUND_RULES:
             rules.add("INV-08")
-        if outcome.rule in ("TX-04", "BLK-06", "ACC-02"):
+        if outcome.rule in ("TX-04", "BLK-06", "ACC-02", "KEY-01", "KEY-03"):
             rules.add("SIG-01")
         if outcome.rule == "ROL-01":
             rules.add("INV-20")
@@ -117,6 +119,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-16")  # the set does not change without a quorum
         if outcome.rule in ("VAL-03", "VAL-06", "VAL-07"):
             rules.add("INV-17")  # nor by more than one real change at a time
+        if outcome.rule in ("KEY-02", "KEY-07", "PRE-11"):
+            rules.add("INV-19")
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:
@@ -400,7 +404,7 @@ def with_validators(*names: str) -> Ledger:
 
 def craft_account(state: State, key: bytes, roles: int, nonce: int = 0, balance: int = 0) -> State:
     """A pre-state no transaction could produce: an account set directly in the table."""
-    account = Account(roles, Nonce(nonce), MilliSen(balance))
+    account = Account(roles, Nonce(nonce), MilliSen(balance), key)
     return replace(state, accounts=state.accounts.set(key, account))
 
 
@@ -460,6 +464,7 @@ def forge_block(
     signatures: Sequence[tuple[bytes, int, bytes]] | None = None,
     sort_signers: bool = True,
     vote_times: Mapping[str, int] | None = None,
+    seeds: Mapping[str, bytes] | None = None,
     **header_changes: Any,
 ) -> bytes:
     """A block built by hand: correct unless a header field or the votes are overridden.
@@ -468,6 +473,7 @@ def forge_block(
     a real one over the (possibly wrong) header, so that only the intended defect is present.
     Each signer votes with the time ``vote_times`` gives it, else the header's timestamp (an
     honest validator whose clock agrees with the proposer's).
+    ``seeds`` names the key a signer votes with when it is not its name's (a rotated key).
     """
     after = state
     if timestamp >= state.time:
@@ -489,16 +495,20 @@ def forge_block(
     header = replace(header, **header_changes)
     if signatures is None:
         times = vote_times or {}
-        votes = [vote_of(name, header, times.get(name)) for name in signers]
+        seed = {name: seed_of(name) for name in signers} | dict(seeds or {})
+        votes = [vote_of(name, header, times.get(name), seed[name]) for name in signers]
         signatures = sorted(votes) if sort_signers else votes
     return encode({0: header.to_cbor(), 1: list(txs), 2: [list(vote) for vote in signatures]})
 
 
-def vote_of(name: str, header: Header, time: int | None = None) -> tuple[bytes, int, bytes]:
+def vote_of(
+    name: str, header: Header, time: int | None = None, seed: bytes | None = None
+) -> tuple[bytes, int, bytes]:
     """Validator ``name``'s real vote for ``header`` at ``time`` on its clock (by default the
-    header's timestamp): ``(validator id, time, signature)``."""
+    header's timestamp), signed with ``seed`` (by default its name's key; another after a
+    rotation): ``(validator id, time, signature)``."""
     at = int(header.timestamp) if time is None else time
-    return key_of(name), at, sign(seed_of(name), vote_bytes(header.hash(), at))
+    return key_of(name), at, sign(seed or seed_of(name), vote_bytes(header.hash(), at))
 
 
 def reading_map(meter: int, slot: int, exported: int, imported: int = 0) -> dict[int, int]:

@@ -16,7 +16,7 @@ import spec
 
 RULEBOOK = Path(spec.__file__).with_name("RULEBOOK.md")
 _HEADING = re.compile(r"^#### (?P<id>[A-Z]+-\d\d) — (?P<title>.+)$")
-_SECTION = re.compile(r"^#{2,3} (?P<title>\d+(?:\.\d+)*\.? .+)$")
+_SECTION = re.compile(r"^#{2,3} (?P<title>\d+(?:\.\d+)*[a-z]?\.? .+)$")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from spec.crypto import public_key_of
 from spec.fmap import FrozenMap
 from spec.state import Account, ChainParams, State, genesis
 from spec.units import MilliSen, Nonce
@@ -26,9 +27,11 @@ def _key(i: int) -> bytes:
 
 
 def _state(entries: int) -> State:
-    params = ChainParams("kwhledger-bench", 1200, 1800, _key(0))
-    state = genesis(params, {_key(0): 1}, 1_764_255_600)
-    accounts = {_key(i): Account(8, Nonce(0), MilliSen(i)) for i in range(entries)}
+    operator = public_key_of(bytes(32))  # genesis asks for a valid key (ACC-02)
+    params = ChainParams("kwhledger-bench", 1200, 1800, operator)
+    state = genesis(params, {operator: 1}, 1_764_255_600)
+    accounts = {_key(i): Account(8, Nonce(0), MilliSen(i), _key(i)) for i in range(entries)}
+    accounts[operator] = state.accounts[operator]
     return replace(state, accounts=FrozenMap(accounts))
 
 
@@ -44,7 +47,7 @@ def measure(entries: int, writes: int = 7) -> dict[str, Any]:
 
     state = _state(entries)
     table = state.accounts
-    record = Account(8, Nonce(1), MilliSen(1))
+    record = Account(8, Nonce(1), MilliSen(1), _key(1))
     set_ms = statistics.median(
         1000 * _seconds(lambda i=i: table.set(_key(i * 7919 % entries), record))  # type: ignore[misc]
         for i in range(writes)

@@ -28,6 +28,7 @@ from proofs.model import (
     get,
     store,
 )
+from spec.crypto import is_valid_public_key
 from spec.state import MarketStatus, OrderStatus, Role, Side, State
 from spec.units import NodeId
 from spec.validators import ACTIVATION_DELAY
@@ -51,6 +52,7 @@ def _is_bool(name: str) -> bool:
         "account_attestor",
         "account_trader",
         "account_validator",
+        "account_key_valid",
     )
 
 
@@ -59,7 +61,7 @@ def _array(name: str, entries: dict[tuple[int, ...], Any]) -> Term:
     if _is_bool(name):
         sort, default = BOOL, z3.BoolVal(False)
     else:
-        sort, default = INT, z3.IntVal(NONE if name == "market_price" else 0)
+        sort, default = INT, z3.IntVal(NONE if name in ("market_price", "key_holder") else 0)
     del sort
     term: Term = constant_table(arity, default)
     for key in sorted(entries):
@@ -82,6 +84,10 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         t["account_validator"][k] = bool(a.roles & Role.VALIDATOR)
         t["account_nonce"][k] = a.nonce
         t["account_balance"][k] = a.balance
+        t["account_key"][k] = ids(a.key)
+        t["account_key_valid"][k] = is_valid_public_key(a.key)
+        t["key_holder"][k] = k[0]
+        t["key_holder"][(ids(a.key),)] = k[0]
     for rank, node_id in enumerate(_registration_order(state)):
         n = state.nodes[NodeId(node_id)]
         k = (node_id,)

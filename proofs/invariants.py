@@ -486,6 +486,39 @@ def inv17(s: Ledger, p: Points) -> Term:
     )
 
 
+def inv19(s: Ledger, p: Points) -> Term:
+    """INV-19: one key, one account. At each point ``a`` as an account: a registered account's
+    key was found valid and is held by it, and so is its id. At ``a`` as a key: whoever holds it
+    is registered and has it as key or id. Together these make ``key_holder`` exactly the
+    inverse of (id, key), so no two accounts share a key and no account's key is another's id
+    (``lemma/one-key-one-account``)."""
+    parts = []
+    for a in p.accounts:
+        key = get(s.account_key, a)
+        holder = get(s.key_holder, a)
+        parts.append(
+            z3.Implies(
+                get(s.account_registered, a),
+                z3.And(
+                    a >= 0,  # an id is a key, never NONE
+                    get(s.account_key_valid, a),
+                    get(s.key_holder, key) == a,
+                    holder == a,
+                ),
+            )
+        )
+        parts.append(
+            z3.Implies(
+                holder != NONE,
+                z3.And(
+                    get(s.account_registered, holder),
+                    z3.Or(get(s.account_key, holder) == a, holder == a),
+                ),
+            )
+        )
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -507,6 +540,7 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-12", "ownership is well-formed", inv12_state),
     StateInvariant("INV-13", "time", inv13),
     StateInvariant("INV-14", "grid is a tree", inv14),
+    StateInvariant("INV-19", "one key, one account", inv19),
     StateInvariant("INV-20", "separation of duties", inv20),
     StateInvariant("INV-21", "encumbrance follows the meter", inv21),
     StateInvariant("INV-25", "open bids are backed", inv25),
@@ -700,6 +734,19 @@ def inv17_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
     return _all(parts)
 
 
+def inv19_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
+    """INV-19 (step part): only the account's own transaction changes its key."""
+    parts = []
+    for a in p.accounts:
+        changed = get(post.account_key, a) != get(pre.account_key, a)
+        registered = get(pre.account_registered, a)
+        if actor.sender is None:
+            parts.append(z3.Implies(registered, z3.Not(changed)))
+        else:
+            parts.append(z3.Implies(z3.And(registered, changed), a == actor.sender))
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StepInvariant:
     rule_id: str
@@ -713,4 +760,5 @@ STEP_INVARIANTS: tuple[StepInvariant, ...] = (
     StepInvariant("INV-12", "authorization", inv12),
     StepInvariant("INV-16", "the validator set changes only with a quorum", inv16_step),
     StepInvariant("INV-17", "one validator at a time, on schedule", inv17_step),
+    StepInvariant("INV-19", "only the account changes its key", inv19_step),
 )

@@ -66,6 +66,7 @@ _TABLE_ARITY = {
     "market": 2,
     "slot": 1,
     "trader": 3,
+    "key": 1,
 }
 
 
@@ -125,6 +126,13 @@ class Ledger:
     account_validator: Term
     account_nonce: Term
     account_balance: Term
+    account_key: Term
+    """The account's current key (keys are abstract integers, like account ids; KEY-05)."""
+    account_key_valid: Term
+    """ACC-02's or KEY-01's verdict on the current key when it was accepted (axiom KEY)."""
+    key_holder: Term
+    """ghost: the account that holds a key, as its id or as its current key, or NONE (INV-19);
+    what spec.keys.key_in_use looks up."""
     # nodes
     node_registered: Term
     node_kind: Term
@@ -212,6 +220,7 @@ _BOOL_FIELDS = {
     "account_attestor",
     "account_trader",
     "account_validator",
+    "account_key_valid",
     "node_registered",
     "meter_registered",
     "reading_exists",

@@ -27,6 +27,7 @@ from proofs.transitions import (
     clearing,
     place_bid,
     register_node,
+    revoke_role,
     transfer,
     validator_update,
     withdraw,
@@ -276,6 +277,40 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-20",
         ("register_account/",),
         without_check("ROL-01"),
+    ),
+    Mutant(
+        "rotate-to-key-in-use",
+        "rotate_key skips KEY-02, so an account can rotate to another account's id or key and "
+        "one key signs for two accounts",
+        "INV-19",
+        ("rotate_key/",),
+        without_check("KEY-02"),
+    ),
+    Mutant(
+        "rotate-to-invalid-key",
+        "rotate_key skips KEY-01, so an account can sign with a small-order key",
+        "INV-19",
+        ("rotate_key/",),
+        without_check("KEY-01"),
+    ),
+    Mutant(
+        "register-current-key",
+        "register_account skips KEY-07, so a new account's id can be the key another account "
+        "signs with",
+        "INV-19",
+        ("register_account/",),
+        without_check("KEY-07"),
+    ),
+    Mutant(
+        "revoke-toggles-role",
+        "revoke_role skips ROL-04 and flips the role instead of removing it, so revoking "
+        "TRADER from an attestor makes it a trader",
+        "INV-20",
+        ("revoke_role/",),
+        lambda: [
+            *without_check("ROL-04")(),
+            (revoke_role, "revoked", lambda held, named: z3.Xor(held, named)),
+        ],
     ),
     Mutant(
         "reading-sets-encumbrance",

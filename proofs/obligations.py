@@ -65,6 +65,8 @@ from proofs.transitions import (
     register_account,
     register_meter,
     register_node,
+    revoke_role,
+    rotate_key,
     transfer,
     validator_update,
     withdraw,
@@ -83,6 +85,8 @@ TX_KINDS: tuple[ModuleType, ...] = (
     deposit,
     withdraw,
     transfer,
+    revoke_role,
+    rotate_key,
     validator_update,
 )
 
@@ -358,7 +362,21 @@ def genesis() -> tuple[Ledger, list[Term]]:
     for name in FIELD_NAMES:
         if name in ("attestation_window_s", "trading_close_s", "fee_account", "time"):
             continue
-        if name in ("account_registered", "account_operator", "account_attestor", "account_trader"):
+        if name in (
+            "account_registered",
+            "account_operator",
+            "account_attestor",
+            "account_trader",
+            "account_key_valid",
+        ):
+            continue
+        if name == "account_key":  # every genesis account signs with its id
+            k = z3.Int("genesis.k")
+            values[name] = z3.Lambda([k], k)
+            continue
+        if name == "key_holder":  # and holds its id, nobody else's
+            k = z3.Int("genesis.k")
+            values[name] = z3.Lambda([k], z3.If(get(s.account_registered, k), k, NONE))
             continue
         if name == "account_validator":
             continue  # who holds which role is the genesis' choice
@@ -466,10 +484,14 @@ def init_obligation(rule_id: str) -> Obligation:
         for x in (a, g.fee_account)
     ]
     fee_no_trader = z3.Not(get(g.account_trader, g.fee_account))
+    # Genesis refuses an account id that is not a valid public key (ACC-02).
+    valid_ids = z3.Implies(
+        get(g.account_registered, a), z3.And(a >= 0, get(g.account_key_valid, a))
+    )
     return Obligation(
         name=f"init/{rule_id}",
         rule_ids=(rule_id,),
-        hypotheses=[*facts, roles, *compatible, fee_no_trader],
+        hypotheses=[*facts, roles, *compatible, fee_no_trader, valid_ids],
         goal=inv.holds(g, fresh),
         show=_show(g, None, fresh, {}),
     )
@@ -621,6 +643,28 @@ def lemma_refund() -> Obligation:
     )
 
 
+def lemma_one_key_one_account() -> Obligation:
+    """INV-19 as the rule book states it, from its pointwise form: where ``inv19`` holds at two
+    registered accounts a != b, their keys differ and neither's key is the other's id."""
+    s = symbolic_ledger("pre")
+    a, b = z3.Ints("a b")
+    inv = next(i for i in STATE_INVARIANTS if i.rule_id == "INV-19")
+    key_a, key_b = get(s.account_key, a), get(s.account_key, b)
+    return Obligation(
+        name="lemma/one-key-one-account",
+        rule_ids=("INV-19",),
+        hypotheses=[
+            inv.holds(s, Points(accounts=[a, b])),
+            get(s.account_registered, a),
+            get(s.account_registered, b),
+            a != b,
+        ],
+        goal=z3.And(key_a != key_b, key_a != b, key_b != a),
+        show={"tx": {"a": a, "b": b, "key of a": key_a, "key of b": key_b}},
+    )
+
+
+_register("lemma/one-key-one-account", lemma_one_key_one_account)
 _register("lemma/refund", lemma_refund)
 _register("lemma/sum-update", lemma_sum_update)
 _register("lemma/sum-subset", lemma_sum_subset)

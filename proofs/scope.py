@@ -52,6 +52,25 @@ OUTSIDE_MODEL: Final[tuple[tuple[str, str], ...]] = (
         "by tests/test_spec_blocks.py and the vectors that target each BLK rule.",
     ),
     (
+        "KEY-03",
+        "The new key's proof of possession is a signature check, outside the model like TX-04 "
+        "(an accepted rotation is assumed proved by the new key). Covered by the vectors "
+        "keys/KEY-03/* (proofs for another nonce, account or chain, and keys not held) and "
+        "tests/test_spec_keys.py.",
+    ),
+    (
+        "KEY-04",
+        "The model does not hold the validator set or its pending changes; it accepts every "
+        "rotation KEY-04 would refuse, so its proofs cover the spec's rotations too. Covered by "
+        "the vectors keys/KEY-04/* and tests/test_spec_keys.py.",
+    ),
+    (
+        "KEY-06",
+        "Which key verifies a validator's block votes is a matter of blocks and votes, outside "
+        "the model like BLK-06. Covered by the vectors keys/KEY-06/* and "
+        "keys/valid/validator-rotation-across-blocks, and tests/test_spec_keys.py.",
+    ),
+    (
         "INV-15",
         "Determinism across implementations is a property of code, not of one transition: it "
         "is NOT proved. Covered by the vectors, which fix every output byte and state root and "

@@ -106,7 +106,7 @@ def trading_ledger(traders: int, slot: int, wh: int = 50_000) -> tuple[Ledger, l
     people = [Signer(seed_for(f"trader-{i}")) for i in range(traders)]
     for i, person in enumerate(people):
         node = 1000 + i
-        ledger.accounts[person.account] = (TRADER, 0, 10**15)
+        ledger.accounts[person.account] = (TRADER, 0, 10**15, person.account)
         ledger._index_account(person.account, TRADER)
         ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
         ledger.meters[node] = (person.account, attestor.account, node, ZONE, 0, 10**9, 0)
@@ -224,7 +224,7 @@ def attestation(meters: int, directory: Path, workers: int = 2) -> dict[str, Any
         homes = households(meters, random.Random(3))
         owners = [Signer(seed_for(f"home-{i}")).account for i in range(min(meters, 500))]
         for owner in owners:
-            ledger.accounts[owner] = (TRADER, 0, 0)
+            ledger.accounts[owner] = (TRADER, 0, 0, owner)
             ledger._index_account(owner, TRADER)
         for i in range(meters):
             node = 10_000 + i
@@ -384,7 +384,7 @@ def village_day_state(meters: int) -> Ledger:
     first = T0 // SLOT_SECONDS
     for i, home in enumerate(homes):
         owner = i.to_bytes(4, "big") * 8  # distinct 32-byte account ids (not keys: a setup)
-        ledger.accounts[owner] = (TRADER, 0, 0)
+        ledger.accounts[owner] = (TRADER, 0, 0, owner)
         ledger._index_account(owner, TRADER)
         node = 100_000 + i
         ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)

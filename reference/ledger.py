@@ -81,13 +81,18 @@ KIND_ROLE: Final = {
     9: 0,
     10: 0,
     11: VALIDATOR,
+    12: 0,
+    13: OPERATOR,
 }
+LEDGER_KEYS: Final = (0, 1, 2, 3, 4, 5, 8)
+"""The ledger table's keys, in the order of ``_ledger_values``."""
 
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
 TAG_BLOCK_HEADER: Final = b"kwhledger/block-header/v1\x00"
 TAG_BLOCK_VOTE: Final = b"kwhledger/block-vote/v2\x00"
 TAG_VALIDATOR_APPROVAL: Final = b"kwhledger/validator-approval/v1\x00"
+TAG_KEY_ROTATION: Final = b"kwhledger/key-rotation/v1\x00"
 MAX_BLOCK_JUMP_S: Final = 86_400
 """TIM-01: the largest step of the clock in one block."""
 MAX_VOTE_SKEW_S: Final = 60
@@ -194,7 +199,9 @@ class Ledger:
         self.money_outstanding = 0
         self.pending_validator: tuple[int, bytes, int] | None = None
         """VAL-08: (height, account, power) of the change of the set waiting, or None."""
-        self.accounts: dict[bytes, tuple[int, int, int]] = {}
+        self.pending_key: tuple[int, bytes, bytes] | None = None
+        """KEY-06: (height, validator, previous key) of a rotated validator key, or None."""
+        self.accounts: dict[bytes, tuple[int, int, int, bytes]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
         self.meters: dict[int, tuple[bytes, bytes, int, int, int, int, int]] = {}
         self.readings: dict[int, int] = {}
@@ -232,8 +239,9 @@ class Ledger:
         repeats the same few thousand values millions of times)."""
         self._clear_indexes()
         for key, roles in (accounts or {}).items():
-            self.accounts[key] = (roles, 0, 0)
+            self.accounts[key] = (roles, 0, 0, key)
             self._index_account(key, roles)
+            self.key_holder[key] = key
         self.recompute_root()
         self._snapshot = self._take_snapshot()
 
@@ -241,6 +249,8 @@ class Ledger:
 
     def _clear_indexes(self) -> None:
         self.validators: set[bytes] = set()
+        self.key_holder: dict[bytes, bytes] = {}
+        """Current key -> the account it signs for."""
         self.market_orders: dict[int, dict[int, None]] = {}
         self.open_sides: dict[tuple[bytes, int, int], int] = {}
         self.open_bid_wh: dict[tuple[bytes, int], int] = {}
@@ -268,6 +278,7 @@ class Ledger:
         self._clear_indexes()
         for key, account in self.accounts.items():
             self._index_account(key, account[0])
+            self.key_holder[account[3]] = key
         for mkey, market in self.markets.items():
             if market[0] == OPEN:
                 self._index_open_market(mkey >> 30, mkey & ((1 << 30) - 1))
@@ -297,6 +308,7 @@ class Ledger:
             self.next_order_id,
             self.money_outstanding,
             self.pending_validator,
+            self.pending_key,
             self.lthash.copy(),
             list(self.ledger_entries),
         )
@@ -325,6 +337,7 @@ class Ledger:
             self.next_order_id,
             self.money_outstanding,
             self.pending_validator,
+            self.pending_key,
             lthash,
             entries,
         ) = self._snapshot
@@ -359,6 +372,7 @@ class Ledger:
             u(self.next_order_id),
             u(self.money_outstanding),
             _encode_pending(self.pending_validator),
+            _encode_pending_key(self.pending_key),
         ]
 
     def encode_key(self, table: int, key: Any) -> bytes:
@@ -373,7 +387,9 @@ class Ledger:
         return b"\x82" + u(key >> 30) + u(key & 0x3FFFFFFF)
 
     def _encode_account(self, key: Any, v: Any) -> bytes:
-        return b"\xa3\x00" + u(v[0]) + b"\x01" + u(v[1]) + b"\x02" + u(v[2])
+        return b"".join(
+            (b"\xa4\x00", u(v[0]), b"\x01", u(v[1]), b"\x02", u(v[2]), b"\x03\x58\x20", v[3])
+        )
 
     def _encode_reading(self, key: Any, v: Any) -> bytes:
         return b"".join((b"\xa3\x00", u(v & M40), b"\x01", u((v >> 40) & M40), b"\x02", u(v >> 80)))
@@ -479,7 +495,7 @@ class Ledger:
     def _records(self) -> Iterator[tuple[int, Any, Any, bytes, bytes]]:
         """Every entry as (table, key, value, encoded key, encoded value); the ledger table's
         keys are the row numbers and its values their encodings."""
-        for number, value in enumerate(self._ledger_values()):
+        for number, value in zip(LEDGER_KEYS, self._ledger_values(), strict=True):
             yield T_LEDGER, number, value, u(number), value
         # Lots read their encumbrance from readings, so readings come first here as well.
         for table in range(1, 9):
@@ -597,8 +613,8 @@ class Ledger:
                 )
                 added.append((slot, new))
         values = self._ledger_values()
-        for number, (old_value, new_value) in enumerate(
-            zip(self.ledger_entries, values, strict=True)
+        for number, old_value, new_value in zip(
+            LEDGER_KEYS, self.ledger_entries, values, strict=True
         ):
             if old_value != new_value:
                 prefix = b"\x83\x00" + u(number)
@@ -685,8 +701,9 @@ class Ledger:
         account = self.accounts.get(sender)
         if account is None:
             raise Rejected("TX-03")
-        if signature_ok is None:
-            signature_ok = verify(self.signing_key(sender), tx.signing_bytes(), tx.signature)
+        key = account[3]
+        if signature_ok is None or key != sender:  # a verdict given from outside is about the id
+            signature_ok = verify(key, tx.signing_bytes(), tx.signature)
         if not signature_ok:
             raise Rejected("TX-04")
         if tx.nonce != account[1] or account[1] >= COUNTER_MAX:
@@ -700,22 +717,37 @@ class Ledger:
         # TX-07: the nonce moves last, from the account as the transition left it.
         account = self.accounts[sender]
         self.log.append((T_ACCOUNTS, sender, account))
-        self.accounts[sender] = (account[0], account[1] + 1, account[2])
+        self.accounts[sender] = (account[0], account[1] + 1, account[2], account[3])
 
     def signing_key(self, account: bytes) -> bytes:
-        """The key that signs for ``account``: its id, as no key is ever rotated (the one lookup
-        every signature check of an account goes through)."""
-        return account
+        """The key that signs for ``account`` now (KEY-05): the one lookup every signature check
+        of an account's transactions and approvals goes through."""
+        return self.accounts[account][3]
+
+    def vote_key(self, validator: bytes) -> bytes:
+        """KEY-06: the key of ``validator``'s votes for the next block."""
+        pending = self.pending_key
+        if pending is not None and pending[1] == validator:
+            return pending[2]
+        return self.accounts[validator][3]
+
+    def key_in_use(self, key: bytes) -> bool:
+        """An account's id or current key, or a validator's previous key still voting."""
+        if key in self.accounts or key in self.key_holder:
+            return True
+        return self.pending_key is not None and self.pending_key[2] == key
 
     def _set_balance(self, key: bytes, delta: int) -> None:
         account = self.accounts[key]
         self.log.append((T_ACCOUNTS, key, account))
-        self.accounts[key] = (account[0], account[1], account[2] + delta)
+        self.accounts[key] = (account[0], account[1], account[2] + delta, account[3])
 
     def register_account(self, sender: bytes, body: tuple[Any, ...]) -> None:
         account, roles = body
         if account in self.accounts:
             raise Rejected("ACC-01")
+        if self.key_in_use(account):
+            raise Rejected("KEY-07")
         if not crypto_core_ed25519_is_valid_point(account):
             raise Rejected("ACC-02")
         if roles == 0 or roles & ~ALL_ROLES:
@@ -725,8 +757,9 @@ class Ledger:
         if roles & TRADER and roles & (ATTESTOR | OPERATOR):
             raise Rejected("ROL-01")
         self.log.append((T_ACCOUNTS, account, _MISSING))
-        self.accounts[account] = (roles, 0, 0)
+        self.accounts[account] = (roles, 0, 0, account)
         self._index_account(account, roles)
+        self.key_holder[account] = account
 
     def register_node(self, sender: bytes, body: tuple[Any, ...]) -> None:
         node, kind, parent, fee = body
@@ -1037,8 +1070,11 @@ class Ledger:
         """VAL-02 .. VAL-07: schedule one change of the set, two heights on (VAL-08)."""
         account, power, approvals = body
         current = self.validators
-        if account not in self.accounts and not crypto_core_ed25519_is_valid_point(account):
-            raise Rejected("VAL-02")
+        if account not in self.accounts:
+            if not crypto_core_ed25519_is_valid_point(account):
+                raise Rejected("VAL-02")
+            if self.key_in_use(account):
+                raise Rejected("KEY-07")
         if (account in current) == (power == 1):
             raise Rejected("VAL-03")
         if self.pending_validator is not None:
@@ -1052,14 +1088,55 @@ class Ledger:
             [self.chain_id, sender, self.accounts[sender][1], account, power]
         )
         for validator, signature in approvals:
-            if validator not in current or not verify(validator, message, signature):
+            if validator not in current:
+                raise Rejected("VAL-04")
+            if not verify(self.accounts[validator][3], message, signature):
                 raise Rejected("VAL-04")
         if 3 * len(signers) < 2 * len(current):
             raise Rejected("VAL-05")
         self.pending_validator = (self.height + 3, account, power)
 
+    def rotate_key(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        """KEY-01 .. KEY-05; a validator's votes follow two heights on (KEY-06)."""
+        key, proof = body
+        if not crypto_core_ed25519_is_valid_point(key):
+            raise Rejected("KEY-01")
+        change = self.pending_validator
+        if self.key_in_use(key) or (change is not None and change[1] == key):
+            raise Rejected("KEY-02")
+        account = self.accounts[sender]
+        message = TAG_KEY_ROTATION + cbor_encode([self.chain_id, sender, account[1], key])
+        if not verify(key, message, proof):
+            raise Rejected("KEY-03")
+        if change is not None and change[1] == sender:
+            raise Rejected("KEY-04", "its validator change is pending")
+        if account[0] & VALIDATOR:
+            if self.pending_key is not None:
+                raise Rejected("KEY-04", "a validator key rotation is pending")
+            self.pending_key = (self.height + 3, sender, account[3])
+        self.log.append((T_ACCOUNTS, sender, account))
+        self.accounts[sender] = (account[0], account[1], account[2], key)
+        del self.key_holder[account[3]]
+        self.key_holder[key] = sender
+
+    def revoke_role(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        """ROL-02 .. ROL-05: the operator takes TRADER or ATTESTOR back, nothing else changes."""
+        target, role = body
+        if role != TRADER and role != ATTESTOR:
+            raise Rejected("ROL-02")
+        account = self.accounts.get(target)
+        if account is None:
+            raise Rejected("ROL-03")
+        if not account[0] & role:
+            raise Rejected("ROL-04")
+        self.log.append((T_ACCOUNTS, target, account))
+        self.accounts[target] = (account[0] & ~role, account[1], account[2], account[3])
+
     def end_block(self) -> None:
-        """VAL-08: the pending change due at the next height takes effect."""
+        """KEY-06 and VAL-08: a validator's rotated key and the pending change of the set due at
+        the next height take effect."""
+        if self.pending_key is not None and self.pending_key[0] <= self.height + 1:
+            self.pending_key = None
         pending = self.pending_validator
         if pending is None or pending[0] > self.height + 1:
             return
@@ -1068,11 +1145,11 @@ class Ledger:
         account = self.accounts.get(key)
         self.log.append((T_ACCOUNTS, key, _MISSING if account is None else account))
         if account is None:
-            self.accounts[key] = (VALIDATOR, 0, 0)
+            self.accounts[key] = (VALIDATOR, 0, 0, key)
         elif power == 1:
-            self.accounts[key] = (account[0] | VALIDATOR, account[1], account[2])
+            self.accounts[key] = (account[0] | VALIDATOR, account[1], account[2], account[3])
         else:
-            self.accounts[key] = (account[0] & ~VALIDATOR, account[1], account[2])
+            self.accounts[key] = (account[0] & ~VALIDATOR, account[1], account[2], account[3])
         self.rebuild_indexes()
 
     def advance_clock(self, now: int) -> None:
@@ -1212,7 +1289,7 @@ class Ledger:
         for validator, at, signature in block.signatures:
             if validator not in voters:
                 raise Rejected("BLK-06", "not a validator")
-            if not verify(validator, message + at.to_bytes(8, "big"), signature):
+            if not verify(self.vote_key(validator), message + at.to_bytes(8, "big"), signature):
                 raise Rejected("BLK-06", "bad signature")
         if 3 * len(signers) < 2 * len(voters):
             raise Rejected("BLK-07")
@@ -1335,10 +1412,11 @@ class Ledger:
         self.next_order_id = ledger[3]
         self.money_outstanding = ledger[4]
         self.pending_validator = ledger[5]
+        self.pending_key = ledger[8]
         self.tip_hash = tip_hash
         # Accounts first: demand keys name accounts by their index.
         for key, v in tables.get(T_ACCOUNTS, []):
-            self.accounts[key] = (v[0], v[1], v[2])
+            self.accounts[key] = (v[0], v[1], v[2], v[3])
             self._index_account(key, v[0])
         for key, v in tables.get(T_NODES, []):
             self.nodes[key] = (v[0], v[1], v[2], v[3])
@@ -1481,6 +1559,8 @@ _HANDLERS: Final = {
     9: Ledger.withdraw,
     10: Ledger.transfer,
     11: Ledger.validator_update,
+    12: Ledger.rotate_key,
+    13: Ledger.revoke_role,
 }
 
 
@@ -1491,12 +1571,19 @@ def _encode_pending(pending: tuple[int, bytes, int] | None) -> bytes:
     return b"".join((b"\xa3\x00", u(height), b"\x01\x58\x20", account, b"\x02", u(power)))
 
 
+def _encode_pending_key(pending: tuple[int, bytes, bytes] | None) -> bytes:
+    if pending is None:
+        return b"\xf6"
+    height, account, previous = pending
+    return b"".join((b"\xa3\x00", u(height), b"\x01\x58\x20", account, b"\x02\x58\x20", previous))
+
+
 # --- the canonical state encoding (conformance vectors) -------------------------------------------
 
 _TABLE_SCHEMAS: Final[dict[int, tuple[Any, Any]]] = {
     T_ACCOUNTS: (
         ("b", 32),
-        ("m", (("u", 0, ALL_ROLES), ("u", 0, COUNTER_MAX), ("u", 0, MONEY_MAX))),
+        ("m", (("u", 0, ALL_ROLES), ("u", 0, COUNTER_MAX), ("u", 0, MONEY_MAX), ("b", 32))),
     ),
     T_NODES: (
         ("u", 0, 2**32 - 1),
@@ -1574,6 +1661,7 @@ _LEDGER_FIELDS: Final = (
     ("u", 1, COUNTER_MAX),
     ("u", 0, MONEY_MAX),
     ("n", ("m", (("u", 0, COUNTER_MAX), ("b", 32), ("u", 0, 1)))),
+    ("n", ("m", (("u", 0, COUNTER_MAX), ("b", 32), ("b", 32)))),
 )
 
 
@@ -1586,12 +1674,18 @@ def decode_state(value: Any) -> Ledger:
     ledger_rows: dict[int, Any] = {}
     numbers = []
     for row in top[0]:
-        number, item = parse_strict(row, ("p", ("u", 0, len(_LEDGER_FIELDS) - 1), ("*",)))
+        number, item = parse_strict(row, ("p", ("u", 0, LEDGER_KEYS[-1]), ("*",)))
         ledger_rows[number] = item
         numbers.append(number)
     if numbers != sorted(ledger_rows):
         raise Rejected("ENC-15", "ledger rows must be sorted by key, each key once")
-    fields = parse_map_strict(ledger_rows, _LEDGER_FIELDS)
+    for number in numbers:
+        if number not in LEDGER_KEYS:
+            raise Rejected("ENC-12", f"unknown key {number}")
+    positions = {
+        index: ledger_rows[key] for index, key in enumerate(LEDGER_KEYS) if key in ledger_rows
+    }
+    fields = parse_map_strict(positions, _LEDGER_FIELDS)
     _chain_id, window, close, _ = fields[0]
     if not 1 <= window <= close <= TIME_MAX:
         raise Rejected("ENC-15", "need 1 <= attestation_window_s <= trading_close_s")
@@ -1612,8 +1706,8 @@ def decode_state(value: Any) -> Ledger:
         raise Rejected("ENC-15", "the fee account is not a registered account")
     from reference.prestate import check_rows
 
-    check_rows(fields[3], tables)
-    return Ledger.from_rows(dict(enumerate(fields)), tables, top[9])
+    check_rows(fields[3], tables, fields[6])
+    return Ledger.from_rows(dict(zip(LEDGER_KEYS, fields, strict=True)), tables, top[9])
 
 
 def encode_state(ledger: Ledger) -> bytes:

@@ -160,8 +160,9 @@ class Node:
         account = ledger.accounts.get(tx.sender)
         if account is None:
             raise Rejected("TX-03", "the sender is not registered")
-        if signature_ok is None:
-            signature_ok = verify(tx.sender, tx.signing_bytes(), tx.signature)
+        key = account[3]
+        if signature_ok is None or key != tx.sender:  # a worker's verdict is about the id
+            signature_ok = verify(key, tx.signing_bytes(), tx.signature)
         if not signature_ok:
             raise Rejected("TX-04")
         # A committed transaction's nonce is below its sender's nonce, so a replay of one is

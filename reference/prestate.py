@@ -1,4 +1,5 @@
-"""Pre-state consistency (PRE-01 .. PRE-09) of the reference node, on the parsed rows of a state.
+"""Pre-state consistency (PRE-01 .. PRE-09, PRE-11) of the reference node, on the parsed rows of a
+state.
 
 Checked before the rows become a ``Ledger`` (whose packed indexes assume them), rule by rule in
 id order, each over its table's rows in the order the state encoding lists them; the first broken
@@ -15,8 +16,9 @@ Rows = list[tuple[Any, Any]]
 ASK, OPEN = 0, 0
 
 
-def check_rows(next_order_id: int, tables: dict[int, Rows]) -> None:
-    """Raise the first PRE rule the rows break; ``tables`` by table number, rows in order."""
+def check_rows(next_order_id: int, tables: dict[int, Rows], pending_key: Any = None) -> None:
+    """Raise the first PRE rule the rows break; ``tables`` by table number, rows in order;
+    ``pending_key`` is the ledger's (height, validator, previous key) or None."""
     accounts = {key for key, _ in tables[1]}
     nodes = dict(tables[2])
     meters = dict(tables[3])
@@ -66,3 +68,13 @@ def check_rows(next_order_id: int, tables: dict[int, Rows]) -> None:
     for (account, zone, slot), _ in tables[6]:
         if account not in accounts:
             raise Rejected("PRE-09", f"demand in zone {zone} slot {slot}")
+    holders: set[bytes] = set()
+    for account_id, (_, _, _, key) in tables[1]:
+        if key in holders or (key != account_id and key in accounts):
+            raise Rejected("PRE-11", "key in use")
+        holders.add(key)
+    if pending_key is not None:
+        _, validator, previous = pending_key
+        roles = dict(tables[1]).get(validator, (0,))[0]
+        if not roles & 4 or previous in holders or (previous != validator and previous in accounts):
+            raise Rejected("PRE-11", "pending key rotation")

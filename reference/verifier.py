@@ -27,6 +27,7 @@ def verdicts(datas: list[bytes]) -> list[bool | None]:
         except Rejected:
             out.append(None)
             continue
+        # Against the sender's id: the node verifies again for an account whose key rotated.
         out.append(verify(tx.sender, tx.signing_bytes(), tx.signature))
     return out
 

@@ -61,6 +61,8 @@ KIND_NAMES: Final = {
     9: "WITHDRAW",
     10: "TRANSFER",
     11: "VALIDATOR_UPDATE",
+    12: "ROTATE_KEY",
+    13: "REVOKE_ROLE",
 }
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
@@ -74,6 +76,8 @@ BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     9: (MONEY,),
     10: (KEY32, MONEY),
     11: (KEY32, ("u", 0, 1), ("a", ("p", KEY32, ("b", 64)))),
+    12: (KEY32, ("b", 64)),
+    13: (KEY32, ("u", 0, U64_MAX)),
 }
 ENVELOPE: Final = (
     ("t", CHAIN_ID_MAX_BYTES),

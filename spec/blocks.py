@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from spec import wire
-from spec.accounts import signing_key
 from spec.cbor import CborKey, CborValue, decode, encode
 from spec.clearing import advance_clock
 from spec.crypto import (
@@ -39,6 +38,7 @@ from spec.crypto import (
     verify,
 )
 from spec.errors import Rejected, require
+from spec.keys import vote_key
 from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
 from spec.time import check_block_jump, check_vote_time
@@ -203,7 +203,7 @@ def check_header(state: State, block: Block) -> None:
     require(signers == sorted(set(signers)), "BLK-06", "signers must be ascending and distinct")
     for vote in block.signatures:
         require(vote.validator in voters, "BLK-06", "not a validator")
-        key = signing_key(state, vote.validator)
+        key = vote_key(state, vote.validator)  # KEY-06: a rotated key signs two heights on
         message = vote_bytes(header_hash, vote.time)
         require(verify(key, message, vote.signature), "BLK-06", "bad signature")
     require(3 * len(signers) >= 2 * len(voters), "BLK-07", f"{len(signers)} of {len(voters)}")

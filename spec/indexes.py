@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from spec.fmap import MISSING, Change, FrozenMap
-from spec.state import Lot, Market, MarketStatus, Order, OrderStatus, State
+from spec.state import Account, Lot, Market, MarketStatus, Order, OrderStatus, State
 from spec.units import MeterId, NodeId, OrderId, Slot
 
 K = TypeVar("K")
@@ -80,3 +80,13 @@ def open_markets(state: State) -> FrozenMap[tuple[NodeId, Slot], Market]:
     """The markets of ``state.markets`` whose status is OPEN."""
     index = grouped(state.markets, "open markets", _open_market)
     return index.get(True, FrozenMap())
+
+
+def _current_key(_: bytes, account: Account) -> bytes:
+    return account.key
+
+
+def accounts_by_key(state: State) -> FrozenMap[bytes, FrozenMap[bytes, Account]]:
+    """The accounts grouped by current key: the accounts ``a`` of ``state.accounts`` with
+    ``a.key == key`` (one at most, INV-19)."""
+    return grouped(state.accounts, "accounts by key", _current_key)

@@ -1,5 +1,5 @@
-"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-20, INV-21, INV-25, INV-26) as executable
-checks.
+"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-19 .. INV-21, INV-25, INV-26) as
+executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
 that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
@@ -16,6 +16,7 @@ from typing import Final
 
 import networkx as nx
 
+from spec.crypto import is_valid_public_key
 from spec.grid import grid_graph, nearest_substation
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.state import (
@@ -55,12 +56,13 @@ STATE_INVARIANTS: Final = (
     "INV-13",
     "INV-14",
     "INV-17",
+    "INV-19",
     "INV-20",
     "INV-21",
     "INV-25",
     "INV-26",
 )
-STEP_INVARIANTS: Final = ("INV-11", "INV-12", "INV-16", "INV-17")
+STEP_INVARIANTS: Final = ("INV-11", "INV-12", "INV-16", "INV-17", "INV-19")
 
 
 def check_state(state: State) -> list[Violation]:
@@ -249,6 +251,22 @@ def check_state(state: State) -> list[Violation]:
     if state.params.fee_account not in state.accounts:
         fail("INV-14", "the fee account is not registered")
 
+    # INV-19: one key, one account.
+    holders: dict[bytes, bytes] = {}
+    for account_key, account in sorted(state.accounts.items()):
+        if not is_valid_public_key(account.key):
+            fail("INV-19", f"account {account_key.hex()[:8]} has an invalid key")
+        if account.key in holders:
+            fail("INV-19", f"accounts {account_key.hex()[:8]} and another share a key")
+        if account.key != account_key and account.key in state.accounts:
+            fail("INV-19", f"account {account_key.hex()[:8]} signs with another account's id")
+        holders[account.key] = account_key
+    pending_key = state.pending_key
+    if pending_key is not None:
+        previous = pending_key.previous_key
+        if previous in holders or (previous != pending_key.account and previous in state.accounts):
+            fail("INV-19", "a validator's previous key is in use")
+
     # INV-20: separation of duties.
     for account_key, account in sorted(state.accounts.items()):
         conflict = role_conflict(account.roles)
@@ -317,6 +335,10 @@ def check_step(
             )
     # INV-12: authorization.
     sender = tx.sender if tx is not None else None
+    # INV-19: only the account's own transaction changes its key.
+    for key in sorted(before.accounts):
+        if after.accounts[key].key != before.accounts[key].key and key != sender:
+            fail("INV-19", f"key of {key.hex()[:8]} changed by another account")
     for key in sorted(before.accounts):
         if after.accounts[key].balance < before.accounts[key].balance and key != sender:
             fail("INV-12", f"balance of {key.hex()[:8]} lowered by another account")

@@ -1,4 +1,4 @@
-"""Pre-state consistency (PRE-01 .. PRE-09): what a state must satisfy to be loaded at all.
+"""Pre-state consistency (PRE-01 .. PRE-09, PRE-11): what a state must satisfy to be loaded.
 
 A state reached by transactions satisfies these by construction. A state handed to a node from
 outside (a conformance vector's pre-state, a snapshot) may not, and an implementation that trusted
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from spec.cbor import encode
 from spec.errors import require
-from spec.state import OrderStatus, Side, State
+from spec.state import OrderStatus, Role, Side, State
 from spec.units import MeterId, Slot
 
 K = TypeVar("K")
@@ -91,3 +91,30 @@ def check_pre_state(state: State) -> None:
         require(order_id < state.next_order_id, "PRE-08", f"order {order_id}")
     for (account, zone, slot), _ in _in_order(state.demand):
         require(account in accounts, "PRE-09", f"demand of {account.hex()} in {zone}, {slot}")
+    check_keys(state)
+
+
+def check_keys(state: State) -> None:
+    """PRE-11: no key signs for two accounts or for an account it does not name (INV-19), and a
+    pending validator key rotation is one a ROTATE_KEY could have left. (Whether each key is a
+    valid point is not asked here: the suite loads accounts with small-order keys on purpose, to
+    test SIG-01 on them; no transaction can make one, KEY-01.)"""
+    accounts = state.accounts
+    holders: dict[bytes, bytes] = {}
+    for account_id, account in _in_order(accounts):
+        key = account.key
+        free = key not in holders and (key == account_id or key not in accounts)
+        require(free, "PRE-11", f"account {account_id.hex()}: key in use")
+        holders[key] = account_id
+    pending = state.pending_key
+    if pending is not None:
+        validator = accounts.get(pending.account)
+        previous = pending.previous_key
+        require(
+            validator is not None
+            and validator.roles & Role.VALIDATOR != 0
+            and previous not in holders
+            and (previous == pending.account or previous not in accounts),
+            "PRE-11",
+            "pending key rotation",
+        )

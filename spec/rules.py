@@ -126,6 +126,43 @@ _TABLE: Final = (
     ("ROL-01", "Compatible roles", V, 1801, "INCOMPATIBLE_ROLES",
      "An account MUST NOT hold both the attestor and the trader role, nor both the operator and "
      "the trader role; a registration that would give it such a pair is rejected."),
+    ("ROL-02", "Revocable roles", V, 1802, "ROLE_NOT_REVOCABLE",
+     "A REVOKE_ROLE MUST name exactly one role, TRADER (8) or ATTESTOR (2): VALIDATOR leaves only "
+     "by a VALIDATOR_UPDATE of power 0 and OPERATOR is never revoked."),
+    ("ROL-03", "Known account", V, 1803, "ROLE_ACCOUNT_UNKNOWN",
+     "A REVOKE_ROLE MUST name a registered account."),
+    ("ROL-04", "Role held", V, 1804, "ROLE_NOT_HELD",
+     "A REVOKE_ROLE MUST name a role the account holds."),
+    ("ROL-05", "Revocation", P, None, None,
+     "An accepted REVOKE_ROLE MUST remove the role from the account and change nothing else: "
+     "its money, nonce, key, meters, lots, demand and open orders stay, and open orders clear at "
+     "their market's close; from then on TX-06 refuses what the role allowed."),
+    ("KEY-01", "Valid new key", V, 2201, "BAD_NEW_KEY",
+     "A ROTATE_KEY's new key MUST be a valid public key as ACC-02 says: the canonical encoding of "
+     "a point of large prime order."),
+    ("KEY-02", "Key not in use", V, 2202, "KEY_IN_USE",
+     "A ROTATE_KEY's new key MUST NOT be the id or the current key of any registered account "
+     "(the sender's included), the account a pending change of the validator set names, nor the "
+     "previous key of a pending validator key rotation."),
+    ("KEY-03", "Proof of possession", V, 2203, "NO_PROOF_OF_POSSESSION",
+     "A ROTATE_KEY MUST carry a valid signature by the new key over the rotation bytes "
+     "(key-rotation tag, 0x00, encode([chain id, sender, sender's nonce, new key]))."),
+    ("KEY-04", "Validator keys one at a time", V, 2204, "KEY_CHANGE_PENDING",
+     "A validator MUST NOT rotate its key while a validator key rotation is pending, and the "
+     "account a pending change of the validator set names MUST NOT rotate its key before the "
+     "change takes effect."),
+    ("KEY-05", "Rotation", P, None, None,
+     "An accepted ROTATE_KEY MUST make the new key the sender's current key at once: every later "
+     "transaction of the account and every approval it gives verifies against the new key only; "
+     "its id, roles, nonce and money stay."),
+    ("KEY-06", "A validator's votes follow two heights later", P, None, None,
+     "When a validator rotates its key in block H (outside a block: at height H - 1), its votes "
+     "for block H + 1 MUST verify against its previous key and its votes from block H + 2 on "
+     "against the new key; the pending rotation is dropped at the end of block H + 1."),
+    ("KEY-07", "New accounts take no key in use", V, 2207, "KEY_TAKEN",
+     "A REGISTER_ACCOUNT, and a VALIDATOR_UPDATE that adds an account new to the ledger, MUST "
+     "NOT name an account whose id is a registered account's current key or the previous key of "
+     "a pending validator key rotation."),
     ("GRD-01", "New node", V, 311, "NODE_EXISTS",
      "A grid node id MUST NOT be registered twice."),
     ("GRD-02", "Known parent", V, 312, "PARENT_UNKNOWN",
@@ -361,6 +398,10 @@ _TABLE: Final = (
      "No account holds an incompatible pair of roles (ROL-01); the fee account never holds the "
      "trader role, so it never owns a meter, a lot or an order; no meter's attestor is its "
      "owner."),
+    ("INV-19", "One key, one account", INV, None, None,
+     "Every account's key is a valid public key; no two accounts have the same key and no "
+     "account's key is another account's id; only the account's own transaction changes its "
+     "key."),
     ("INV-21", "Encumbrance follows the meter", INV, None, None,
      "Every reading and every lot carries the encumbrance registered with its meter."),
     ("INV-25", "Open bids are backed", INV, None, None,
@@ -395,6 +436,10 @@ _TABLE: Final = (
      "In a loaded state, every order id MUST be below the next order id."),
     ("PRE-09", "Demand's account", V, 1509, "PRE_DEMAND",
      "In a loaded state, every demand row MUST belong to a registered account."),
+    ("PRE-11", "Keys in a loaded state", V, 1511, "PRE_KEY",
+     "In a loaded state, no account's key MAY be another account's key or id; a pending key "
+     "rotation MUST name a registered validator, and its previous key MUST be no account's key "
+     "nor another account's id."),
     ("TIM-01", "Bounded clock step", V, 2101, "TIME_JUMP_TOO_LARGE",
      "A block's timestamp MUST NOT exceed the ledger's time by more than MAX_BLOCK_JUMP_S."),
     ("TIM-02", "Time the votes vouch for", V, 2102, "TIME_NOT_VOUCHED",

@@ -23,6 +23,7 @@ from spec.crypto import (
     TAG_STATE_ENTRY,
     TAG_STATE_ROOT,
     expand,
+    is_valid_public_key,
     tagged_hash,
 )
 from spec.errors import Rejected
@@ -162,6 +163,10 @@ class Account:
     """Number of accepted transactions sent by this account; the next must carry it (TX-05)."""
     balance: MilliSen
     """Spendable money."""
+    key: bytes
+    """The Ed25519 public key that signs for the account now (TX-04, VAL-04, BLK-06): its id
+    when it is registered, another key after a rotation (KEY-05). No other account has it as id or
+    key (INV-19)."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,17 @@ class PendingValidator:
 
 
 @dataclass(frozen=True)
+class PendingKey:
+    """A validator's rotated key that still signs its block votes until a height (KEY-06)."""
+
+    height: Height
+    """The first block height whose votes the validator signs with its new key."""
+    account: AccountId
+    previous_key: bytes
+    """The key it signed with before the rotation: its votes for blocks below ``height``."""
+
+
+@dataclass(frozen=True)
 class State:
     """Everything the ledger knows. Tables are keyed as their field docs say."""
 
@@ -296,6 +312,8 @@ class State:
     """Keyed by (zone, slot)."""
     pending_validator: PendingValidator | None = None
     """The one change of the validator set that waits for its height, if any (VAL-06, VAL-08)."""
+    pending_key: PendingKey | None = None
+    """The one validator key rotation whose votes wait for their height, if any (KEY-04, KEY-06)."""
 
 
 def trading_close(params: ChainParams, slot: int) -> int:
@@ -313,12 +331,15 @@ def genesis(
     ``params.chain_id`` is the chain's free-text name; the state's chain id is derived from it and
     from the genesis state (TX-08, ``derive_chain_id``). The fee account must be one of the
     accounts: clearing credits wheeling fees to it (CLR-06).
-    No account may hold an incompatible pair of roles (ROL-01), and the fee account may not trade
-    (INV-20): a genesis that breaks either is refused.
+    No account may hold an incompatible pair of roles (ROL-01), the fee account may not trade
+    (INV-20), and every account id must be a valid public key (ACC-02, so INV-19 holds from the
+    start): a genesis that breaks any of these is refused.
     """
     if params.fee_account not in accounts:
         raise ValueError("the fee account must be a genesis account")
     for key, roles in accounts.items():
+        if not is_valid_public_key(key):
+            raise ValueError(f"account {key.hex()[:16]} is not a valid public key (ACC-02)")
         if role_conflict(roles) is not None:
             raise ValueError(f"account {key.hex()[:16]} holds incompatible roles {roles}")
     if accounts[params.fee_account] & Role.TRADER:
@@ -351,7 +372,7 @@ def _genesis_state(params: ChainParams, accounts: Mapping[AccountId, int], time:
         next_order_id=OrderId(1),
         money_outstanding=MilliSen(0),
         accounts=FrozenMap(
-            {key: Account(roles, Nonce(0), MilliSen(0)) for key, roles in accounts.items()}
+            {key: Account(roles, Nonce(0), MilliSen(0), key) for key, roles in accounts.items()}
         ),
     )
 
@@ -390,6 +411,7 @@ class LedgerKey(IntEnum):
     NEXT_ORDER_ID = 3
     MONEY_OUTSTANDING = 4
     PENDING_VALIDATOR = 5
+    PENDING_KEY = 8
 
 
 def record_to_cbor(record: object) -> dict[CborKey, CborValue]:
@@ -422,6 +444,7 @@ def entries(state: State) -> Iterator[tuple[Table, CborValue, CborValue]]:
         LedgerKey.NEXT_ORDER_ID: int(state.next_order_id),
         LedgerKey.MONEY_OUTSTANDING: int(state.money_outstanding),
         LedgerKey.PENDING_VALIDATOR: _scalar(state.pending_validator),
+        LedgerKey.PENDING_KEY: _scalar(state.pending_key),
     }
     for key, value in ledger.items():
         yield Table.LEDGER, int(key), value
@@ -608,7 +631,7 @@ _params = _record(
         _account_id,
     ],
 )
-_account = _record(Account, [_roles, wire.uint(Nonce), wire.uint(MilliSen)])
+_account = _record(Account, [_roles, wire.uint(Nonce), wire.uint(MilliSen), _account_id])
 _node = _record(
     GridNode,
     [
@@ -667,6 +690,7 @@ _market = _record(
 _pending_validator = wire.nullable(
     _record(PendingValidator, [wire.uint(Height), _account_id, wire.plain_uint(1)])
 )
+_pending_key = wire.nullable(_record(PendingKey, [wire.uint(Height), _account_id, _account_id]))
 
 _TABLE_SCHEMAS: Final[dict[Table, tuple[str, Callable[[CborValue], Any], Callable[..., Any]]]] = {
     Table.ACCOUNTS: ("accounts", _account_id, _account),
@@ -703,6 +727,7 @@ def decode_state(value: CborValue, *, consistency: bool = True) -> State:
         wire.Field(LedgerKey.NEXT_ORDER_ID, "next_order_id", wire.uint(OrderId)),
         wire.Field(LedgerKey.MONEY_OUTSTANDING, "money_outstanding", wire.uint(MilliSen)),
         wire.Field(LedgerKey.PENDING_VALIDATOR, "pending_validator", _pending_validator),
+        wire.Field(LedgerKey.PENDING_KEY, "pending_key", _pending_key),
     ]
     top = [wire.Field(int(t), t.name.lower(), wire.array(lambda v: v)) for t in Table]
     top.append(wire.Field(len(Table), "tip_hash", wire.fixed_bytes(HASH_BYTES)))

@@ -45,6 +45,7 @@ from spec.crypto import (
 )
 from spec.errors import Rejected, require
 from spec.grid import REGISTER_NODE_FIELDS, RegisterNode, register_node
+from spec.keys import ROTATE_KEY_FIELDS, RotateKey, rotate_key
 from spec.meters import REGISTER_METER_FIELDS, RegisterMeter, register_meter
 from spec.money import (
     DEPOSIT_FIELDS,
@@ -68,6 +69,7 @@ from spec.orders import (
     place_ask,
     place_bid,
 )
+from spec.roles import REVOKE_ROLE_FIELDS, RevokeRole, revoke_role
 from spec.rules import implements
 from spec.state import CHAIN_ID_MAX_BYTES, AccountId, Role, State, with_account
 from spec.units import COUNTER_MAX, Nonce, Timestamp
@@ -91,6 +93,8 @@ class Kind(IntEnum):
     WITHDRAW = 9
     TRANSFER = 10
     VALIDATOR_UPDATE = 11
+    ROTATE_KEY = 12
+    REVOKE_ROLE = 13
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ KINDS: Final[dict[Kind, KindRule]] = {
     Kind.VALIDATOR_UPDATE: KindRule(
         ValidatorUpdate, VALIDATOR_UPDATE_FIELDS, Role.VALIDATOR, validator_update
     ),
+    Kind.ROTATE_KEY: KindRule(RotateKey, ROTATE_KEY_FIELDS, None, rotate_key),
+    Kind.REVOKE_ROLE: KindRule(RevokeRole, REVOKE_ROLE_FIELDS, Role.OPERATOR, revoke_role),
 }
 
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from spec import wire
-from spec.accounts import signing_key
 from spec.cbor import encode
 from spec.crypto import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, is_valid_public_key, verify
 from spec.errors import require
+from spec.keys import drop_due_vote_key, key_in_use, signing_key
 from spec.rules import implements
 from spec.state import Account, AccountId, PendingValidator, Role, State, with_account
 from spec.units import Height, MilliSen, Nonce
@@ -75,6 +75,7 @@ def validator_update(state: State, sender: AccountId, body: ValidatorUpdate) -> 
     is_validator = body.account in current
     if account is None:
         require(is_valid_public_key(body.account), "VAL-02", "not a valid public key")
+        require(not key_in_use(state, body.account), "KEY-07", "another account signs with it")
     require(is_validator != (body.power == 1), "VAL-03", "already in" if is_validator else "not in")
     # VALIDATOR is compatible with every role (ROL-01), so admitting one never makes a pair.
     require(state.pending_validator is None, "VAL-06", "a change is already pending")
@@ -101,15 +102,19 @@ def validator_update(state: State, sender: AccountId, body: ValidatorUpdate) -> 
 def end_block(state: State) -> State:
     """VAL-08: at the end of each block, the pending change due at the next height takes effect.
 
-    ``state.height`` is the height of the block just applied.
+    ``state.height`` is the height of the block just applied. A validator's rotated key that is
+    due signs from the next height on (KEY-06).
     """
+    state = drop_due_vote_key(state)
     pending = state.pending_validator
     if pending is None or pending.height > state.height + 1:
         return state
     state = replace(state, pending_validator=None)
     account = state.accounts.get(pending.account)
     if account is None:
-        added = Account(roles=int(Role.VALIDATOR), nonce=Nonce(0), balance=MilliSen(0))
+        added = Account(
+            roles=int(Role.VALIDATOR), nonce=Nonce(0), balance=MilliSen(0), key=pending.account
+        )
         return replace(state, accounts=state.accounts.set(pending.account, added))
     if pending.power == 1:
         return with_account(state, pending.account, roles=account.roles | Role.VALIDATOR)

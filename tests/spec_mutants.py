@@ -163,6 +163,56 @@ VALIDATOR_SET_MUTANTS: tuple[Mutant, ...] = (
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "rotation-proof-by-current-key",
+        "KEY-03 proof of possession: the proof is checked against the sender's current key, so an account rotates to a key it does not hold",
+        "spec/keys.py",
+        (
+            (
+                'require(verify(body.key, message, body.proof), "KEY-03", "not signed by the new key")',
+                'require(verify(account.key, message, body.proof), "KEY-03", "not signed by the new key")',
+            ),
+        ),
+    ),
+    Mutant(
+        "rotation-to-another-accounts-key",
+        "KEY-02 and INV-19: only ids count as in use, so an account rotates to another account's current key",
+        "spec/keys.py",
+        (
+            (
+                "if key in state.accounts or key in accounts_by_key(state):",
+                "if key in state.accounts:",
+            ),
+        ),
+    ),
+    Mutant(
+        "validator-votes-switch-at-once",
+        "KEY-06: a validator's votes use its new key in the very next block, which CometBFT still signs with the old one",
+        "spec/keys.py",
+        (
+            (
+                "    if pending is not None and pending.account == validator:\n        return pending.previous_key\n",
+                "",
+            ),
+        ),
+    ),
+    Mutant(
+        "pending-vote-key-never-dropped",
+        "KEY-06: the previous key of a validator keeps signing its votes after its height",
+        "spec/keys.py",
+        (("    return replace(state, pending_key=None)\n", "    return state\n"),),
+    ),
+    Mutant(
+        "operator-revokes-validator",
+        "ROL-02: the operator takes the VALIDATOR role away, which only the validators may do",
+        "spec/roles.py",
+        (
+            (
+                "REVOCABLE_ROLES: Final = (Role.TRADER, Role.ATTESTOR)",
+                "REVOCABLE_ROLES: Final = (Role.TRADER, Role.ATTESTOR, Role.VALIDATOR)",
+            ),
+        ),
+    ),
+    Mutant(
         "cancel-releases-twice",
         "INV-01 energy conservation (CAN-04)",
         "spec/orders.py",

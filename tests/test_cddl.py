@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 
 import spec
-from conformance_tests.scenario import Ledger, key_of, small_village
+from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
 from spec.attestation import MAX_BATCH_READINGS
 from spec.blocks import MAX_BLOCK_TXS, apply_block
 from spec.cbor import decode, encode
+from spec.crypto import sign
 from spec.errors import Rejected
+from spec.keys import rotation_bytes
 from spec.rules import RULES
 from spec.state import (
     ALL_ROLES,
@@ -136,6 +138,12 @@ def village() -> Village:
     update = v.ledger.validator_update("validator-1", key_of("validator-5"), 1, VALIDATORS[1:])
     assert v.ledger.submit(update, "validator-1").accepted
     v.transactions.append(update)
+    new_key, chain = key_of("validator-2-new"), v.ledger.state.params.chain_id
+    message = rotation_bytes(
+        chain, key_of("validator-2"), v.ledger.nonces.get("validator-2", 0), new_key
+    )
+    v.do("validator-2", Kind.ROTATE_KEY, {0: new_key, 1: sign(seed_of("validator-2-new"), message)})
+    v.do("operator", Kind.REVOKE_ROLE, {0: key_of("grace"), 1: int(Role.TRADER)})
     v.states.append(v.ledger.state)  # open market with orders
     # Rejected transactions, for their receipts: a replay (TX-05) and bytes that are not CBOR.
     assert v.ledger.submit(v.transactions[-1]).code == 205

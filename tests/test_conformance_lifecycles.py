@@ -58,7 +58,7 @@ def test_a_lot_both_settled_and_open_fits_no_state() -> None:
 
 def test_nonce_states() -> None:
     def account(nonce: int) -> Account:
-        return Account(8, Nonce(nonce), MilliSen(0))
+        return Account(8, Nonce(nonce), MilliSen(0), bytes(32))
 
     assert classify_nonce(account(0)) is NonceState.FRESH
     assert classify_nonce(account(1)) is NonceState.ACTIVE

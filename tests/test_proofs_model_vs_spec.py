@@ -27,6 +27,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance_tests import edwards
 from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
 from proofs import auction, concrete
 from proofs.counterexample import differences
@@ -42,6 +43,8 @@ from proofs.transitions import (
     register_account,
     register_meter,
     register_node,
+    revoke_role,
+    rotate_key,
     transfer,
     validator_update,
     withdraw,
@@ -49,6 +52,7 @@ from proofs.transitions import (
 from spec.accounts import signing_key
 from spec.clearing import AuctionOrder, call_auction, eligible_bids, ranked_asks, ranked_bids
 from spec.crypto import is_valid_public_key, sign, verify
+from spec.keys import rotation_bytes
 from spec.state import ALL_ROLES, Demand, MarketStatus, NodeKind, OrderStatus, Role, Side, State
 from spec.transactions import Kind
 from spec.units import SLOT_SECONDS, Height, Wh, slot_end
@@ -515,6 +519,44 @@ def test_validator_updates_and_block_ends_match_the_spec(data: st.DataObject) ->
         ACCEPTED["end_block"] = ACCEPTED.get("end_block", 0) + int(bool(changed))
 
 
+@SMALL
+@given(situations(), st.data())
+def test_key_rotation_and_revocation_match_the_spec(
+    situation: tuple[Ledger, int], data: st.DataObject
+) -> None:
+    """ROTATE_KEY to fresh, used and invalid keys (every proof made by the new key: KEY-03 is
+    outside the model), then REVOKE_ROLE of every role by the operator or a trader."""
+    ledger, _ = situation
+    sender = data.draw(mostly("alice", "bob", "operator", "validator-1"))
+    new = data.draw(mostly("fresh-key", "bob", sender, "order-4"))
+    nonce = ledger.nonces.get(sender, 0)
+    if new == "order-4":
+        key, proof = edwards.ORDER_4_KEY, bytes(64)
+    else:
+        key = key_of(new)
+        message = rotation_bytes(ledger.state.params.chain_id, key_of(sender), nonce, key)
+        proof = sign(seed_of(new), message)
+
+    def tx_rotate(ids: Any, s: int, n: int) -> rotate_key.Tx:
+        return rotate_key.Tx(iv(s), iv(n), iv(ids(key)), z3.BoolVal(is_valid_public_key(key)))
+
+    body: dict[int, Any] = {0: key, 1: proof}
+    outcome = compare(ledger, sender, Kind.ROTATE_KEY, body, rotate_key, tx_rotate)
+    _count("rotate", outcome)
+    revoker = data.draw(mostly("operator", "alice"))
+    if ledger.state.accounts[key_of(revoker)].key != key_of(revoker):
+        return  # it rotated: its name's key signs no more (TX-04, outside the model)
+    account = data.draw(mostly("bob", "attestor", "ivan", "operator", "validator-1"))
+    role = data.draw(mostly(int(Role.TRADER), int(Role.ATTESTOR), 4, 1, 0))
+    revoke_body: dict[int, Any] = {0: key_of(account), 1: role}
+
+    def tx_revoke(ids: Any, s: int, n: int) -> revoke_role.Tx:
+        return revoke_role.Tx(iv(s), iv(n), iv(ids(key_of(account))), iv(role))
+
+    outcome = compare(ledger, revoker, Kind.REVOKE_ROLE, revoke_body, revoke_role, tx_revoke)
+    _count("revoke", outcome)
+
+
 # --- Clearing: advance_clock against start, clear_market per due market, finish ------------
 
 
@@ -741,5 +783,8 @@ def test_every_kind_was_accepted_at_least_once() -> None:
     rejections."""
     for kind in ("transfer", "withdraw", "deposit", "ask", "bid", "cancel", "attest"):
         assert ACCEPTED.get(kind, 0) > 0, (kind, ACCEPTED)
-    for kind in ("account", "node", "meter", "clearing", "validator_update", "end_block"):
+    for kind in (
+        *("account", "node", "meter", "clearing"),
+        *("validator_update", "end_block", "rotate", "revoke"),
+    ):
         assert ACCEPTED.get(kind, 0) > 0, (kind, ACCEPTED)

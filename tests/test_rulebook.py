@@ -30,6 +30,7 @@ from spec import blocks, cbor, crypto, orders, state, transactions, units, wire
 from spec import time as block_time
 from spec.attestation import MAX_BATCH_READINGS, READING_FIELDS
 from spec.clearing import AuctionOrder, call_auction, eligible_bids
+from spec.crypto import public_key_of
 from spec.fmap import FrozenMap
 from spec.rules import RULES, RULES_BY_ID, RuleKind
 from spec.state import ChainParams, Demand, Order, OrderStatus, Side, genesis
@@ -400,7 +401,7 @@ def _examples() -> list[str]:
 
 def _run_example(text: str) -> tuple[dict[str, object], dict[str, object]]:
     """Build the example's market, run CLR-02 and the call auction; return (claimed, computed)."""
-    params = ChainParams("example", 1, 1, bytes(32))
+    params = ChainParams("example", 1, 1, public_key_of(bytes(32)))
     owners: dict[str, bytes] = {}
     demand: dict[tuple[bytes, NodeId, Slot], Demand] = {}
     asks: list[AuctionOrder] = []
@@ -529,6 +530,7 @@ def test_the_record_table_matches_the_state_records() -> None:
         "order": state.Order,
         "market": state.Market,
         "pending validator": state.PendingValidator,
+        "pending key": state.PendingKey,
     }
     rows = {label: cells for label, cells in _table_after("**Records.**")}
     assert sorted(rows) == sorted(records)

@@ -23,11 +23,13 @@ from strategies import (
     village,
 )
 
-from conformance_tests.scenario import CHAIN_ID, key_of
+from conformance_tests.scenario import CHAIN_ID, key_of, seed_of
 from spec.blocks import MAX_BLOCK_BYTES, apply_block
 from spec.cbor import decode, encode
 from spec.clearing import advance_clock
+from spec.crypto import sign
 from spec.errors import Rejected
+from spec.keys import rotation_bytes
 from spec.state import State
 from spec.transactions import KINDS, MAX_TX_BYTES, Kind, apply_transaction
 from spec.units import TIME_MAX_S
@@ -75,7 +77,18 @@ def valid_bodies() -> dict[Kind, dict[int, Any]]:
         Kind.VALIDATOR_UPDATE: {
             0: key_of("validator-5"), 1: 1, 2: [[key_of("validator-1"), bytes(64)]]
         },
+        Kind.ROTATE_KEY: {0: key_of("alice-2"), 1: _rotation_proof()},
+        Kind.REVOKE_ROLE: {0: key_of("bob"), 1: 8},
     }  # fmt: skip
+
+
+def _rotation_proof() -> bytes:
+    """Alice's proof that she holds the key of ``alice-2`` (KEY-03), at her nonce in the village."""
+    ledger = village()
+    message = rotation_bytes(
+        CHAIN_ID, key_of("alice"), ledger.nonces.get("alice", 0), key_of("alice-2")
+    )
+    return sign(seed_of("alice-2"), message)
 
 
 SENDER = {
@@ -90,6 +103,8 @@ SENDER = {
     Kind.WITHDRAW: "alice",
     Kind.TRANSFER: "alice",
     Kind.VALIDATOR_UPDATE: "validator-1",
+    Kind.ROTATE_KEY: "alice",
+    Kind.REVOKE_ROLE: "operator",
 }
 
 
@@ -172,8 +187,9 @@ def test_field_sweep_unknown_missing_and_mistyped(kind: Kind) -> None:
                 continue  # a root node's parent is null: a valid value
             rule_id = refused(state, signed(kind, {**body, key: wrong}))
             # a roles bit set is any uint64, refused by its own rule; an empty batch by ATT-01;
-            # an empty approval list is well-formed, refused by the validator rules (VAL-07 here)
-            allowed = ENC_SCHEMA | {"ATT-01", "ACC-03", "VAL-07"}
+            # an empty approval list is well-formed, refused by the validator rules (VAL-07 here);
+            # a revoked role is any uint64, refused by ROL-02
+            allowed = ENC_SCHEMA | {"ATT-01", "ACC-03", "VAL-07", "ROL-02"}
             assert rule_id in allowed, (key, wrong, rule_id)
             if isinstance(wrong, (str, dict)):  # no field of any schema is text or a map
                 assert rule_id == "ENC-14", (kind, key, wrong)

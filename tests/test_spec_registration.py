@@ -51,7 +51,8 @@ def test_new_account_starts_with_nothing(roles: int) -> None:
     ledger = village()
     tx = ledger.make("operator", Kind.REGISTER_ACCOUNT, register("gina", roles))
     after = accept_tx(ledger.state, tx)
-    assert row(after.accounts, key_of("gina")) == (roles, 0, 0)  # roles, nonce, balance
+    # roles, nonce, balance, key: a new account signs with its id (KEY-05)
+    assert row(after.accounts, key_of("gina")) == (roles, 0, 0, key_of("gina"))
 
 
 def node(node_id: int, kind: NodeKind, parent: int | None, fee: int = 0) -> dict[int, object]:

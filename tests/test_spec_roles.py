@@ -92,7 +92,7 @@ def test_check_state_sees_each_breach_of_separation() -> None:
     crafted = replace(state, accounts=state.accounts.set(alice, both))
     assert {v.rule_id for v in check_state(crafted)} == {"INV-20"}
     fee = state.params.fee_account
-    trading_fee = Account(int(TRADER), Nonce(0), state.accounts[fee].balance)
+    trading_fee = Account(int(TRADER), Nonce(0), state.accounts[fee].balance, fee)
     crafted = replace(state, accounts=state.accounts.set(fee, trading_fee))
     assert "INV-20" in {v.rule_id for v in check_state(crafted)}
     meter = state.meters[103]
@@ -101,7 +101,7 @@ def test_check_state_sees_each_breach_of_separation() -> None:
 
 
 @rules("TX-04")
-def test_signing_key_is_the_account_id() -> None:
+def test_signing_key_is_the_account_id_until_a_rotation() -> None:
     state = village().state
     for account in state.accounts:
         assert signing_key(state, account) == account

@@ -64,7 +64,7 @@ operations = st.lists(
 def _apply(state: State, op: tuple[str, int, int, int]) -> State:
     kind, i, j, amount = op
     if kind == "account":
-        record = Account(8, Nonce(j), MilliSen(amount))
+        record = Account(8, Nonce(j), MilliSen(amount), _account_key(i))
         return replace(state, accounts=state.accounts.set(_account_key(i), record))
     demand_key = (_account_key(i), ZONES[j % 2], 900_000 + j)
     if kind == "demand":
@@ -105,7 +105,8 @@ def _apply(state: State, op: tuple[str, int, int, int]) -> State:
         return replace(state, lots=state.lots.set((100 + i, j), lot))  # type: ignore[arg-type]
     if kind == "many":
         updates = {
-            _account_key(k): Account(8, Nonce(k), MilliSen(amount + k)) for k in range(i + 1)
+            _account_key(k): Account(8, Nonce(k), MilliSen(amount + k), _account_key(k))
+            for k in range(i + 1)
         }
         return replace(state, accounts=state.accounts.set_many(updates))
     assert kind == "root"

@@ -55,8 +55,9 @@ from conformance_tests.scenario import (
 )
 from spec.blocks import apply_block
 from spec.clearing import advance_clock
-from spec.crypto import is_valid_public_key, sign
+from spec.crypto import is_valid_public_key, public_key_of, sign, verify
 from spec.invariants import check_state, check_step
+from spec.keys import rotation_bytes, signing_key
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import (
     Encumbrance,
@@ -70,7 +71,14 @@ from spec.state import (
     State,
     trading_close,
 )
-from spec.transactions import KINDS, Kind, apply_transaction, decode_transaction, make_transaction
+from spec.transactions import (
+    KINDS,
+    Kind,
+    apply_transaction,
+    decode_transaction,
+    make_transaction,
+    signing_bytes,
+)
 from spec.units import (
     MONEY_MAX_MSEN,
     PRICE_MAX_SEN_PER_KWH,
@@ -106,6 +114,7 @@ MUST_REJECT = {
     "ORD-06", "MNY-01", "MNY-02", "MNY-03", "MNY-04", "ROL-01", "ATT-11", "MTR-06",
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
     "VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07",
+    "KEY-02", "KEY-03", "ROL-02", "ROL-04",
 }  # fmt: skip
 
 
@@ -309,6 +318,9 @@ class VillageMachine(RuleBasedStateMachine):
         self.stats = stats
         self.state = base_state()
         self.accepted_txs: list[bytes] = []
+        self.seeds: dict[str, bytes] = {}
+        """The seed of each account's current key, once it rotated (KEY-05)."""
+        self.rotations = 0
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -326,7 +338,14 @@ class VillageMachine(RuleBasedStateMachine):
 
     def make(self, name: str, kind: Kind, body: object, nonce_delta: int = 0) -> bytes:
         nonce = self.nonce(name) + nonce_delta
-        return make_transaction(seed_of(name), CHAIN_ID, kind, nonce, body)
+        seed = self.seeds.get(name, seed_of(name))
+        return make_transaction(seed, CHAIN_ID, kind, nonce, body, sender=key_of(name))
+
+    def signed_by_current_key(self, tx: bytes) -> bool:
+        """Whether ``tx`` carries a signature by its sender's current key (KEY-05)."""
+        d = decode_transaction(tx)
+        message = signing_bytes(d.chain_id, d.kind, d.sender, d.nonce, d.body_cbor, d.valid_until)
+        return verify(signing_key(self.state, d.sender), message, d.signature)
 
     def submit(self, tx: bytes, label: str, expected: str | bool | None = False) -> bool:
         """Apply one transaction and check the step. ``expected`` is the rule the model expects
@@ -403,8 +422,8 @@ class VillageMachine(RuleBasedStateMachine):
             places = data.draw(st.lists(where, min_size=1, max_size=3))
         batch = [{0: m, 1: s, **data.draw(rest)} for m, s in places]
         tx = self.make(attestor, Kind.ATTEST, {0: batch})
-        if attestor == "alice":
-            expected: str | bool | None = "TX-06"
+        if not self.state.accounts[key_of(attestor)].roles & Role.ATTESTOR:
+            expected: str | bool | None = "TX-06"  # alice, or attestor-2 after a revocation
         else:
             expected = expected_attest(self.state, key_of(attestor), batch)
         self.submit(tx, "ATTEST", expected)
@@ -684,6 +703,53 @@ class VillageMachine(RuleBasedStateMachine):
         assert receipt.accepted, receipt
         self.accept_block(before, after, int(before.time), [])
 
+    @rule(data=st.data())
+    def rotate_key(self, data: st.DataObject) -> None:
+        """A trader or newcomer rotates to a fresh key, to another trader's id (KEY-02), or
+        without the new key's proof (KEY-03); later transactions sign with the new key."""
+        name = data.draw(st.sampled_from([*TRADERS, *NEWCOMERS]))
+        how = data.draw(st.sampled_from(["fresh", "fresh", "taken", "no proof"]))
+        self.rotations += 1
+        new_seed = seed_of(f"{name}/key-{self.rotations}")
+        expected: str | None = None
+        if how == "taken":
+            other = data.draw(st.sampled_from([n for n in TRADERS if n != name]))
+            new_seed, expected = seed_of(other), "KEY-02"
+        new_key = public_key_of(new_seed)
+        message = rotation_bytes(CHAIN_ID, key_of(name), self.nonce(name), new_key)
+        proof = sign(new_seed if how != "no proof" else seed_of("nobody"), message)
+        if how == "no proof":
+            expected = "KEY-03"
+        if key_of(name) not in self.state.accounts:
+            expected = "TX-03"
+        tx = self.make(name, Kind.ROTATE_KEY, {0: new_key, 1: proof})
+        if self.submit(tx, "ROTATE_KEY", expected):
+            self.seeds[name] = new_seed
+
+    @rule(data=st.data())
+    def revoke_role(self, data: st.DataObject) -> None:
+        """The operator (or a trader, TX-06) revokes a role of a newcomer, the second attestor,
+        a validator or itself; the traders of the machine keep theirs, so the market keeps
+        running."""
+        sender = data.draw(st.sampled_from(["operator"] * 4 + ["alice"]))
+        targets = [*NEWCOMERS, *NEWCOMERS, "attestor-2", "validator-1", "operator"]
+        target = data.draw(st.sampled_from(targets))
+        role = data.draw(st.sampled_from([int(Role.TRADER), int(Role.ATTESTOR), 4]))
+        account = self.state.accounts.get(key_of(target))
+        expected: str | None = None
+        if sender != "operator":
+            expected = "TX-06"
+        elif role == 4:
+            expected = "ROL-02"
+        elif account is None:
+            expected = "ROL-03"
+        elif not account.roles & role:
+            expected = "ROL-04"
+        tx = self.make(sender, Kind.REVOKE_ROLE, {0: key_of(target), 1: role})
+        if self.submit(tx, "REVOKE_ROLE", expected):
+            after = self.state.accounts[key_of(target)]
+            assert account is not None and after == replace(account, roles=account.roles & ~role)
+
     # -- envelopes that must fail whatever their body -----------------------------------------
 
     @rule(data=st.data())
@@ -695,6 +761,8 @@ class VillageMachine(RuleBasedStateMachine):
             if not self.accepted_txs:
                 return
             tx, expected = data.draw(st.sampled_from(self.accepted_txs)), "TX-05"
+            if not self.signed_by_current_key(tx):
+                expected = "TX-04"  # its sender rotated since: the old key signs no more
         elif how == "next nonce":
             tx, expected = self.make(name, Kind.WITHDRAW, body, nonce_delta=1), "TX-05"
         elif how == "wrong signer":
@@ -884,6 +952,7 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),
     *("VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07", "VAL-08", "INV-16", "INV-17"),
+    *("KEY-02", "KEY-03", "KEY-05", "ROL-02", "ROL-03", "ROL-04", "ROL-05", "INV-19"),
 )
 def test_random_village_keeps_every_invariant() -> None:
     stats = Stats()

@@ -1,4 +1,5 @@
-"""spec.accounts.register_account (ACC-01 .. ACC-03, VAL-01, ROL-01), sent by the operator."""
+"""spec.accounts.register_account (ACC-01, KEY-07, ACC-02, ACC-03, VAL-01, ROL-01), sent by the
+operator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
+    NONE,
     Ledger,
     Term,
     Transition,
@@ -58,6 +60,7 @@ def roles_compatible(operator: Term, attestor: Term, trader: Term) -> Term:
 def step(s: Ledger, tx: Tx) -> Transition:
     checks = signed(s, tx.sender, tx.nonce, "operator")
     checks.require(z3.Not(get(s.account_registered, tx.account)), "ACC-01")
+    checks.require(get(s.key_holder, tx.account) == NONE, "KEY-07")
     checks.require(tx.key_valid, "ACC-02")
     checks.require(tx.roles_valid, "ACC-03")
     checks.require(z3.Not(tx.validator), "VAL-01")
@@ -69,6 +72,9 @@ def step(s: Ledger, tx: Tx) -> Transition:
     s = put(s, "account_trader", key, tx.trader)
     s = write_validator(s, tx.account, tx.validator)  # false once VAL-01 holds
     s = put(s, "account_nonce", key, z3.IntVal(0))
+    s = put(s, "account_key", key, tx.account)  # a new account signs with its id
+    s = put(s, "account_key_valid", key, tx.key_valid)
+    s = put(s, "key_holder", key, tx.account)
     s = write_balance(s, tx.account, z3.IntVal(0))
     return checks.done(advance_nonce(s, tx.sender))
 
