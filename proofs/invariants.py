@@ -516,6 +516,12 @@ def inv19(s: Ledger, p: Points) -> Term:
                 ),
             )
         )
+    # An account a pending change will admit is nobody's key meanwhile (KEY-07, KEY-02).
+    newcomer = z3.And(
+        s.pending_height != NONE, z3.Not(get(s.account_registered, s.pending_account))
+    )
+    free = z3.And(s.pending_account >= 0, get(s.key_holder, s.pending_account) == NONE)
+    parts.append(z3.Implies(newcomer, free))
     return _all(parts)
 
 

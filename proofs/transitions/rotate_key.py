@@ -40,8 +40,10 @@ def domain(tx: Tx) -> Term:
 
 
 def key_free(s: Ledger, key: Term) -> Term:
-    """KEY-02 in the model: no account holds ``key`` as its id or its current key."""
-    return get(s.key_holder, key) == NONE
+    """KEY-02 in the model: no account holds ``key`` as its id or its current key, and no pending
+    change of the validator set admits an account with that id."""
+    admitted = z3.And(s.pending_height != NONE, s.pending_account == key)
+    return z3.And(get(s.key_holder, key) == NONE, z3.Not(admitted))
 
 
 def step(s: Ledger, tx: Tx) -> Transition:

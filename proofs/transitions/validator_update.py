@@ -99,6 +99,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     registered = get(s.account_registered, tx.account)
     is_validator = get(s.account_validator, tx.account)
     checks.require(z3.Or(registered, tx.key_valid), "VAL-02")
+    checks.require(z3.Or(registered, get(s.key_holder, tx.account) == NONE), "KEY-07")
     checks.require(is_validator != (tx.power == 1), "VAL-03")
     checks.require(s.pending_height == NONE, "VAL-06")
     checks.require(s.validator_count > 3, "VAL-07")
@@ -151,6 +152,11 @@ def end_block(s: Ledger) -> Transition:
         name = f"account_{role}"
         s = put(s, name, (a,), z3.And(z3.Not(new), get(getattr(s, name), a)))
     s = put(s, "account_nonce", (a,), z3.If(new, 0, get(s.account_nonce, a)))
+    # A newcomer signs with its id (KEY-05), which VAL-02 found valid and KEY-07 free when the
+    # change was accepted; KEY-02 keeps it free while the change waits.
+    s = put(s, "account_key", (a,), z3.If(new, a, get(s.account_key, a)))
+    s = put(s, "account_key_valid", (a,), z3.Or(new, get(s.account_key_valid, a)))
+    s = put(s, "key_holder", (a,), z3.If(new, a, get(s.key_holder, a)))
     s = write_balance(s, a, z3.If(new, 0, get(s.account_balance, a)))
     s = write_validator(s, a, end_block_role(s, new, apply))
     cleared = replace(
