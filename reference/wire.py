@@ -61,6 +61,9 @@ KIND_NAMES: Final = {
     9: "WITHDRAW",
     10: "TRANSFER",
     11: "VALIDATOR_UPDATE",
+    14: "RETIRE_METER",
+    15: "SET_METER_ENCUMBRANCE",
+    16: "CORRECT_READING",
 }
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
@@ -74,6 +77,9 @@ BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     9: (MONEY,),
     10: (KEY32, MONEY),
     11: (KEY32, ("u", 0, 1), ("a", ("p", KEY32, ("b", 64)))),
+    14: (ID, SLOT),
+    15: (ID, SLOT, ("e", 4)),
+    16: READING[1],
 }
 ENVELOPE: Final = (
     ("t", CHAIN_ID_MAX_BYTES),
