@@ -330,7 +330,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ref-ask-escrow-on-encumbered",
         "ASK-03: an ask on encumbered energy is accepted",
         "ledger.py",
-        ('        if self.readings[key] >> 80:\n            raise Rejected("ASK-03")\n', ""),
+        ('        if (self.readings[key] >> 80) & 3:\n            raise Rejected("ASK-03")\n', ""),
     ),
     _ref(
         "ref-duplicate-key-allowed",

@@ -56,12 +56,15 @@ from proofs.transitions import (
     cancel,
     clearing,
     clock,
+    correct_reading,
     deposit,
     place_ask,
     place_bid,
     register_account,
     register_meter,
     register_node,
+    retire_meter,
+    set_meter_encumbrance,
     transfer,
     withdraw,
 )
@@ -79,6 +82,9 @@ TX_KINDS: tuple[ModuleType, ...] = (
     deposit,
     withdraw,
     transfer,
+    retire_meter,
+    set_meter_encumbrance,
+    correct_reading,
 )
 
 
@@ -216,11 +222,13 @@ def tx_setting(module: ModuleType, transition: Callable[..., Any] | None = None)
     touched = module.touched(pre, tx)
     points = closure(pre, touched.merge(fresh))
     orders = touched.orders[:1]
+    kind_axioms = getattr(module, "axioms", None)
     hypotheses = [
         parameter_domain(pre),
         module.domain(tx),
         all_state_invariants(pre, points),
         *sum_subset(pre, orders, touched.accounts[:2]),
+        *(kind_axioms(pre, tx, fresh) if kind_axioms is not None else []),
         pre.clock_horizon == pre.time,  # transactions run between clock advances (BLK-12)
         result.accepted,
     ]

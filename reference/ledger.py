@@ -250,6 +250,8 @@ class Ledger:
         self.open_sides: dict[tuple[bytes, int, int], int] = {}
         self.open_bid_wh: dict[tuple[bytes, int], int] = {}
         self.market_lots: dict[int, list[int]] = {}
+        self.lot_asks: dict[int, int] = {}
+        """COR-03: how many asks (of any status) name each lot."""
         self.open_slots: dict[int, set[int]] = {}
         self.slot_heap: list[int] = []
 
@@ -278,6 +280,9 @@ class Ledger:
                 self._index_open_market(mkey >> 30, mkey & ((1 << 30) - 1))
         for oid in sorted(self.orders):
             order = self.orders[oid]
+            if order[0] == ASK:
+                lot_key = order[4] << 30 | order[3]
+                self.lot_asks[lot_key] = self.lot_asks.get(lot_key, 0) + 1
             if order[9] == OPEN:
                 mkey = market_key(order[2], order[3])
                 self.market_orders.setdefault(mkey, {})[oid] = None
@@ -856,7 +861,7 @@ class Ledger:
         if corrections >= MAX_CORRECTIONS:
             raise Rejected("COR-02")
         lot = self.lots.get(key)
-        if lot is not None and (lot >> 40) & M40 != lot & M40:
+        if self.lot_asks.get(key):
             raise Rejected("COR-03")
         if exported > meter[5]:
             raise Rejected("ATT-07", "export")
@@ -1064,6 +1069,7 @@ class Ledger:
         self.lots[key] = lot - (quantity << 40) + (quantity << 80)
         order = (ASK, sender, zone, slot, meter_id, quantity, min_price, 0, 0, OPEN, 0)
         self._add_order(order, mkey)
+        self.lot_asks[key] = self.lot_asks.get(key, 0) + 1
 
     def place_bid(self, sender: bytes, body: tuple[Any, ...]) -> None:
         zone, slot, quantity, max_price = body

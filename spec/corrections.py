@@ -5,8 +5,10 @@ may replace it while nobody has acted on it yet. The correction is one reading, 
 attested one is (the meter's own attestor, inside the attestation window, within capacity, the
 meter's scheduled encumbrance: ATT-02 .. ATT-05, ATT-07, ATT-11), and accepted only while
 
-* no Wh of the reading's lot is reserved, sold or expired (COR-03): once an ask holds part of
-  the lot, its owner and the market rely on it, and a correction would have to undo their acts;
+* no ask was ever placed on the reading's lot (COR-03): once its owner has offered the lot, the
+  owner and the market rely on it, and every ask names its lot for good (an open one reserves
+  part of it, a filled one sold part of it, even a cancelled one stays on the record), so a
+  correction would have to undo their acts;
 * the owner's import in the slot still backs every open bid and every claim there (COR-05), so
   INV-25 holds (a bid placed against the import keeps its backing);
 * the reading has been corrected fewer than MAX_CORRECTIONS_PER_READING times (COR-02).
@@ -24,6 +26,7 @@ from typing import Final
 
 from spec.attestation import READING_FIELDS, MeterReading
 from spec.errors import require
+from spec.indexes import lot_asks
 from spec.meter_lifecycle import encumbrance_at
 from spec.orders import open_bid_wh
 from spec.rules import implements
@@ -61,7 +64,8 @@ def correct_reading(state: State, sender: AccountId, body: CorrectReading) -> St
     assert old is not None
     require(old.corrections < MAX_CORRECTIONS_PER_READING, "COR-02", f"{old.corrections}")
     lot = state.lots.get(key)
-    require(lot is None or lot.unsold_wh == lot.minted_wh, "COR-03", f"lot {key}")
+    asks = lot_asks(state, body.meter, body.slot)
+    require(not asks, "COR-03", f"lot {key} has asks {sorted(asks)}")
     require(body.exported_wh <= meter.capacity_wh, "ATT-07", "export")
     require(body.imported_wh <= meter.capacity_wh, "ATT-07", "import")
     scheduled = encumbrance_at(meter, body.slot)

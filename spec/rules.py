@@ -211,8 +211,9 @@ _TABLE: Final = (
      "A CORRECT_READING MUST name a (meter, slot) that has an attested reading."),
     ("COR-02", "Corrections per reading", V, 2402, "TOO_MANY_CORRECTIONS",
      "A reading MUST NOT be corrected more than MAX_CORRECTIONS_PER_READING times."),
-    ("COR-03", "Lot untouched", V, 2403, "LOT_IN_USE",
-     "A reading MUST NOT be corrected while any Wh of its lot is reserved, sold or expired."),
+    ("COR-03", "Lot never offered", V, 2403, "LOT_OFFERED",
+     "A reading MUST NOT be corrected once an ask has been placed on its lot, whatever that "
+     "ask's status."),
     ("COR-04", "A real correction", V, 2404, "NOTHING_TO_CORRECT",
      "A correction MUST change the reading's exported Wh or imported Wh."),
     ("COR-05", "Import still backs the bids", V, 2405, "IMPORT_BACKS_BIDS",

@@ -151,6 +151,9 @@ VALID_BODIES: dict[Kind, Any] = {
     Kind.WITHDRAW: {0: 5},
     Kind.TRANSFER: {0: bytes(32), 1: 5},
     Kind.VALIDATOR_UPDATE: {0: bytes(32), 1: 1, 2: [[bytes(32), bytes(64)]]},
+    Kind.RETIRE_METER: {0: 1, 1: 2},
+    Kind.SET_METER_ENCUMBRANCE: {0: 1, 1: 2, 2: 1},
+    Kind.CORRECT_READING: {0: 1, 1: 2, 2: 3, 3: 4, 4: 0},
 }
 odd_values: st.SearchStrategy[Any] = st.sampled_from(
     [

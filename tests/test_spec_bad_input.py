@@ -75,6 +75,9 @@ def valid_bodies() -> dict[Kind, dict[int, Any]]:
         Kind.VALIDATOR_UPDATE: {
             0: key_of("validator-5"), 1: 1, 2: [[key_of("validator-1"), bytes(64)]]
         },
+        Kind.RETIRE_METER: {0: METER["alice"], 1: slot + 1},
+        Kind.SET_METER_ENCUMBRANCE: {0: METER["alice"], 1: slot + 1, 2: 1},
+        Kind.CORRECT_READING: {0: METER["alice"], 1: slot, 2: 20, 3: 0, 4: 0},
     }  # fmt: skip
 
 
@@ -90,6 +93,9 @@ SENDER = {
     Kind.WITHDRAW: "alice",
     Kind.TRANSFER: "alice",
     Kind.VALIDATOR_UPDATE: "validator-1",
+    Kind.RETIRE_METER: "operator",
+    Kind.SET_METER_ENCUMBRANCE: "operator",
+    Kind.CORRECT_READING: "attestor",
 }
 
 
@@ -105,9 +111,11 @@ def test_every_kind_has_a_valid_body_here() -> None:
     assert set(valid_bodies()) == set(KINDS)
     state = village().state
     for kind, body in valid_bodies().items():
-        if kind in (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL, Kind.VALIDATOR_UPDATE):
-            # need a lot / import / an order / four validators and their approvals first; covered in
-            # their own files (test_spec_authority.py for VALIDATOR_UPDATE)
+        needs_more = (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL, Kind.VALIDATOR_UPDATE)
+        if kind in (*needs_more, Kind.CORRECT_READING):
+            # need a lot / import / an order / four validators and their approvals / a reading
+            # first; covered in their own files (test_spec_authority.py for VALIDATOR_UPDATE,
+            # test_spec_corrections.py for CORRECT_READING)
             continue
         _, receipt = apply_transaction(state, signed(kind, body))
         assert receipt.accepted, (kind, receipt)

@@ -103,14 +103,25 @@ def group_corrections(suite: Suite) -> None:
     suite.negative(
         "corrections/COR-03/after-partial-reservation",
         "Alice offers 1 000 Wh of meter 103's 3 000 Wh lot; a correction of the reading to "
-        "2 500 Wh is refused while the ask reserves part of the lot. Once she cancels the ask "
-        "the same correction is accepted.",
+        "2 500 Wh is refused while the ask reserves part of the lot. The same correction of the "
+        "lot before any ask is accepted.",
         reserved.state,
         tx(reserved.make("attestor", Kind.CORRECT_READING, reading(103, ended, 2500))),
-        tx(released.make("attestor", Kind.CORRECT_READING, reading(103, ended, 2500))),
+        tx(market.make("attestor", Kind.CORRECT_READING, reading(103, ended, 2500))),
         "COR-03",
-        twin_pre=released.state,
+        twin_pre=market.state,
         flags=["attack"],
+    )
+    suite.negative(
+        "corrections/COR-03/after-cancelled-ask",
+        "Alice offered part of meter 103's lot and cancelled the ask: the cancelled ask still "
+        "names the lot (PRE-06), so a correction of its export to 0 Wh, which would remove the "
+        "lot, is refused. The same correction of the lot before any ask is accepted.",
+        released.state,
+        tx(released.make("attestor", Kind.CORRECT_READING, reading(103, ended, 0))),
+        tx(market.make("attestor", Kind.CORRECT_READING, reading(103, ended, 0))),
+        "COR-03",
+        twin_pre=market.state,
     )
     suite.negative(
         "corrections/COR-04/same-reading",
