@@ -21,7 +21,15 @@ from conformance_tests.groups.meter_lifecycle import (
     reading,
 )
 from conformance_tests.scenario import key_of
-from conformance_tests.suite import Suite, copy, tx, village
+from conformance_tests.suite import (
+    ENCUMBERED_METER,
+    Suite,
+    copy,
+    encumbered_village,
+    must,
+    tx,
+    village,
+)
 from spec.state import Role
 from spec.transactions import Kind
 from spec.units import slot_end
@@ -66,6 +74,23 @@ def group_corrections(suite: Suite) -> None:
         "nothing and imported 200 Wh (its lot is gone, alice has 200 Wh of demand), and 104 "
         "exported 700 Wh and imported nothing (bob's lot of 700 Wh is minted, his demand record "
         "is gone): the state is the one the corrected readings would have made.",
+        script.pre,
+        script.steps,
+        expect=[None, None],
+    )
+
+    two = encumbered_village()
+    fit = ENCUMBERED_METER[FIT]
+    must(two.attest([(103, ended, 0, 400), (fit, ended, 0, 300, FIT)]))
+    script = Script(two)
+    script.send("attestor", Kind.CORRECT_READING, reading(103, ended, 0, 100))
+    script.send("attestor", Kind.CORRECT_READING, reading(fit, ended, 0, 0, enc=FIT))
+    suite.add(
+        "corrections/COR-06/demand-of-two-meters",
+        f"Alice's meters 103 and {fit} imported 400 Wh and 300 Wh in the slot: her demand in "
+        "zone 1 is 700 Wh. Meter 103 is corrected to 100 Wh (demand 400 Wh), then meter "
+        f"{fit} to 0 Wh (demand 100 Wh): a correction moves the demand by the difference, it "
+        "does not replace it by one reading's import.",
         script.pre,
         script.steps,
         expect=[None, None],
