@@ -20,7 +20,7 @@ from conformance_tests.groups.meter_lifecycle import (
     must_tick,
     reading,
 )
-from conformance_tests.scenario import key_of
+from conformance_tests.scenario import Ledger, key_of
 from conformance_tests.suite import (
     ENCUMBERED_METER,
     Suite,
@@ -30,9 +30,9 @@ from conformance_tests.suite import (
     tx,
     village,
 )
-from spec.state import Role
+from spec.state import Role, Source
 from spec.transactions import Kind
-from spec.units import slot_end
+from spec.units import WH_MAX, slot_end
 
 
 def attest(*readings: Any) -> Any:
@@ -233,6 +233,39 @@ def group_corrections(suite: Suite) -> None:
         tx(market.make("attestor", Kind.CORRECT_READING, reading(103, ended, 2000))),
         "ATT-11",
         flags=["double-counting"],
+    )
+
+    suite.negative(
+        "corrections/ATT-07/import-over-capacity",
+        "A correction of meter 104's import to 10 001 Wh, over its capacity of 10 000 Wh; "
+        "refused. 10 000 Wh is accepted.",
+        market.state,
+        tx(market.make("attestor", Kind.CORRECT_READING, reading(104, ended, 0, 10_001))),
+        tx(market.make("attestor", Kind.CORRECT_READING, reading(104, ended, 0, 10_000))),
+        "ATT-07",
+        flags=["boundary"],
+    )
+
+    # ATT-10: alice's import in zone 1 at the bound, through two meters of capacity WH_MAX.
+    def big(first_import: int) -> Ledger:
+        ledger = village()
+        for meter, source in ((220, Source.WIND), (221, Source.HYDRO)):
+            must(ledger.meter(meter, "alice", 3, capacity_wh=WH_MAX, source=source))
+        must(ledger.attest([(220, ended, 0, first_import), (221, ended, 0, 0)]))
+        return ledger
+
+    full, room = big(WH_MAX), big(WH_MAX - 1)
+    suite.negative(
+        "corrections/ATT-10/demand-over-bound",
+        "Alice's meter 220 imported WH_MAX Wh in the slot; a correction of her meter 221's "
+        "import from 0 to 1 Wh would take her demand in zone 1 over WH_MAX; refused. With 220 "
+        "at WH_MAX - 1 Wh the same correction is accepted.",
+        full.state,
+        tx(full.make("attestor", Kind.CORRECT_READING, reading(221, ended, 0, 1))),
+        tx(room.make("attestor", Kind.CORRECT_READING, reading(221, ended, 0, 1))),
+        "ATT-10",
+        twin_pre=room.state,
+        flags=["boundary"],
     )
 
     # --- The order of checks (chapter 10) -------------------------------------------------------
