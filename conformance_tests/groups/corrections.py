@@ -30,7 +30,7 @@ from conformance_tests.suite import (
     tx,
     village,
 )
-from spec.state import Role, Source
+from spec.state import Encumbrance, Role, Source
 from spec.transactions import Kind
 from spec.units import WH_MAX, slot_end
 
@@ -81,7 +81,7 @@ def group_corrections(suite: Suite) -> None:
 
     two = encumbered_village()
     fit = ENCUMBERED_METER[FIT]
-    must(two.attest([(103, ended, 0, 400), (fit, ended, 0, 300, FIT)]))
+    must(two.attest([(103, ended, 0, 400, Encumbrance.NONE), (fit, ended, 0, 300, FIT)]))
     script = Script(two)
     script.send("attestor", Kind.CORRECT_READING, reading(103, ended, 0, 100))
     script.send("attestor", Kind.CORRECT_READING, reading(fit, ended, 0, 0, enc=FIT))
