@@ -118,11 +118,9 @@ def step(s: Ledger, tx: Tx) -> Transition:
         "lot_expired": z3.IntVal(0),
     }
     s = put(s, "lot_exists", key, mints)
-    amounts = ("lot_minted", "lot_unsold", "lot_reserved", "lot_sold", "lot_expired")
     for name, value in lot.items():
-        # No row: nothing in it (INV-01); its other fields are whatever they were.
-        gone = z3.IntVal(0) if name in amounts else get(getattr(s, name), *key)
-        s = put(s, name, key, z3.If(mints, value, gone))
+        # No row: every field reads as a missing row's, 0 (nothing in it, INV-01).
+        s = put(s, name, key, z3.If(mints, value, z3.IntVal(0)))
     market = (zone, tx.slot)
     new_market = z3.And(mints, z3.Not(get(s.market_exists, *market)))
     for name, value in (
