@@ -14,7 +14,8 @@ Axioms the unbounded obligations use (each listed in the report):
   pre-states only, where the full invariant holds.
 * SIG: a valid signature on the ledger's chain authenticates the sender (TX-01, TX-04 are not
   modelled); KEY: ACC-02's point check is an opaque predicate; POINT: MTR-06's search for a
-  meter of the same source at the service point is an opaque predicate.
+  meter of the same source in service at the service point is an opaque predicate, and MTR-14's
+  first slot an opaque value.
 * BOOK: clearing obligations cover markets of up to ``clearing.BOOK_SIDE`` open asks and as many
   open bids, and take the auction's outcome through its contract (proved in ``auction``).
 """
