@@ -449,7 +449,23 @@ class VillageMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def change_meter(self, data: st.DataObject) -> None:
-        """The operator schedules an encumbrance change or (rarely) retires a meter."""
+        """The operator schedules an encumbrance change, retires a meter or registers a
+        replacement for a retired one."""
+        retired = sorted(m for m, r in self.state.meters.items() if r.retired_from is not None)
+        if retired and data.draw(st.integers(0, 3)) == 0:
+            # a replacement for a retired meter, at its point and of its source (MTR-06, MTR-14)
+            old = self.state.meters[data.draw(st.sampled_from(retired))]
+            new_id = 2000 + len(self.state.meters)
+            body = {0: new_id, 1: old.owner, 2: key_of("attestor"), 3: old.node}
+            body[4], body[5], body[6] = int(old.source), METER_CAPACITY_WH, 0
+            point = (old.node, old.source)
+            twins = [r for r in self.state.meters.values() if (r.node, r.source) == point]
+            active = any(r.retired_from is None for r in twins)
+            tx = self.make("operator", Kind.REGISTER_METER, body)
+            if self.submit(tx, "REGISTER_METER", "MTR-06" if active else None):
+                last = max(r.retired_from or 0 for r in twins)
+                assert self.state.meters[new_id].first_slot == last  # MTR-14
+            return
         kind = data.draw(st.sampled_from([Kind.SET_METER_ENCUMBRANCE] * 3 + [Kind.RETIRE_METER]))
         meter = data.draw(st.sampled_from([999, *METER.values(), *FIT_METER.values()]))
         body = {0: meter, 1: data.draw(st.sampled_from([self.slot + d for d in (-1, 0, 1, 2)]))}
@@ -635,29 +651,8 @@ class VillageMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def register(self, data: st.DataObject) -> None:
-        what = data.draw(st.sampled_from(["account", "node", "meter", "taken point", "replace"]))
+        what = data.draw(st.sampled_from(["account", "node", "meter", "taken point"]))
         sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
-        retired = sorted(m for m, r in self.state.meters.items() if r.retired_from is not None)
-        if what == "replace" and retired and sender == "operator":
-            # a replacement for a retired meter, at its point and of its source (MTR-06, MTR-14)
-            old = self.state.meters[data.draw(st.sampled_from(retired))]
-            new_id = 2000 + len(self.state.meters)
-            body = {0: new_id, 1: old.owner, 2: key_of("attestor"), 3: old.node}
-            body[4], body[5], body[6] = int(old.source), METER_CAPACITY_WH, 0
-            twins = [
-                r
-                for r in self.state.meters.values()
-                if (r.node, r.source) == (old.node, old.source)
-            ]
-            active = any(r.retired_from is None for r in twins)
-            expected_rule = "MTR-06" if active else None
-            tx = self.make(sender, Kind.REGISTER_METER, body)
-            if self.submit(tx, "REGISTER_METER", expected_rule):
-                last = max(r.retired_from or 0 for r in twins)
-                assert self.state.meters[new_id].first_slot == last  # MTR-14
-            return
-        if what == "replace":
-            what = "meter"
         if what == "account":
             name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
             roles = data.draw(st.sampled_from([8, 8, 2, 9, 10, 0, 16]))
