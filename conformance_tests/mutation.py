@@ -368,7 +368,7 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ref-ask-escrow-on-encumbered",
         "ASK-03: an ask on encumbered energy is accepted",
         "ledger.py",
-        ('        if self.readings[key] >> 80:\n            raise Rejected("ASK-03")\n', ""),
+        ('        if (self.readings[key] >> 80) & 3:\n            raise Rejected("ASK-03")\n', ""),
     ),
     _ref(
         "ref-duplicate-key-allowed",
@@ -380,6 +380,54 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
             "                if encoded_key < previous:",
             "if encoded_key <= previous:",
         ),
+    ),
+    _ref(
+        "ref-retired-meter-still-attested",
+        "MTR-11: a retired meter is attested for slots after its retirement",
+        "ledger.py",
+        (
+            "            if slot < meter[7] or (meter[8] is not None and slot >= meter[8]):",
+            "            if slot < meter[7]:",
+        ),
+    ),
+    _ref(
+        "ref-attestation-ignores-schedule",
+        "ATT-11: a reading is compared with the meter's encumbrance, not its schedule",
+        "ledger.py",
+        (
+            "            if encumbrance != (change[1] if change is not None and slot >= change[0] else meter[6]):",
+            "            if encumbrance != meter[6]:",
+        ),
+    ),
+    _ref(
+        "ref-encumbrance-change-backdated",
+        "MTR-09: a change may start a slot before the current one",
+        "ledger.py",
+        (
+            "        if from_slot < self.time // SLOT_SECONDS:",
+            "        if from_slot < self.time // SLOT_SECONDS - 1:",
+        ),
+    ),
+    _ref(
+        "ref-correction-of-offered-lot",
+        "COR-03: a lot that an ask named is corrected",
+        "ledger.py",
+        ('        if self.lot_asks.get(key):\n            raise Rejected("COR-03")\n', ""),
+    ),
+    _ref(
+        "ref-correction-sets-demand-to-the-reading",
+        "COR-06: the owner's demand becomes the corrected reading's import",
+        "ledger.py",
+        (
+            "        total = (0 if demand_value is None else demand_value & M40) - old_imported + imported",
+            "        total = imported",
+        ),
+    ),
+    _ref(
+        "ref-replacement-measures-from-slot-zero",
+        "MTR-14: a replacement meter is attested for slots its retired twin measured",
+        "ledger.py",
+        ("                first = max(first, other[8])  # MTR-14: after every retired twin\n", ""),
     ),
 )
 

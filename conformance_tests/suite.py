@@ -63,10 +63,10 @@ class GenerationError(AssertionError):
 _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.REGISTER_ACCOUNT: ("ACC-01", "KEY-07", "ACC-02", "ACC-03", "VAL-01", "ROL-01", "INV-19"),
     Kind.REGISTER_NODE: ("GRD-01", "GRD-02", "GRD-03", "INV-14"),
-    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06"),
+    Kind.REGISTER_METER: ("MTR-01", "MTR-02", "MTR-03", "MTR-04", "MTR-05", "MTR-06", "MTR-14"),
     Kind.ATTEST: (
         *("ATT-01", "ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-06", "ATT-07", "ATT-11"),
-        *("INV-04", "INV-21"),
+        *("MTR-11", "MTR-13", "INV-04", "INV-21", "INV-27", "INV-28"),
     ),
     Kind.PLACE_ASK: (
         *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-06", "ORD-07"),
@@ -85,6 +85,13 @@ _KIND_PROCEDURES: Final[dict[Kind, tuple[str, ...]]] = {
     ),
     Kind.ROTATE_KEY: ("KEY-01", "KEY-02", "KEY-03", "KEY-04", "KEY-05", "INV-19"),
     Kind.REVOKE_ROLE: ("ROL-02", "ROL-03", "ROL-04", "ROL-05"),
+    Kind.RETIRE_METER: ("MTR-07", "MTR-08", "MTR-09", "MTR-12", "INV-27"),
+    Kind.SET_METER_ENCUMBRANCE: ("MTR-07", "MTR-08", "MTR-09", "MTR-10", "MTR-13", "INV-27"),
+    Kind.CORRECT_READING: (
+        *("ATT-02", "ATT-03", "ATT-04", "ATT-05", "ATT-07", "ATT-11", "MTR-13"),
+        *("COR-01", "COR-02", "COR-03", "COR-04", "COR-05", "COR-06"),
+        *("INV-01", "INV-04", "INV-21", "INV-25", "INV-27", "INV-28"),
+    ),
 }
 _AUTHORIZATION_RULES: Final = {
     *("TX-04", "TX-06", "ASK-02", "CAN-02", "ATT-03", "BLK-05", "BLK-06", "BLK-13"),

@@ -106,12 +106,22 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         t["meter_zone"][k] = m.zone
         t["meter_capacity"][k] = m.capacity_wh
         t["meter_encumbrance"][k] = int(m.encumbrance)
+        t["meter_first_slot"][k] = m.first_slot
+        t["meter_retired_from"][k] = NONE if m.retired_from is None else m.retired_from
+        change = m.encumbrance_change
+        t["meter_change_from"][k] = NONE if change is None else change.from_slot
+        t["meter_change_encumbrance"][k] = int(
+            m.encumbrance if change is None else change.encumbrance
+        )
     for reading_key, r in state.readings.items():
         key: tuple[int, ...] = (int(reading_key[0]), int(reading_key[1]))
         t["reading_exists"][key] = True
         t["reading_exported"][key] = r.exported_wh
         t["reading_imported"][key] = r.imported_wh
         t["reading_encumbrance"][key] = int(r.encumbrance)
+        t["reading_corrections"][key] = r.corrections
+        meter = state.meters[reading_key[0]]
+        _add(t["demand_reading_wh"], (ids(meter.owner), meter.zone, key[1]), r.imported_wh)
     for lot_key_, lot in state.lots.items():
         key = (int(lot_key_[0]), int(lot_key_[1]))
         t["lot_exists"][key] = True
@@ -145,6 +155,7 @@ def tables(state: State, ids: AccountIds) -> dict[str, dict[tuple[int, ...], Any
         if o.side is Side.ASK:
             _add(t["lot_ask_fill_wh"], lot_key, o.filled_wh)
             _add(t["lot_open_ask_wh"], lot_key, o.quantity_wh if is_open else 0)
+            _add(t["lot_asks"], lot_key, 1)
             _add(t["market_ask_fill_wh"], in_market, o.filled_wh)
             _add(t["slot_sold_wh"], (o.slot,), o.filled_wh)
             _add(t["trader_open_asks"], trader, 1 if is_open else 0)

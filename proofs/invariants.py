@@ -31,7 +31,9 @@ from proofs.model import (
     SUBSTATION,
     Ledger,
     Term,
+    encumbrance_at,
     get,
+    in_service,
     read_order,
     slot_end,
     total,
@@ -39,6 +41,7 @@ from proofs.model import (
 )
 from proofs.transitions._common import Points
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
+from spec.state import MAX_CORRECTIONS_PER_READING
 from spec.units import (
     COUNTER_MAX,
     MONEY_MAX_MSEN,
@@ -91,6 +94,13 @@ def inv03(s: Ledger, p: Points) -> Term:
     for k in p.readings:
         parts.append(get(s.lot_reserved, *k) == get(s.lot_open_ask_wh, *k))
         parts.append(get(s.lot_sold, *k) == get(s.lot_ask_fill_wh, *k))
+        no_asks = get(s.lot_asks, *k) == 0
+        parts.append(get(s.lot_asks, *k) >= 0)
+        parts.append(
+            z3.Implies(
+                no_asks, z3.And(get(s.lot_open_ask_wh, *k) == 0, get(s.lot_ask_fill_wh, *k) == 0)
+            )
+        )
     for x in p.orders:
         o = read_order(s, x)
         lot = (o.lot_meter, o.slot)
@@ -101,6 +111,7 @@ def inv03(s: Ledger, p: Points) -> Term:
                     get(s.lot_exists, *lot),
                     get(s.lot_owner, *lot) == o.owner,
                     get(s.lot_zone, *lot) == o.zone,
+                    get(s.lot_asks, *lot) >= 1,  # SUM-SUBSET: the ask counts in its lot's asks
                 ),
             )
         )
@@ -422,17 +433,31 @@ def inv20(s: Ledger, p: Points) -> Term:
 
 
 def inv21(s: Ledger, p: Points) -> Term:
-    """INV-21: every reading and every lot carries its meter's registered encumbrance."""
+    """INV-21: every lot carries the encumbrance of its reading."""
     parts = []
     for k in p.readings:
-        meter_encumbrance = get(s.meter_encumbrance, k[0])
         parts.append(
             z3.Implies(
-                get(s.reading_exists, *k), get(s.reading_encumbrance, *k) == meter_encumbrance
+                get(s.lot_exists, *k),
+                get(s.lot_encumbrance, *k) == get(s.reading_encumbrance, *k),
             )
         )
+    return _all(parts)
+
+
+def inv27(s: Ledger, p: Points) -> Term:
+    """INV-27: every reading lies in its meter's service; a reading whose window is open carries
+    its meter's encumbrance for its slot."""
+    parts = []
+    for k in p.readings:
+        exists = get(s.reading_exists, *k)
+        parts.append(z3.Implies(exists, in_service(s, k[0], k[1])))
+        open_window = s.time < slot_end(k[1]) + s.attestation_window_s
         parts.append(
-            z3.Implies(get(s.lot_exists, *k), get(s.lot_encumbrance, *k) == meter_encumbrance)
+            z3.Implies(
+                z3.And(exists, open_window),
+                get(s.reading_encumbrance, *k) == encumbrance_at(s, k[0], k[1]),
+            )
         )
     return _all(parts)
 
@@ -525,6 +550,27 @@ def inv19(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv28(s: Ledger, p: Points) -> Term:
+    """INV-28: a demand's import is the sum of its readings' import (the ghost sum kept by
+    ``write_reading_import``); a reading's corrections are within their bound; a lot exists
+    exactly for a reading with export and minted exactly that export (as INV-04)."""
+    parts = []
+    for d in p.demands:
+        parts.append(get(s.demand_imported, *d) == get(s.demand_reading_wh, *d))
+    for k in p.readings:
+        exported = get(s.reading_exported, *k)
+        corrections = get(s.reading_corrections, *k)
+        parts.append(
+            z3.Implies(
+                get(s.reading_exists, *k),
+                z3.And(corrections >= 0, corrections <= MAX_CORRECTIONS_PER_READING),
+            )
+        )
+        parts.append(get(s.lot_exists, *k) == z3.And(get(s.reading_exists, *k), exported > 0))
+        parts.append(z3.Implies(get(s.lot_exists, *k), get(s.lot_minted, *k) == exported))
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -553,6 +599,8 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-26", "open orders are capped", inv26),
     StateInvariant("INV-16", "the validator set changes only with a quorum", inv16),
     StateInvariant("INV-17", "the validator set changes by one at a time", inv17),
+    StateInvariant("INV-27", "readings follow the meter's schedule", inv27),
+    StateInvariant("INV-28", "readings, lots and demand agree", inv28),
 )
 
 
@@ -573,7 +621,26 @@ class Actor:
     kind: str = ""
 
 
-OPERATOR_KINDS = ("register_account", "register_node", "register_meter")
+OPERATOR_KINDS = (
+    "register_account",
+    "register_node",
+    "register_meter",
+    "retire_meter",
+    "set_meter_encumbrance",
+)
+METER_FIELDS = (
+    "meter_registered",
+    "meter_owner",
+    "meter_attestor",
+    "meter_node",
+    "meter_zone",
+    "meter_capacity",
+    "meter_encumbrance",
+    "meter_first_slot",
+    "meter_retired_from",
+    "meter_change_from",
+    "meter_change_encumbrance",
+)
 END_BLOCK = "end_block"
 """The step that closes a block: the height moves, a due change of the validator set applies."""
 
@@ -628,7 +695,13 @@ def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
         else:
             parts.append(z3.Implies(changed, read_order(post, x).owner == sender))
     for k in p.readings:
-        if sender is not None:
+        if sender is not None and actor.kind == "correct_reading":
+            # COR-06: the meter's attestor replaces a lot nobody has used (COR-03).
+            changed = z3.And(get(pre.lot_exists, *k), _lot_changed(pre, post, k))
+            untouched = get(pre.lot_asks, *k) == 0
+            by_attestor = get(pre.meter_attestor, k[0]) == sender
+            parts.append(z3.Implies(changed, z3.And(untouched, by_attestor)))
+        elif sender is not None:
             changed = z3.And(get(pre.lot_exists, *k), _lot_changed(pre, post, k))
             parts.append(z3.Implies(changed, get(post.lot_owner, *k) == sender))
         new_reading = z3.And(z3.Not(get(pre.reading_exists, *k)), get(post.reading_exists, *k))
@@ -640,7 +713,10 @@ def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
         get(post.account_registered, a) != get(pre.account_registered, a) for a in p.accounts
     ]
     registered += [get(post.node_registered, n) != get(pre.node_registered, n) for n in p.nodes]
-    registered += [get(post.meter_registered, m) != get(pre.meter_registered, m) for m in p.meters]
+    registered += [
+        z3.Or(*[get(getattr(post, f), m) != get(getattr(pre, f), m) for f in METER_FIELDS])
+        for m in p.meters
+    ]
     changed_registry = z3.Or(*registered) if registered else z3.BoolVal(False)
     if actor.kind in OPERATOR_KINDS:
         parts.append(z3.Implies(changed_registry, get(pre.account_operator, sender)))
@@ -659,7 +735,8 @@ def inv12(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
 
 
 def inv04_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
-    """INV-04 (step part): an attested reading is never attested again: its row never changes."""
+    """INV-04 (step part): an attested reading is never attested again: its row never changes,
+    except by a correction of its meter's attestor (COR-06), which counts it and keeps it."""
     parts = []
     for k in p.readings:
         same = z3.And(
@@ -668,7 +745,16 @@ def inv04_step(pre: Ledger, post: Ledger, p: Points, actor: Actor) -> Term:
                 for n in ("reading_exists", "reading_exported", "reading_imported")
             ]
         )
-        parts.append(z3.Implies(get(pre.reading_exists, *k), same))
+        was = get(pre.reading_exists, *k)
+        if actor.kind == "correct_reading":
+            counted = z3.And(
+                get(post.reading_exists, *k),
+                get(post.reading_corrections, *k) == get(pre.reading_corrections, *k) + 1,
+                get(pre.meter_attestor, k[0]) == actor.sender,
+            )
+            parts.append(z3.Implies(was, z3.Or(same, counted)))
+        else:
+            parts.append(z3.Implies(was, same))
     return _all(parts)
 
 

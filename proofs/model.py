@@ -149,6 +149,12 @@ class Ledger:
     meter_zone: Term
     meter_capacity: Term
     meter_encumbrance: Term
+    meter_first_slot: Term
+    meter_retired_from: Term
+    """``NONE`` while in service (MTR-12)."""
+    meter_change_from: Term
+    """The scheduled encumbrance change's from_slot, ``NONE`` if none (MTR-13)."""
+    meter_change_encumbrance: Term
     # readings, keyed (meter, slot)
     reading_exists: Term
     reading_exported: Term
@@ -156,6 +162,7 @@ class Ledger:
     reading_encumbrance: Term
     reading_attested_at: Term
     """ghost: the ledger time at which the reading was accepted (INV-13)."""
+    reading_corrections: Term
     # lots, keyed (meter, slot)
     lot_exists: Term
     lot_owner: Term
@@ -170,11 +177,16 @@ class Ledger:
     """ghost: sum of the quantities of the lot's open asks (INV-03)."""
     lot_ask_fill_wh: Term
     """ghost: sum of the fills of the lot's asks (INV-03)."""
+    lot_asks: Term
+    """ghost: how many asks of any status name the lot (COR-03, INV-03)."""
     # demand, keyed (account, zone, slot)
     demand_imported: Term
     demand_claimed: Term
     demand_bid_fill_wh: Term
     """ghost: sum of the fills of the account's bids in the (zone, slot) market (INV-05)."""
+    demand_reading_wh: Term
+    """ghost: sum of the imported Wh of the readings of the account's meters in the (zone, slot)
+    (INV-28), kept by ``write_reading_import``."""
     # orders, keyed by order id
     order_exists: Term
     order_side: Term
@@ -384,6 +396,7 @@ _SUMMED = {
     "account_balance",
     "account_validator",
     "demand_claimed",
+    "reading_imported",
     *(n for n in FIELD_NAMES if n.startswith("order_")),
 }
 
@@ -418,6 +431,32 @@ def write_demand(s: Ledger, key: tuple[Term, Term, Term], imported: Term, claime
         demand_claimed=store(s.demand_claimed, key, claimed),
     )
     return _bump(s, "slot_claimed_wh", (key[2],), claimed - old)
+
+
+def write_reading_import(
+    s: Ledger, key: tuple[Term, Term], owner: Term, zone: Term, imported: Term
+) -> Ledger:
+    """Set one reading's imported Wh and keep ``demand_reading_wh`` its owner's sum in the
+    meter's zone and the slot (SUM-UPDATE; a reading that does not exist yet counts 0)."""
+    old = z3.If(get(s.reading_exists, *key), get(s.reading_imported, *key), 0)
+    s = replace(s, reading_imported=store(s.reading_imported, key, imported))
+    return _bump(s, "demand_reading_wh", (owner, zone, key[1]), imported - old)
+
+
+def encumbrance_at(s: Ledger, meter: Term, slot: Term) -> Term:
+    """spec.meter_lifecycle.encumbrance_at (MTR-13)."""
+    change = get(s.meter_change_from, meter)
+    return z3.If(
+        z3.And(change != NONE, slot >= change),
+        get(s.meter_change_encumbrance, meter),
+        get(s.meter_encumbrance, meter),
+    )
+
+
+def in_service(s: Ledger, meter: Term, slot: Term) -> Term:
+    """spec.meter_lifecycle.in_service (MTR-11)."""
+    retired = get(s.meter_retired_from, meter)
+    return z3.And(slot >= get(s.meter_first_slot, meter), z3.Or(retired == NONE, slot < retired))
 
 
 @dataclass(frozen=True)
@@ -456,6 +495,7 @@ def _order_sums(s: Ledger, o: OrderRow, sign: int) -> Ledger:
     s = replace(s, escrow_total=s.escrow_total + sign * z3.If(o.exists, o.escrow, 0))
     s = _bump(s, "lot_open_ask_wh", (o.lot_meter, o.slot), sign * open_ask)
     s = _bump(s, "lot_ask_fill_wh", (o.lot_meter, o.slot), sign * ask_fill)
+    s = _bump(s, "lot_asks", (o.lot_meter, o.slot), sign * z3.If(is_ask, 1, 0))
     s = _bump(s, "demand_bid_fill_wh", (o.owner, o.zone, o.slot), sign * bid_fill)
     s = _bump(s, "market_ask_fill_wh", (o.zone, o.slot), sign * ask_fill)
     s = _bump(s, "market_bid_fill_wh", (o.zone, o.slot), sign * bid_fill)

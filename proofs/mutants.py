@@ -25,13 +25,17 @@ from proofs import auction, block_time, model
 from proofs.transitions import (
     attest,
     clearing,
+    correct_reading,
     place_bid,
     register_node,
+    retire_meter,
     revoke_role,
+    set_meter_encumbrance,
     transfer,
     validator_update,
     withdraw,
 )
+from spec.units import SLOT_SECONDS
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -316,19 +320,72 @@ MUTANTS: tuple[Mutant, ...] = (
         "reading-sets-encumbrance",
         "attest skips ATT-11, so a reading of a feed-in-tariff meter can say NONE and mint a "
         "sellable lot",
-        "INV-21",
+        "INV-27",
         ("attest/",),
         without_check("ATT-11"),
     ),
     Mutant(
-        "lot-takes-reading-encumbrance",
-        "attest skips ATT-11 and the lot takes the reading's encumbrance instead of the meter's",
+        "lot-ignores-schedule",
+        "attest mints the lot with the meter's registered encumbrance instead of its schedule's "
+        "for the slot, so after a change the lot and its reading disagree",
         "INV-21",
         ("attest/",),
-        lambda: [
-            *without_check("ATT-11")(),
-            (attest, "encumbrance_of", lambda s, r: r.encumbrance),
-        ],
+        _seam(attest, "encumbrance_of", lambda s, r: model.get(s.meter_encumbrance, r.meter)),
+    ),
+    Mutant(
+        "attestation-ignores-schedule",
+        "ATT-11 compares a reading with the meter's registered encumbrance, not its schedule "
+        "for the slot (MTR-13)",
+        "INV-27",
+        ("attest/",),
+        _seam(
+            attest, "scheduled_encumbrance", lambda s, r: model.get(s.meter_encumbrance, r.meter)
+        ),
+    ),
+    Mutant(
+        "retired-meter-attested",
+        "attest skips MTR-11, so a retired meter mints the export of slots after its retirement",
+        "INV-27",
+        ("attest/",),
+        without_check("MTR-11"),
+    ),
+    Mutant(
+        "meter-change-backdated",
+        "the current slot of MTR-09 is one too early, so a change reaches a slot that may "
+        "already be attested",
+        "INV-27",
+        ("set_meter_encumbrance/", "retire_meter/"),
+        _seam(retire_meter, "current_slot", lambda s: s.time / SLOT_SECONDS - 1),
+    ),
+    Mutant(
+        "change-folded-while-open",
+        "set_meter_encumbrance folds a scheduled change while slots before it can still be "
+        "attested (MTR-10 always allows it)",
+        "INV-27",
+        ("set_meter_encumbrance/",),
+        _seam(set_meter_encumbrance, "fold_allowed", lambda s, scheduled_from: z3.BoolVal(True)),
+    ),
+    Mutant(
+        "correction-of-offered-lot",
+        "correct_reading skips COR-03, so a lot with asks on it is minted again",
+        "INV-03",
+        ("correct_reading/",),
+        without_check("COR-03"),
+    ),
+    Mutant(
+        "correction-replaces-demand",
+        "a correction sets the owner's demand to the corrected reading's import instead of "
+        "moving it by the difference",
+        "INV-28",
+        ("correct_reading/",),
+        _seam(correct_reading, "imported_after", lambda total, old, new: new),
+    ),
+    Mutant(
+        "correction-ignores-bids",
+        "correct_reading skips COR-05, so import can fall below the open bids it backs",
+        "INV-25",
+        ("correct_reading/",),
+        without_check("COR-05"),
     ),
     Mutant(
         "tie-break-by-arrival",

@@ -15,7 +15,8 @@ Axioms the unbounded obligations use (each listed in the report):
   pre-states only, where the full invariant holds.
 * SIG: a valid signature on the ledger's chain authenticates the sender (TX-01, TX-04 are not
   modelled); KEY: ACC-02's point check is an opaque predicate; POINT: MTR-06's search for a
-  meter of the same source at the service point is an opaque predicate.
+  meter of the same source in service at the service point is an opaque predicate, and MTR-14's
+  first slot an opaque value.
 * BOOK: clearing obligations cover markets of up to ``clearing.BOOK_SIDE`` open asks and as many
   open bids, and take the auction's outcome through its contract (proved in ``auction``).
 """
@@ -59,14 +60,17 @@ from proofs.transitions import (
     cancel,
     clearing,
     clock,
+    correct_reading,
     deposit,
     place_ask,
     place_bid,
     register_account,
     register_meter,
     register_node,
+    retire_meter,
     revoke_role,
     rotate_key,
+    set_meter_encumbrance,
     transfer,
     validator_update,
     withdraw,
@@ -88,6 +92,9 @@ TX_KINDS: tuple[ModuleType, ...] = (
     revoke_role,
     rotate_key,
     validator_update,
+    retire_meter,
+    set_meter_encumbrance,
+    correct_reading,
 )
 
 
@@ -225,11 +232,13 @@ def tx_setting(module: ModuleType, transition: Callable[..., Any] | None = None)
     touched = module.touched(pre, tx)
     points = closure(pre, touched.merge(fresh))
     orders = touched.orders[:1]
+    kind_axioms = getattr(module, "axioms", None)
     hypotheses = [
         parameter_domain(pre),
         module.domain(tx),
         all_state_invariants(pre, points),
         *sum_subset(pre, orders, touched.accounts[:2]),
+        *(kind_axioms(pre, tx, fresh) if kind_axioms is not None else []),
         pre.clock_horizon == pre.time,  # transactions run between clock advances (BLK-12)
         result.accepted,
     ]

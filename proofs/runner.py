@@ -39,15 +39,17 @@ from spec.rules import RULES, RuleKind
 AXIOMS: tuple[tuple[str, str], ...] = (
     (
         "SUM-UPDATE",
-        "A ghost total kept by write_balance / write_validator / write_order / write_demand "
-        "equals the sum it "
+        "A ghost total kept by write_balance / write_validator / write_order / write_demand / "
+        "write_reading_import equals the sum it "
         "stands for: sum(Store(f, k, v)) = sum(f) - f[k] + v. Checked on 8 keys by "
         "lemma/sum-update; no other code stores into a summed field (model.put refuses).",
     ),
     (
         "SUM-SUBSET",
         "In a state whose terms are all non-negative (INV-07), terms at distinct keys add up to at "
-        "most the total. Checked on 8 keys by lemma/sum-subset; used in pre-states only.",
+        "most the total. Checked on 8 keys by lemma/sum-subset; used in pre-states only (for "
+        "corrections: a reading's import, alone or with one other reading of its owner, zone "
+        "and slot, is at most their sum; an account's open bid Wh is not negative).",
     ),
     (
         "SUM-COMPLETE",
@@ -66,8 +68,9 @@ AXIOMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "POINT",
-        "MTR-06 (no meter of the same source at the service point) is an opaque predicate: the "
-        "model keeps no index of meters by service point and source.",
+        "MTR-06 (no meter of the same source in service at the service point) is an opaque "
+        "predicate and MTR-14's first slot an opaque value: the model keeps no index of meters "
+        "by service point and source.",
     ),
     (
         "BLK-12",

@@ -71,6 +71,15 @@ OUTSIDE_MODEL: Final[tuple[tuple[str, str], ...]] = (
         "keys/valid/validator-rotation-across-blocks, and tests/test_spec_keys.py.",
     ),
     (
+        "MTR-14",
+        "A new meter's first slot (the last retirement slot of the retired meters of its source "
+        "at its service point) is an opaque input of the model, as MTR-06's search is (axiom "
+        "POINT): a new meter has no readings, so INV-27 holds whatever it is. Covered by the "
+        "vectors meter_lifecycle/MTR-14/* and meter_lifecycle/MTR-06/replacement-before-"
+        "retirement, tests/test_spec_meter_lifecycle.py and the stateful test, which checks the "
+        "first slot of every replacement it registers.",
+    ),
+    (
         "INV-15",
         "Determinism across implementations is a property of code, not of one transition: it "
         "is NOT proved. Covered by the vectors, which fix every output byte and state root and "

@@ -109,7 +109,8 @@ def trading_ledger(traders: int, slot: int, wh: int = 50_000) -> tuple[Ledger, l
         ledger.accounts[person.account] = (TRADER, 0, 10**15, person.account)
         ledger._index_account(person.account, TRADER)
         ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
-        ledger.meters[node] = (person.account, attestor.account, node, ZONE, 0, 10**9, 0)
+        meter = (person.account, attestor.account, node, ZONE, 0, 10**9, 0, 0, None, None)
+        ledger.meters[node] = meter
         ledger.apply_raw_reading(node, slot, wh, wh)
     ledger.money_outstanding = traders * 10**15
     ledger.recompute_root()
@@ -237,6 +238,9 @@ def attestation(meters: int, directory: Path, workers: int = 2) -> dict[str, Any
                 0,
                 10**6,
                 0,
+                0,
+                None,
+                None,
             )
         ledger.recompute_root()
         ledger.checkpoint()
@@ -388,7 +392,7 @@ def village_day_state(meters: int) -> Ledger:
         ledger._index_account(owner, TRADER)
         node = 100_000 + i
         ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
-        ledger.meters[node] = (owner, attestor, node, ZONE, 0, 10**6, 0)
+        ledger.meters[node] = (owner, attestor, node, ZONE, 0, 10**6, 0, 0, None, None)
         for period in range(48):
             produced = pv_wh(home, period, 100, rng)
             used = consumption_wh(home, period, rng)

@@ -83,9 +83,14 @@ KIND_ROLE: Final = {
     11: VALIDATOR,
     12: 0,
     13: OPERATOR,
+    14: OPERATOR,
+    15: OPERATOR,
+    16: ATTESTOR,
 }
 LEDGER_KEYS: Final = (0, 1, 2, 3, 4, 5, 8)
 """The ledger table's keys, in the order of ``_ledger_values``."""
+MAX_CORRECTIONS: Final = 3
+"""COR-02: how many times one reading may be corrected."""
 
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
@@ -203,7 +208,9 @@ class Ledger:
         """KEY-06: (height, validator, previous key) of a rotated validator key, or None."""
         self.accounts: dict[bytes, tuple[int, int, int, bytes]] = {}
         self.nodes: dict[int, tuple[int, int | None, int, int]] = {}
-        self.meters: dict[int, tuple[bytes, bytes, int, int, int, int, int]] = {}
+        self.meters: dict[int, tuple[Any, ...]] = {}
+        """(owner, attestor, node, zone, source, capacity, encumbrance, first slot, retired from
+        or None, scheduled (from slot, encumbrance) or None)."""
         self.readings: dict[int, int] = {}
         self.lots: dict[int, int] = {}
         self.demand: dict[int, int] = {}
@@ -255,6 +262,8 @@ class Ledger:
         self.open_sides: dict[tuple[bytes, int, int], int] = {}
         self.open_bid_wh: dict[tuple[bytes, int], int] = {}
         self.market_lots: dict[int, list[int]] = {}
+        self.lot_asks: dict[int, int] = {}
+        """COR-03: how many asks (of any status) name each lot."""
         self.open_slots: dict[int, set[int]] = {}
         self.slot_heap: list[int] = []
 
@@ -284,6 +293,9 @@ class Ledger:
                 self._index_open_market(mkey >> 30, mkey & ((1 << 30) - 1))
         for oid in sorted(self.orders):
             order = self.orders[oid]
+            if order[0] == ASK:
+                lot_key = order[4] << 30 | order[3]
+                self.lot_asks[lot_key] = self.lot_asks.get(lot_key, 0) + 1
             if order[9] == OPEN:
                 mkey = market_key(order[2], order[3])
                 self.market_orders.setdefault(mkey, {})[oid] = None
@@ -392,11 +404,22 @@ class Ledger:
         )
 
     def _encode_reading(self, key: Any, v: Any) -> bytes:
-        return b"".join((b"\xa3\x00", u(v & M40), b"\x01", u((v >> 40) & M40), b"\x02", u(v >> 80)))
+        return b"".join(
+            (
+                b"\xa4\x00",
+                u(v & M40),
+                b"\x01",
+                u((v >> 40) & M40),
+                b"\x02",
+                u((v >> 80) & 3),
+                b"\x03",
+                u(v >> 82),
+            )
+        )
 
     def _encode_lot(self, key: Any, v: Any) -> bytes:
         meter = self.meters[key >> 30]
-        enc = self.readings[key] >> 80
+        enc = (self.readings[key] >> 80) & 3
         return b"".join(
             (
                 b"\xaa\x00\x58\x20",
@@ -475,7 +498,7 @@ class Ledger:
     def _encode_meter(self, key: Any, v: Any) -> bytes:
         return b"".join(
             (
-                b"\xa7\x00\x58\x20",
+                b"\xaa\x00\x58\x20",
                 v[0],
                 b"\x01\x58\x20",
                 v[1],
@@ -489,6 +512,12 @@ class Ledger:
                 u(v[5]),
                 b"\x06",
                 u(v[6]),
+                b"\x07",
+                u(v[7]),
+                b"\x08",
+                _NULL if v[8] is None else u(v[8]),
+                b"\x09",
+                _NULL if v[9] is None else b"\xa2\x00" + u(v[9][0]) + b"\x01" + u(v[9][1]),
             )
         )
 
@@ -800,11 +829,121 @@ class Ledger:
             raise Rejected("MTR-04")
         if capacity < 1:
             raise Rejected("MTR-05")
+        first = 0
         for other in self.meters.values():
             if other[2] == node and other[4] == source:
-                raise Rejected("MTR-06")
+                if other[8] is None:
+                    raise Rejected("MTR-06")
+                first = max(first, other[8])  # MTR-14: after every retired twin
         self.log.append((T_METERS, meter, _MISSING))
-        self.meters[meter] = (owner, attestor, node, grid_node[3], source, capacity, encumbrance)
+        self.meters[meter] = (
+            owner,
+            attestor,
+            node,
+            grid_node[3],
+            source,
+            capacity,
+            encumbrance,
+            first,
+            None,
+            None,
+        )
+
+    def _meter_to_change(self, meter_id: int, from_slot: int) -> tuple[Any, ...]:
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise Rejected("MTR-07")
+        if meter[8] is not None:
+            raise Rejected("MTR-08")
+        if from_slot < self.time // SLOT_SECONDS:
+            raise Rejected("MTR-09")
+        return meter
+
+    def retire_meter(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        meter_id, from_slot = body
+        meter = self._meter_to_change(meter_id, from_slot)
+        self.log.append((T_METERS, meter_id, meter))
+        self.meters[meter_id] = (*meter[:8], from_slot, meter[9])
+
+    def set_meter_encumbrance(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        meter_id, from_slot, encumbrance = body
+        meter = self._meter_to_change(meter_id, from_slot)
+        base, change = meter[6], meter[9]
+        if change is not None and change[0] < from_slot:
+            if self.time < change[0] * SLOT_SECONDS + self.attestation_window_s:
+                raise Rejected("MTR-10")
+            base = change[1]
+        self.log.append((T_METERS, meter_id, meter))
+        self.meters[meter_id] = (*meter[:6], base, meter[7], meter[8], (from_slot, encumbrance))
+
+    def correct_reading(self, sender: bytes, body: tuple[Any, ...]) -> None:
+        meter_id, slot, exported, imported, encumbrance = body
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise Rejected("ATT-02")
+        if meter[1] != sender:
+            raise Rejected("ATT-03")
+        end = (slot + 1) * SLOT_SECONDS
+        if self.time < end:
+            raise Rejected("ATT-04")
+        if self.time >= end + self.attestation_window_s:
+            raise Rejected("ATT-05")
+        key = meter_id << 30 | slot
+        old = self.readings.get(key)
+        if old is None:
+            raise Rejected("COR-01")
+        corrections = old >> 82
+        if corrections >= MAX_CORRECTIONS:
+            raise Rejected("COR-02")
+        lot = self.lots.get(key)
+        if self.lot_asks.get(key):
+            raise Rejected("COR-03")
+        if exported > meter[5]:
+            raise Rejected("ATT-07", "export")
+        if imported > meter[5]:
+            raise Rejected("ATT-07", "import")
+        change = meter[9]
+        scheduled = change[1] if change is not None and slot >= change[0] else meter[6]
+        if encumbrance != scheduled:
+            raise Rejected("ATT-11")
+        old_exported, old_imported = old & M40, (old >> 40) & M40
+        if exported == old_exported and imported == old_imported:
+            raise Rejected("COR-04")
+        zone = meter[3]
+        mkey = zone << 30 | slot
+        owner = meter[0]
+        demand_key = self.account_index[owner] << 62 | mkey
+        demand_value = self.demand.get(demand_key)
+        claimed = 0 if demand_value is None else demand_value >> 40
+        total = (0 if demand_value is None else demand_value & M40) - old_imported + imported
+        if total < claimed + self.open_bid_wh.get((owner, mkey), 0):
+            raise Rejected("COR-05")
+        if total > WH_MAX:
+            raise Rejected("ATT-10")
+        log = self.log
+        log.append((T_READINGS, key, old))
+        self.readings[key] = exported | imported << 40 | encumbrance << 80 | (corrections + 1) << 82
+        if lot is not None:
+            log.append((T_LOTS, key, lot))
+            if exported:
+                self.lots[key] = exported | exported << 40
+            else:
+                del self.lots[key]
+                self.market_lots[mkey].remove(key)
+        elif exported:
+            log.append((T_LOTS, key, _MISSING))
+            self.lots[key] = exported | exported << 40
+            if mkey not in self.markets:
+                log.append((T_MARKETS, mkey, _MISSING))
+                self.markets[mkey] = (OPEN, None, 0)
+                self._index_open_market(zone, slot)
+            self.market_lots.setdefault(mkey, []).append(key)
+        if total != (0 if demand_value is None else demand_value & M40):
+            log.append((T_DEMAND, demand_key, _MISSING if demand_value is None else demand_value))
+            if total == 0 and claimed == 0:
+                del self.demand[demand_key]
+            else:
+                self.demand[demand_key] = total | claimed << 40
 
     def attest(self, sender: bytes, body: tuple[Any, ...]) -> None:
         """All readings are checked before the first is written: a batch is all or nothing."""
@@ -830,6 +969,8 @@ class Ledger:
                 raise Rejected("ATT-04", f"slot {slot}")
             if now >= end + window:
                 raise Rejected("ATT-05")
+            if slot < meter[7] or (meter[8] is not None and slot >= meter[8]):
+                raise Rejected("MTR-11", f"slot {slot}")
             key = meter_id << 30 | slot
             if key in recorded or key in batch:
                 raise Rejected("ATT-06")
@@ -839,7 +980,8 @@ class Ledger:
                 raise Rejected("ATT-07", "export")
             if imported > capacity:
                 raise Rejected("ATT-07", "import")
-            if encumbrance != meter[6]:
+            change = meter[9]
+            if encumbrance != (change[1] if change is not None and slot >= change[0] else meter[6]):
                 raise Rejected("ATT-11")
             if imported:
                 demand_key = account_index[meter[0]] << 62 | meter[3] << 30 | slot
@@ -937,7 +1079,7 @@ class Ledger:
         meter = self.meters[meter_id]
         if meter[0] != sender:
             raise Rejected("ASK-02")
-        if self.readings[key] >> 80:
+        if (self.readings[key] >> 80) & 3:
             raise Rejected("ASK-03")
         if quantity < 1:
             raise Rejected("ORD-01")
@@ -962,6 +1104,7 @@ class Ledger:
         self.lots[key] = lot - (quantity << 40) + (quantity << 80)
         order = (ASK, sender, zone, slot, meter_id, quantity, min_price, 0, 0, OPEN, 0)
         self._add_order(order, mkey)
+        self.lot_asks[key] = self.lot_asks.get(key, 0) + 1
 
     def place_bid(self, sender: bytes, body: tuple[Any, ...]) -> None:
         zone, slot, quantity, max_price = body
@@ -1421,9 +1564,9 @@ class Ledger:
         for key, v in tables.get(T_NODES, []):
             self.nodes[key] = (v[0], v[1], v[2], v[3])
         for key, v in tables.get(T_METERS, []):
-            self.meters[key] = tuple(v)
+            self.meters[key] = (*v[:9], None if v[9] is None else tuple(v[9]))
         for (meter, slot), v in tables.get(T_READINGS, []):
-            self.readings[meter << 30 | slot] = v[0] | v[1] << 40 | v[2] << 80
+            self.readings[meter << 30 | slot] = v[0] | v[1] << 40 | v[2] << 80 | v[3] << 82
         for (meter, slot), v in tables.get(T_LOTS, []):
             self.lots[meter << 30 | slot] = (
                 v[5] | v[6] << 40 | v[7] << 80 | v[8] << 120 | v[9] << 160
@@ -1455,7 +1598,7 @@ class Ledger:
             meter[3],
             meter[2],
             meter[4],
-            self.readings[key] >> 80,
+            (self.readings[key] >> 80) & 3,
             v & M40,
             (v >> 40) & M40,
             (v >> 80) & M40,
@@ -1561,6 +1704,9 @@ _HANDLERS: Final = {
     11: Ledger.validator_update,
     12: Ledger.rotate_key,
     13: Ledger.revoke_role,
+    14: Ledger.retire_meter,
+    15: Ledger.set_meter_encumbrance,
+    16: Ledger.correct_reading,
 }
 
 
@@ -1601,12 +1747,15 @@ _TABLE_SCHEMAS: Final[dict[int, tuple[Any, Any]]] = {
                 ("e", 4),
                 ("u", 0, WH_MAX),
                 ("e", 4),
+                ("u", 0, TIME_MAX // 1800),
+                ("n", ("u", 0, TIME_MAX // 1800)),
+                ("n", ("m", (("u", 0, TIME_MAX // 1800), ("e", 4)))),
             ),
         ),
     ),
     T_READINGS: (
         ("p", ("u", 0, 2**32 - 1), ("u", 0, TIME_MAX // 1800)),
-        ("m", (("u", 0, WH_MAX), ("u", 0, WH_MAX), ("e", 4))),
+        ("m", (("u", 0, WH_MAX), ("u", 0, WH_MAX), ("e", 4), ("u", 0, MAX_CORRECTIONS))),
     ),
     T_LOTS: (
         ("p", ("u", 0, 2**32 - 1), ("u", 0, TIME_MAX // 1800)),

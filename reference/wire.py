@@ -63,6 +63,9 @@ KIND_NAMES: Final = {
     11: "VALIDATOR_UPDATE",
     12: "ROTATE_KEY",
     13: "REVOKE_ROLE",
+    14: "RETIRE_METER",
+    15: "SET_METER_ENCUMBRANCE",
+    16: "CORRECT_READING",
 }
 BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     1: (KEY32, ("u", 0, U64_MAX)),
@@ -78,6 +81,9 @@ BODY_SCHEMAS: Final[dict[int, tuple[Schema, ...]]] = {
     11: (KEY32, ("u", 0, 1), ("a", ("p", KEY32, ("b", 64)))),
     12: (KEY32, ("b", 64)),
     13: (KEY32, ("u", 0, U64_MAX)),
+    14: (ID, SLOT),
+    15: (ID, SLOT, ("e", 4)),
+    16: READING[1],
 }
 ENVELOPE: Final = (
     ("t", CHAIN_ID_MAX_BYTES),

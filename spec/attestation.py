@@ -2,8 +2,9 @@
 
 A meter's attestor signs a batch of readings. Each reading says how many Wh the meter exported and
 imported in one 30-minute slot, and repeats the meter's encumbrance (a feed-in tariff or another
-scheme already owns its environmental value), which the operator set when it registered the meter:
-a reading can neither lift nor change it (ATT-11). A batch is all or nothing: one bad reading
+scheme already owns its environmental value), which the operator sets for the meter, slot by slot
+(MTR-13): a reading can neither lift nor change it (ATT-11). A retired meter is not attested for
+slots from its retirement on (MTR-11). A batch is all or nothing: one bad reading
 rejects the transaction and nothing of it is recorded.
 
 A reading is accepted at most once per (meter, slot), only once the slot has ended and before the
@@ -19,6 +20,7 @@ from typing import Final
 from spec import wire
 from spec.cbor import CborValue
 from spec.errors import require
+from spec.meter_lifecycle import encumbrance_at, in_service
 from spec.rules import implements
 from spec.state import (
     AccountId,
@@ -87,6 +89,7 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
         end = slot_end(reading.slot)
         require(state.time >= end, "ATT-04", f"slot {reading.slot}")
         require(state.time < end + state.params.attestation_window_s, "ATT-05")
+        require(in_service(meter, reading.slot), "MTR-11", f"slot {reading.slot}")
         key = (reading.meter, reading.slot)
         require(
             key not in state.readings and key not in readings,
@@ -95,10 +98,11 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
         )
         require(reading.exported_wh <= meter.capacity_wh, "ATT-07", "export")
         require(reading.imported_wh <= meter.capacity_wh, "ATT-07", "import")
+        scheduled = encumbrance_at(meter, reading.slot)
         require(
-            reading.encumbrance is meter.encumbrance,
+            reading.encumbrance is scheduled,
             "ATT-11",
-            f"meter {reading.meter} is {meter.encumbrance.name}",
+            f"meter {reading.meter} is {scheduled.name} in slot {reading.slot}",
         )
         readings[key] = Reading(reading.exported_wh, reading.imported_wh, reading.encumbrance)
         if reading.exported_wh > 0:  # ATT-08
@@ -107,7 +111,7 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
                 zone=meter.zone,
                 node=meter.node,
                 source=meter.source,
-                encumbrance=meter.encumbrance,
+                encumbrance=scheduled,
                 minted_wh=reading.exported_wh,
                 unsold_wh=reading.exported_wh,
                 reserved_wh=Wh(0),

@@ -61,6 +61,17 @@ def open_orders(state: State, zone: int, slot: int) -> FrozenMap[OrderId, Order]
     return index.get((NodeId(zone), Slot(slot)), FrozenMap())
 
 
+def _ask_lot(_: OrderId, order: Order) -> tuple[MeterId, Slot] | None:
+    return None if order.lot_meter is None else (order.lot_meter, order.slot)
+
+
+def lot_asks(state: State, meter: int, slot: int) -> FrozenMap[OrderId, Order]:
+    """Every ask ever placed on the lot (meter, slot), whatever its status: the orders ``o`` of
+    ``state.orders`` with ``o.lot_meter == meter`` and ``o.slot == slot``."""
+    index = grouped(state.orders, "asks by lot", _ask_lot)
+    return index.get((MeterId(meter), Slot(slot)), FrozenMap())
+
+
 def _lot_market(key: tuple[MeterId, Slot], lot: Lot) -> tuple[NodeId, Slot]:
     return (lot.zone, key[1])
 

@@ -1,4 +1,4 @@
-"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-19 .. INV-21, INV-25, INV-26) as
+"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-19 .. INV-21, INV-25 .. INV-28) as
 executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
@@ -18,6 +18,7 @@ import networkx as nx
 
 from spec.crypto import is_valid_public_key
 from spec.grid import grid_graph, nearest_substation
+from spec.meter_lifecycle import encumbrance_at, in_service
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.state import (
     MarketStatus,
@@ -30,7 +31,7 @@ from spec.state import (
     trading_close,
 )
 from spec.transactions import Kind, Transaction
-from spec.units import MONEY_MAX_MSEN, NodeId, Slot
+from spec.units import MONEY_MAX_MSEN, MeterId, NodeId, Slot, slot_end
 from spec.validators import ACTIVATION_DELAY, validators
 
 
@@ -61,6 +62,8 @@ STATE_INVARIANTS: Final = (
     "INV-21",
     "INV-25",
     "INV-26",
+    "INV-27",
+    "INV-28",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12", "INV-16", "INV-17", "INV-19")
 
@@ -279,16 +282,37 @@ def check_state(state: State) -> list[Violation]:
         if registered.owner == registered.attestor:
             fail("INV-20", f"meter {meter_id} is attested by its owner")
 
-    # INV-21: readings and lots carry their meter's encumbrance.
+    # INV-21: lots carry their reading's encumbrance.
+    for lot_key, lot in sorted(state.lots.items()):
+        lot_reading = state.readings.get(lot_key)
+        if lot_reading is not None and lot.encumbrance is not lot_reading.encumbrance:
+            fail("INV-21", f"lot {lot_key}: {lot.encumbrance.name}")
+
+    # INV-27: readings lie in their meter's service and, while their window is open, carry the
+    # meter's encumbrance for their slot.
+    window = state.params.attestation_window_s
     for (meter_id, slot), reading in sorted(state.readings.items()):
         source_meter = state.meters.get(meter_id)
         if source_meter is None:
             continue  # INV-04 reports it
-        if reading.encumbrance is not source_meter.encumbrance:
-            fail("INV-21", f"reading {meter_id} slot {slot}: {reading.encumbrance.name}")
-        minted = state.lots.get((meter_id, slot))
-        if minted is not None and minted.encumbrance is not source_meter.encumbrance:
-            fail("INV-21", f"lot {meter_id} slot {slot}: {minted.encumbrance.name}")
+        if not in_service(source_meter, slot):
+            fail("INV-27", f"reading {meter_id} slot {slot} outside the meter's service")
+        scheduled = encumbrance_at(source_meter, slot)
+        if state.time < slot_end(slot) + window and reading.encumbrance is not scheduled:
+            fail("INV-27", f"reading {meter_id} slot {slot}: {reading.encumbrance.name}")
+
+    # INV-28: demand is the sum of its readings' import (lots: INV-04).
+    import_sum: dict[tuple[bytes, int, int], int] = defaultdict(int)
+    for (meter_id, slot), reading in state.readings.items():
+        source_meter = state.meters.get(meter_id)
+        if source_meter is not None:
+            import_sum[(source_meter.owner, source_meter.zone, slot)] += reading.imported_wh
+    for sum_key in sorted(set(import_sum) | set(state.demand)):
+        recorded = state.demand.get(sum_key)  # type: ignore[arg-type]
+        imported = 0 if recorded is None else recorded.imported_wh
+        measured = import_sum.get(sum_key, 0)
+        if imported != measured:
+            fail("INV-28", f"demand {sum_key!r}: {imported} Wh, its readings {measured} Wh")
 
     # INV-17: the one pending change of the validator set is a real change of a set of more
     # than three, effective two heights after the block that carried it, and not overdue.
@@ -357,10 +381,17 @@ def check_step(
         new_lot = after.lots[lot_key]
         if old_lot is None or old_lot == new_lot or tx is None:
             continue
-        if new_lot.owner != sender:
+        corrected = tx.kind is Kind.CORRECT_READING and _attestor_of(after, lot_key) == sender
+        if new_lot.owner != sender and not corrected:
             fail("INV-12", f"lot {lot_key} changed by a transaction of another account")
     registries = ("nodes", "meters")
-    operator_kinds = (Kind.REGISTER_ACCOUNT, Kind.REGISTER_NODE, Kind.REGISTER_METER)
+    operator_kinds = (
+        Kind.REGISTER_ACCOUNT,
+        Kind.REGISTER_NODE,
+        Kind.REGISTER_METER,
+        Kind.RETIRE_METER,
+        Kind.SET_METER_ENCUMBRANCE,
+    )
     changed_registry = any(getattr(after, n) != getattr(before, n) for n in registries)
     new_accounts = set(after.accounts) != set(before.accounts)
     pending = before.pending_validator
@@ -373,9 +404,10 @@ def check_step(
     registered = changed_registry or new_accounts
     if registered and tx is not None and not before.accounts[tx.sender].roles & Role.OPERATOR:
         fail("INV-12", "a registry changed by a non-operator")
-    for reading_key in sorted(set(after.readings) - set(before.readings)):
-        meter = after.meters[reading_key[0]]
-        if tx is None or meter.attestor != tx.sender:
+    for reading_key in sorted(after.readings):
+        if before.readings.get(reading_key) == after.readings[reading_key]:
+            continue
+        if tx is None or _attestor_of(after, reading_key) != tx.sender:
             fail("INV-12", f"reading {reading_key} not attested by the meter's attestor")
     found += _validator_set_step(before, after, tx)
     return found
@@ -404,3 +436,8 @@ def _validator_set_step(before: State, after: State, tx: Transaction | None) -> 
         if not applied or pending.height > after.height + 1:
             found.append(Violation("INV-17", "the pending change was replaced or dropped"))
     return found
+
+
+def _attestor_of(state: State, reading_key: tuple[int, int]) -> bytes | None:
+    meter = state.meters.get(MeterId(reading_key[0]))
+    return None if meter is None else meter.attestor

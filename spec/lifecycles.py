@@ -15,6 +15,9 @@ Lot (derived from its amounts, INV-01: minted = unsold + reserved + sold + expir
 - SOLD, PARTLY_SOLD, EXPIRED: final, after its market cleared (CLR-07 leaves nothing unsold or
   reserved): all sold, some sold and the rest expired, nothing sold.
 
+While a lot is ATTESTED its meter's attestor may correct its reading (COR-06): the lot is minted
+again with the corrected amounts (ATTESTED to ATTESTED) or, corrected to 0 Wh, removed (to ABSENT).
+
 Before its market clears a lot can sell nothing (fills happen only in clearing), which is why
 "partly sold" is final: it is the lot whose market sold part of it.
 
@@ -101,6 +104,8 @@ LOT_LIFECYCLE: Final = _graph(
     "lot",
     [
         (ABSENT, _L.ATTESTED.value, "ATT-08"),
+        (_L.ATTESTED.value, _L.ATTESTED.value, "COR-06"),  # corrected to other amounts
+        (_L.ATTESTED.value, ABSENT, "COR-06"),  # corrected to 0 Wh of export
         (_L.ATTESTED.value, _L.OFFERED.value, "ASK-05"),
         (_L.OFFERED.value, _L.OFFERED.value, "ASK-05"),  # another ask, or cancel of one of two
         (_L.OFFERED.value, _L.ATTESTED.value, "CAN-04"),
@@ -177,7 +182,7 @@ def _changes(
         old, new = before.get(key), after.get(key)
         if old is not None and new is not None and project(old) == project(new):
             continue
-        if new is None:  # records are never deleted; reported as a move back to ABSENT
+        if new is None:  # a record deleted (a lot corrected to 0 Wh): a move back to ABSENT
             yield Transition(name, key, _state_name(classify(old)), ABSENT)
             continue
         source = ABSENT if old is None else _state_name(classify(old))

@@ -186,7 +186,34 @@ _TABLE: Final = (
      "A meter's capacity per slot MUST be at least 1 Wh."),
     ("MTR-06", "One meter per service point and source", V, 326, "METER_AT_POINT_EXISTS",
      "A meter MUST NOT be registered at a service point where a meter of the same source is "
-     "already registered."),
+     "registered and not retired."),
+    ("MTR-07", "Known meter to change", V, 327, "METER_NOT_REGISTERED",
+     "A RETIRE_METER or SET_METER_ENCUMBRANCE transaction MUST name a registered meter."),
+    ("MTR-08", "Meter not retired", V, 328, "METER_RETIRED",
+     "A RETIRE_METER or SET_METER_ENCUMBRANCE transaction MUST NOT name a meter that is already "
+     "retired."),
+    ("MTR-09", "No change to the past", V, 329, "CHANGE_BACKDATED",
+     "The from_slot of a RETIRE_METER or SET_METER_ENCUMBRANCE transaction MUST NOT be before "
+     "the current slot: from_slot >= now // SLOT_SECONDS."),
+    ("MTR-10", "One scheduled encumbrance change", V, 330, "ENCUMBRANCE_CHANGE_PENDING",
+     "A SET_METER_ENCUMBRANCE MUST NOT be accepted while its meter has a scheduled change whose "
+     "from_slot is before the new from_slot, unless every slot before that change's from_slot "
+     "is past its attestation window: now >= change.from_slot x SLOT_SECONDS + "
+     "attestation_window_s."),
+    ("MTR-11", "Reading while in service", V, 331, "METER_OUT_OF_SERVICE",
+     "A reading MUST be for a slot of its meter's service: slot >= first_slot and, for a retired "
+     "meter, slot < retired_from."),
+    ("MTR-12", "Retirement", P, None, None,
+     "An accepted RETIRE_METER MUST record from_slot as the meter's retired_from and change "
+     "nothing else: the meter's readings, lots and orders stay as they are."),
+    ("MTR-13", "Encumbrance schedule", P, None, None,
+     "A meter's encumbrance for slot s MUST be its scheduled change's encumbrance when it has "
+     "one and s >= the change's from_slot, else its encumbrance. An accepted "
+     "SET_METER_ENCUMBRANCE MUST first fold a scheduled change with an earlier from_slot into "
+     "the meter's encumbrance (MTR-10 allows it), then schedule the new change."),
+    ("MTR-14", "A replacement's first slot", P, None, None,
+     "A registered meter's first_slot MUST be the largest retired_from of the retired meters of "
+     "the same source at its service point, or 0 if there are none."),
     ("ATT-01", "Batch size", V, 401, "BAD_BATCH_SIZE",
      "An attestation batch MUST hold between 1 and MAX_BATCH_READINGS readings."),
     ("ATT-02", "Known meter", V, 402, "METER_UNKNOWN",
@@ -204,7 +231,8 @@ _TABLE: Final = (
     ("ATT-10", "Demand bound", V, 408, "DEMAND_OVER_BOUND",
      "A trader's total imported Wh in one (zone, slot) MUST NOT exceed WH_MAX."),
     ("ATT-11", "Encumbrance is the meter's", V, 409, "ENCUMBRANCE_MISMATCH",
-     "A reading's encumbrance MUST equal the encumbrance registered with its meter."),
+     "A reading's encumbrance MUST equal its meter's encumbrance for the reading's slot "
+     "(MTR-13)."),
     ("ATT-08", "Export mints a lot", P, None, None,
      "An accepted reading with exported Wh > 0 MUST mint one lot owned by the meter's owner, "
      "with the meter's source, node and zone, the reading's slot and encumbrance; all of it "
@@ -216,6 +244,23 @@ _TABLE: Final = (
     ("ATT-20", "Reading stored", P, None, None,
      "An accepted reading MUST be stored under (meter, slot) with its exported Wh, imported Wh "
      "and encumbrance, also when both amounts are 0."),
+    ("COR-01", "A reading to correct", V, 2401, "NO_READING_TO_CORRECT",
+     "A CORRECT_READING MUST name a (meter, slot) that has an attested reading."),
+    ("COR-02", "Corrections per reading", V, 2402, "TOO_MANY_CORRECTIONS",
+     "A reading MUST NOT be corrected more than MAX_CORRECTIONS_PER_READING times."),
+    ("COR-03", "Lot never offered", V, 2403, "LOT_OFFERED",
+     "A reading MUST NOT be corrected once an ask has been placed on its lot, whatever that "
+     "ask's status."),
+    ("COR-04", "A real correction", V, 2404, "NOTHING_TO_CORRECT",
+     "A correction MUST change the reading's exported Wh or imported Wh."),
+    ("COR-05", "Import still backs the bids", V, 2405, "IMPORT_BACKS_BIDS",
+     "A correction MUST NOT lower the owner's imported Wh in the meter's zone and the slot below "
+     "the Wh claimed there plus the quantities of the owner's open bids there."),
+    ("COR-06", "Correction replaces", P, None, None,
+     "An accepted correction MUST replace the reading (its correction count plus one), replace "
+     "its lot by the lot the corrected export mints (none for 0 Wh; the market created as by "
+     "ATT-08), and change the owner's demand in the zone and slot by the difference in import, "
+     "removing the demand record when its imported and claimed Wh become 0."),
     ("ORD-01", "Positive quantity", V, 501, "ZERO_QUANTITY",
      "An order's quantity MUST be at least 1 Wh."),
     ("ORD-02", "Trading window", V, 502, "TRADING_CLOSED",
@@ -372,8 +417,9 @@ _TABLE: Final = (
      "An account's nonce MUST never decrease and MUST grow by one per accepted transaction."),
     ("INV-12", "Authorization", INV, None, None,
      "Only an account's own transactions MAY lower its balance, open or close its orders or "
-     "reserve its lots; only the operator registers, except that the end of a block registers "
-     "the validator a VALIDATOR_UPDATE admitted (VAL-08); only a meter's attestor attests."),
+     "reserve its lots; only the operator registers and changes meters, except that the end of "
+     "a block registers the validator a VALIDATOR_UPDATE admitted (VAL-08); only a meter's "
+     "attestor attests or corrects its readings."),
     ("INV-13", "Time", INV, None, None,
      "No reading is attested outside its window; no open order remains in a market whose trading "
      "has closed."),
@@ -403,16 +449,23 @@ _TABLE: Final = (
      "account's key is another account's id; only the account's own transaction changes its "
      "key."),
     ("INV-21", "Encumbrance follows the meter", INV, None, None,
-     "Every reading and every lot carries the encumbrance registered with its meter."),
+     "Every lot carries the encumbrance of its reading."),
     ("INV-25", "Open bids are backed", INV, None, None,
      "For every (account, zone, slot), the quantities of the account's open bids plus its "
      "claimed Wh MUST NOT exceed its attested imported Wh."),
     ("INV-26", "Open orders are capped", INV, None, None,
      "No account MAY hold more than MAX_OPEN_ORDERS_PER_MARKET open orders in one market."),
+    ("INV-27", "Readings follow the meter's schedule", INV, None, None,
+     "Every reading is for a slot of its meter's service (MTR-11), and every reading whose "
+     "attestation window is still open carries its meter's encumbrance for its slot (MTR-13)."),
+    ("INV-28", "Readings, lots and demand agree", INV, None, None,
+     "For every (account, zone, slot), the demand's imported Wh MUST equal the sum of the "
+     "imported Wh of the readings of the account's meters in that zone and slot, and every "
+     "reading with positive export has a lot that minted exactly that export."),
     ("MKT-01", "Market created", P, None, None,
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
-     "accepted transaction that mints a lot in that zone and slot (ATT-08) or places an order in "
-     "it (ASK-05, BID-03), and by nothing else; a market is never removed."),
+     "accepted transaction that mints a lot in that zone and slot (ATT-08, COR-06) or places an "
+     "order in it (ASK-05, BID-03), and by nothing else; a market is never removed."),
     ("PRE-01", "Meter's accounts and node", V, 1501, "PRE_METER",
      "In a loaded state, every meter's owner and attestor MUST be registered accounts and its "
      "node a registered grid node whose zone is the meter's zone."),

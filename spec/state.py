@@ -47,6 +47,9 @@ from spec.units import (
 AccountId = bytes
 """An account is its Ed25519 public key (32 bytes)."""
 
+MAX_CORRECTIONS_PER_READING: Final = 3
+"""How many times one reading may be corrected (COR-05)."""
+
 CHAIN_ID_MAX_BYTES: Final = 64
 CHAIN_NAME_MAX_BYTES: Final = 23
 """The free-text part of a chain id; the rest is ``:`` and the genesis digest (TX-08)."""
@@ -183,6 +186,14 @@ class GridNode:
 
 
 @dataclass(frozen=True)
+class EncumbranceChange:
+    """An encumbrance the operator set for a meter from a slot on (SET_METER_ENCUMBRANCE)."""
+
+    from_slot: Slot
+    encumbrance: Encumbrance
+
+
+@dataclass(frozen=True)
 class Meter:
     """A registered export/import meter at a service point."""
 
@@ -195,7 +206,16 @@ class Meter:
     """Largest export or import one reading may report (ATT-07)."""
     encumbrance: Encumbrance
     """Set at registration: whether the meter's export already carries its environmental value
-    elsewhere. Every reading of the meter must say the same (ATT-11), so its lots carry it."""
+    elsewhere. Every reading of the meter must say what its schedule says for the reading's slot
+    (ATT-11, MTR-13): this, or ``encumbrance_change`` from that change's slot on."""
+    first_slot: Slot = Slot(0)  # noqa: RUF009 (an int, immutable)
+    """The first slot the meter may be attested for (MTR-11): 0, or for a meter that replaces
+    retired meters at its service point, the last of their retirement slots (MTR-14)."""
+    retired_from: Slot | None = None
+    """The first slot the meter may no longer be attested for (MTR-11, MTR-12); ``None``: in
+    service."""
+    encumbrance_change: EncumbranceChange | None = None
+    """The one scheduled change of the encumbrance, if any (MTR-10, MTR-13)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +225,8 @@ class Reading:
     exported_wh: Wh
     imported_wh: Wh
     encumbrance: Encumbrance
+    corrections: int = 0
+    """How many times the meter's attestor corrected the reading (COR-05, COR-06)."""
 
 
 @dataclass(frozen=True)
@@ -651,9 +673,20 @@ _meter = _record(
         wire.enum(Source),
         wire.uint(Wh),
         wire.enum(Encumbrance),
+        wire.uint(Slot),
+        wire.nullable(wire.uint(Slot)),
+        wire.nullable(_record(EncumbranceChange, [wire.uint(Slot), wire.enum(Encumbrance)])),
     ],
 )
-_reading = _record(Reading, [wire.uint(Wh), wire.uint(Wh), wire.enum(Encumbrance)])
+_reading = _record(
+    Reading,
+    [
+        wire.uint(Wh),
+        wire.uint(Wh),
+        wire.enum(Encumbrance),
+        wire.plain_uint(MAX_CORRECTIONS_PER_READING),
+    ],
+)
 _lot = _record(
     Lot,
     [

@@ -33,6 +33,7 @@ from spec import wire
 from spec.accounts import REGISTER_ACCOUNT_FIELDS, RegisterAccount, register_account, signing_key
 from spec.attestation import ATTEST_FIELDS, Attest, attest
 from spec.cbor import CborKey, CborValue, decode, encode
+from spec.corrections import CORRECT_READING_FIELDS, CorrectReading, correct_reading
 from spec.crypto import (
     PUBLIC_KEY_BYTES,
     SIGNATURE_BYTES,
@@ -46,6 +47,14 @@ from spec.crypto import (
 from spec.errors import Rejected, require
 from spec.grid import REGISTER_NODE_FIELDS, RegisterNode, register_node
 from spec.keys import ROTATE_KEY_FIELDS, RotateKey, rotate_key
+from spec.meter_lifecycle import (
+    RETIRE_METER_FIELDS,
+    SET_METER_ENCUMBRANCE_FIELDS,
+    RetireMeter,
+    SetMeterEncumbrance,
+    retire_meter,
+    set_meter_encumbrance,
+)
 from spec.meters import REGISTER_METER_FIELDS, RegisterMeter, register_meter
 from spec.money import (
     DEPOSIT_FIELDS,
@@ -95,6 +104,9 @@ class Kind(IntEnum):
     VALIDATOR_UPDATE = 11
     ROTATE_KEY = 12
     REVOKE_ROLE = 13
+    RETIRE_METER = 14
+    SET_METER_ENCUMBRANCE = 15
+    CORRECT_READING = 16
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,16 @@ KINDS: Final[dict[Kind, KindRule]] = {
     ),
     Kind.ROTATE_KEY: KindRule(RotateKey, ROTATE_KEY_FIELDS, None, rotate_key),
     Kind.REVOKE_ROLE: KindRule(RevokeRole, REVOKE_ROLE_FIELDS, Role.OPERATOR, revoke_role),
+    Kind.RETIRE_METER: KindRule(RetireMeter, RETIRE_METER_FIELDS, Role.OPERATOR, retire_meter),
+    Kind.SET_METER_ENCUMBRANCE: KindRule(
+        SetMeterEncumbrance,
+        SET_METER_ENCUMBRANCE_FIELDS,
+        Role.OPERATOR,
+        set_meter_encumbrance,
+    ),
+    Kind.CORRECT_READING: KindRule(
+        CorrectReading, CORRECT_READING_FIELDS, Role.ATTESTOR, correct_reading
+    ),
 }
 
 

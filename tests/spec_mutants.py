@@ -637,6 +637,74 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/state.py",
         (("CHAIN_ID_MAX_BYTES: Final = 64", "CHAIN_ID_MAX_BYTES: Final = 65"),),
     ),
+    Mutant(
+        "retired-meter-still-attested",
+        "INV-27 readings follow the meter's schedule (MTR-11)",
+        "spec/attestation.py",
+        (
+            (
+                'require(in_service(meter, reading.slot), "MTR-11", f"slot {reading.slot}")',
+                'require(True, "MTR-11", f"slot {reading.slot}")',
+            ),
+        ),
+    ),
+    Mutant(
+        "attestation-ignores-schedule",
+        "INV-27 readings follow the meter's schedule (ATT-11, MTR-13)",
+        "spec/attestation.py",
+        (("scheduled = encumbrance_at(meter, reading.slot)", "scheduled = meter.encumbrance"),),
+    ),
+    Mutant(
+        "encumbrance-change-backdated",
+        "INV-27 readings follow the meter's schedule (MTR-09)",
+        "spec/meter_lifecycle.py",
+        (('require(from_slot >= now, "MTR-09",', 'require(from_slot >= now - 1, "MTR-09",'),),
+    ),
+    Mutant(
+        "scheduled-change-folded-a-second-early",
+        "INV-27 readings follow the meter's schedule (MTR-10)",
+        "spec/meter_lifecycle.py",
+        (("state.time >= closed_at,", "state.time >= closed_at - 1,"),),
+    ),
+    Mutant(
+        "replacement-measures-from-slot-zero",
+        "INV-27 one meter per slot of a point (MTR-14)",
+        "spec/meters.py",
+        (
+            (
+                "return Slot(max((r.retired_from or 0 for r in retired_twins), default=0))",
+                "return Slot(0)",
+            ),
+        ),
+    ),
+    Mutant(
+        "correction-of-offered-lot",
+        "INV-03 / PRE-06 every ask names its lot (COR-03)",
+        "spec/corrections.py",
+        (('require(not asks, "COR-03",', 'require(True, "COR-03",'),),
+    ),
+    Mutant(
+        "correction-sets-demand-to-the-reading",
+        "INV-28 demand is the sum of its readings (COR-06)",
+        "spec/corrections.py",
+        (
+            (
+                "imported = demand.imported_wh - old.imported_wh + body.imported_wh",
+                "imported = body.imported_wh",
+            ),
+        ),
+    ),
+    Mutant(
+        "correction-ignores-open-bids",
+        "INV-25 open bids are backed (COR-05)",
+        "spec/corrections.py",
+        (
+            (
+                "held = demand.claimed_wh + open_bid_wh(state, meter.owner, meter.zone, body.slot)",
+                "held = demand.claimed_wh",
+            ),
+        ),
+    ),
 )
 MUTANTS = MUTANTS + VALIDATOR_SET_MUTANTS
 

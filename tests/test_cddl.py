@@ -128,6 +128,10 @@ def village() -> Village:
         {0: 107, 1: slot, 2: 700, 3: 0, 4: int(Encumbrance.FEED_IN_TARIFF)},
     ]
     v.do("attestor", Kind.ATTEST, {0: readings})
+    v.do("attestor", Kind.CORRECT_READING, {0: 105, 1: slot, 2: 0, 3: 1200, 4: 0})
+    change = {0: 106, 1: slot + 2, 2: int(Encumbrance.J_CREDIT)}
+    v.do("operator", Kind.SET_METER_ENCUMBRANCE, change)  # from the next slot on
+    v.do("operator", Kind.RETIRE_METER, {0: 107, 1: slot + 1})  # from the current slot on
     v.do("alice", Kind.PLACE_ASK, {0: 103, 1: slot, 2: 3000, 3: 2000})
     v.do("bob", Kind.PLACE_BID, {0: 1, 1: slot, 2: 2500, 3: 2500})
     v.do("carol", Kind.PLACE_BID, {0: 1, 1: slot, 2: 1000, 3: 2400})

@@ -37,14 +37,17 @@ from proofs.transitions import (
     cancel,
     clearing,
     clock,
+    correct_reading,
     deposit,
     place_ask,
     place_bid,
     register_account,
     register_meter,
     register_node,
+    retire_meter,
     revoke_role,
     rotate_key,
+    set_meter_encumbrance,
     transfer,
     validator_update,
     withdraw,
@@ -403,12 +406,14 @@ def test_registrations_match_the_spec(situation: tuple[Ledger, int], data: st.Da
             source = data.draw(mostly(1, 0))  # the village's meters are solar (MTR-06)
             body = {0: meter, 1: key_of(owner), 2: key_of(attestor), 3: node, 4: source}
             body[5], body[6] = capacity, encumbrance
-            point_free = not any(
-                m.node == node and m.source == source for m in ledger.state.meters.values()
-            )
+            twins = [
+                m for m in ledger.state.meters.values() if (m.node, m.source) == (node, source)
+            ]
+            point_free = all(m.retired_from is not None for m in twins)
+            first_slot = max((m.retired_from or 0 for m in twins), default=0)
 
             people = (owner, attestor)
-            numbers = (meter, node, capacity, encumbrance)
+            numbers = (meter, node, capacity, encumbrance, first_slot)
 
             def tx_meter(
                 ids: Any,
@@ -418,10 +423,10 @@ def test_registrations_match_the_spec(situation: tuple[Ledger, int], data: st.Da
                 numbers: Any = numbers,
                 free: bool = point_free,
             ) -> register_meter.Tx:
-                meter, node, capacity, encumbrance = numbers
+                meter, node, capacity, encumbrance, first = numbers
                 owner, attestor = (ids(key_of(p)) for p in people)
                 v = (meter, owner, attestor, node, capacity, encumbrance)
-                return register_meter.Tx(iv(s), iv(n), *map(iv, v), z3.BoolVal(free))
+                return register_meter.Tx(iv(s), iv(n), *map(iv, v), z3.BoolVal(free), iv(first))
 
             outcome = compare(ledger, operator, Kind.REGISTER_METER, body, register_meter, tx_meter)
         _count(which, outcome)
@@ -521,6 +526,42 @@ def test_validator_updates_and_block_ends_match_the_spec(data: st.DataObject) ->
 
 @SMALL
 @given(situations(), st.data())
+def test_meter_changes_match_the_spec(situation: tuple[Ledger, int], data: st.DataObject) -> None:
+    """Two encumbrance changes (replacing, folding or refused by MTR-10, with a clock advance
+    between them or not), then a retirement, each compared with the model."""
+    ledger, _ = situation
+    sender = data.draw(mostly("operator", "alice"))
+    window = ledger.state.params.attestation_window_s
+    for which in ["encumbrance", "encumbrance", "retire"]:
+        now = ledger.slot
+        meter = data.draw(mostly(103, 112, 999))
+        from_slot = data.draw(mostly(now, now + 1, now - 1, now + 3))
+        if which == "retire":
+            body: dict[int, Any] = {0: meter, 1: from_slot}
+
+            def tx_retire(ids: Any, s: int, n: int, v: Any = (meter, from_slot)) -> retire_meter.Tx:
+                return retire_meter.Tx(iv(s), iv(n), *map(iv, v))
+
+            outcome = compare(ledger, sender, Kind.RETIRE_METER, body, retire_meter, tx_retire)
+        else:
+            encumbrance = data.draw(mostly(1, 0, 2))
+            body = {0: meter, 1: from_slot, 2: encumbrance}
+
+            def tx_change(
+                ids: Any, s: int, n: int, v: Any = (meter, from_slot, encumbrance)
+            ) -> set_meter_encumbrance.Tx:
+                return set_meter_encumbrance.Tx(iv(s), iv(n), *map(iv, v))
+
+            outcome = compare(
+                ledger, sender, Kind.SET_METER_ENCUMBRANCE, body, set_meter_encumbrance, tx_change
+            )
+            if data.draw(st.booleans()):  # past the window of the slots before the change
+                assert ledger.tick(ledger.state.time + 3 * SLOT_SECONDS + window) is None
+        _count(which, outcome)
+
+
+@SMALL
+@given(situations(), st.data())
 def test_key_rotation_and_revocation_match_the_spec(
     situation: tuple[Ledger, int], data: st.DataObject
 ) -> None:
@@ -555,6 +596,28 @@ def test_key_rotation_and_revocation_match_the_spec(
 
     outcome = compare(ledger, revoker, Kind.REVOKE_ROLE, revoke_body, revoke_role, tx_revoke)
     _count("revoke", outcome)
+
+
+@SMALL
+@given(situations(), st.data())
+def test_corrections_match_the_spec(situation: tuple[Ledger, int], data: st.DataObject) -> None:
+    """Two corrections in a row (the second may correct the first), compared with the model."""
+    ledger, slot = situation
+    sender = data.draw(mostly("attestor", "alice"))
+    for _ in range(2):
+        meter = data.draw(mostly(104, 106, 113, 103, 999))  # 103's lot has asks (COR-03)
+        reading_slot = data.draw(mostly(slot, slot - 1, slot + 1))
+        exported = data.draw(mostly(700, 0, 3000, 10_001))
+        imported = data.draw(mostly(400, 0, 2500, 1999, 10_001))
+        encumbrance = data.draw(mostly(0, 1))
+        v = (meter, reading_slot, exported, imported, encumbrance)
+        body = dict(enumerate(v))
+
+        def tx(ids: Any, s: int, n: int, v: Any = v) -> correct_reading.Tx:
+            return correct_reading.Tx(iv(s), iv(n), *map(iv, v))
+
+        outcome = compare(ledger, sender, Kind.CORRECT_READING, body, correct_reading, tx)
+        _count("correct", outcome)
 
 
 # --- Clearing: advance_clock against start, clear_market per due market, finish ------------
@@ -784,7 +847,7 @@ def test_every_kind_was_accepted_at_least_once() -> None:
     for kind in ("transfer", "withdraw", "deposit", "ask", "bid", "cancel", "attest"):
         assert ACCEPTED.get(kind, 0) > 0, (kind, ACCEPTED)
     for kind in (
-        *("account", "node", "meter", "clearing"),
+        *("account", "node", "meter", "clearing", "encumbrance", "retire", "correct"),
         *("validator_update", "end_block", "rotate", "revoke"),
     ):
         assert ACCEPTED.get(kind, 0) > 0, (kind, ACCEPTED)

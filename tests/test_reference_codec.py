@@ -153,6 +153,9 @@ VALID_BODIES: dict[Kind, Any] = {
     Kind.VALIDATOR_UPDATE: {0: bytes(32), 1: 1, 2: [[bytes(32), bytes(64)]]},
     Kind.ROTATE_KEY: {0: bytes(32), 1: bytes(64)},
     Kind.REVOKE_ROLE: {0: bytes(32), 1: 8},
+    Kind.RETIRE_METER: {0: 1, 1: 2},
+    Kind.SET_METER_ENCUMBRANCE: {0: 1, 1: 2, 2: 1},
+    Kind.CORRECT_READING: {0: 1, 1: 2, 2: 3, 3: 4, 4: 0},
 }
 odd_values: st.SearchStrategy[Any] = st.sampled_from(
     [

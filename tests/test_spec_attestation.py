@@ -176,7 +176,7 @@ def test_export_mints_a_lot_and_import_records_demand() -> None:
     wind = Source.WIND
     assert row(after.lots, (212, slot)) == (erin, 10, 12, wind, fit, 40, 40, 0, 0, 0)
     assert (104, slot) not in after.lots and (105, slot) not in after.lots  # nothing exported
-    assert row(after.readings, (105, slot)) == (0, 0, none)
+    assert row(after.readings, (105, slot)) == (0, 0, none, 0)  # never corrected
     assert row(after.demand, (bob, 1, slot)) == (300, 0)  # (imported, claimed)
     assert row(after.demand, (erin, 10, slot)) == (60, 0)
     assert (alice, 1, slot) not in after.demand  # nothing imported

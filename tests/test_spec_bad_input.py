@@ -79,6 +79,9 @@ def valid_bodies() -> dict[Kind, dict[int, Any]]:
         },
         Kind.ROTATE_KEY: {0: key_of("alice-2"), 1: _rotation_proof()},
         Kind.REVOKE_ROLE: {0: key_of("bob"), 1: 8},
+        Kind.RETIRE_METER: {0: METER["alice"], 1: slot + 1},
+        Kind.SET_METER_ENCUMBRANCE: {0: METER["alice"], 1: slot + 1, 2: 1},
+        Kind.CORRECT_READING: {0: METER["alice"], 1: slot, 2: 20, 3: 0, 4: 0},
     }  # fmt: skip
 
 
@@ -105,6 +108,9 @@ SENDER = {
     Kind.VALIDATOR_UPDATE: "validator-1",
     Kind.ROTATE_KEY: "alice",
     Kind.REVOKE_ROLE: "operator",
+    Kind.RETIRE_METER: "operator",
+    Kind.SET_METER_ENCUMBRANCE: "operator",
+    Kind.CORRECT_READING: "attestor",
 }
 
 
@@ -120,9 +126,11 @@ def test_every_kind_has_a_valid_body_here() -> None:
     assert set(valid_bodies()) == set(KINDS)
     state = village().state
     for kind, body in valid_bodies().items():
-        if kind in (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL, Kind.VALIDATOR_UPDATE):
-            # need a lot / import / an order / four validators and their approvals first; covered in
-            # their own files (test_spec_authority.py for VALIDATOR_UPDATE)
+        needs_more = (Kind.PLACE_ASK, Kind.PLACE_BID, Kind.CANCEL, Kind.VALIDATOR_UPDATE)
+        if kind in (*needs_more, Kind.CORRECT_READING):
+            # need a lot / import / an order / four validators and their approvals / a reading
+            # first; covered in their own files (test_spec_authority.py for VALIDATOR_UPDATE,
+            # test_spec_corrections.py for CORRECT_READING)
             continue
         _, receipt = apply_transaction(state, signed(kind, body))
         assert receipt.accepted, (kind, receipt)

@@ -14,7 +14,7 @@ from spec.invariants import check_state
 from spec.orders import ORDER_FEE_MSEN
 from spec.state import Demand, MarketStatus, OrderStatus, trading_close
 from spec.transactions import Kind
-from spec.units import NodeId, Slot, Wh, slot_end
+from spec.units import MeterId, NodeId, Slot, Wh, slot_end
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -40,10 +40,14 @@ def book(
 
 
 def craft_import(ledger: Ledger, name: str, slot: int, imported_wh: int) -> None:
-    """Set a trader's attested import in zone 1 (a crafted state, for CLR-02's cap)."""
+    """Set a trader's attested import in zone 1 (a crafted state, for CLR-02's cap), in its
+    demand and in the reading of its meter (INV-28: the two agree)."""
     key = (key_of(name), NodeId(1), Slot(slot))
     demand = ledger.state.demand.set(key, Demand(Wh(imported_wh), Wh(0)))
-    ledger.state = replace(ledger.state, demand=demand)
+    reading_key = (MeterId(METER[name]), Slot(slot))
+    reading = replace(ledger.state.readings[reading_key], imported_wh=Wh(imported_wh))
+    readings = ledger.state.readings.set(reading_key, reading)
+    ledger.state = replace(ledger.state, demand=demand, readings=readings)
 
 
 def clear(ledger: Ledger, slot: int) -> None:

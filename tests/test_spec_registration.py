@@ -163,9 +163,11 @@ def test_capacity_at_least_one_wh() -> None:
     ledger = village()
     send(ledger, "operator", Kind.REGISTER_METER, meter(capacity_wh=0), "MTR-05")
     after = accept_tx(ledger.state, ledger.make("operator", Kind.REGISTER_METER, meter()))
-    # owner, attestor, node, zone, source, capacity, encumbrance
+    # owner, attestor, node, zone, source, capacity, encumbrance, first slot, retired from,
+    # scheduled encumbrance change
     alice, attestor = key_of("alice"), key_of("attestor")
-    assert row(after.meters, 150) == (alice, attestor, 3, 1, Source.WIND, 1, Encumbrance.NONE)
+    fields = (alice, attestor, 3, 1, Source.WIND, 1, Encumbrance.NONE, 0, None, None)
+    assert row(after.meters, 150) == fields
 
 
 @rules("MTR-06")

@@ -60,8 +60,10 @@ from spec.invariants import check_state, check_step
 from spec.keys import rotation_bytes, signing_key
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import (
+    MAX_CORRECTIONS_PER_READING,
     Encumbrance,
     MarketStatus,
+    Meter,
     NodeKind,
     OrderStatus,
     PendingValidator,
@@ -92,8 +94,8 @@ from spec.validators import approval_bytes, end_block, validators
 
 pytest_plugins = ("_rules_plugin",)
 
-STEPS = 40
-"""Steps per generated program."""
+STEPS = 44
+"""Steps per generated program (44: the meter rule added in rule book 1.0 takes its share)."""
 EXAMPLES_FACTOR = 3
 """Programs per run, as a multiple of the profile's max_examples (ci: 180, heavy: 6 000)."""
 VALIDATORS = ("validator-1", "validator-2", "validator-3", "validator-4")
@@ -115,6 +117,7 @@ MUST_REJECT = {
     "BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10",
     "VAL-02", "VAL-03", "VAL-04", "VAL-05", "VAL-06", "VAL-07",
     "KEY-02", "KEY-03", "ROL-02", "ROL-04",
+    "MTR-07", "MTR-09", "COR-01",
 }  # fmt: skip
 
 
@@ -201,13 +204,72 @@ def expected_attest(state: State, sender: bytes, readings: list[dict[int, int]])
             return "ATT-04"
         if state.time >= end + state.params.attestation_window_s:
             return "ATT-05"
+        retired = meter.retired_from
+        if r[1] < meter.first_slot or (retired is not None and r[1] >= retired):
+            return "MTR-11"
         if (r[0], r[1]) in state.readings or (r[0], r[1]) in seen:
             return "ATT-06"
         if r[2] > meter.capacity_wh or r[3] > meter.capacity_wh:
             return "ATT-07"
-        if r[4] != meter.encumbrance:
+        if r[4] != scheduled(meter, r[1]):
             return "ATT-11"
         seen.add((r[0], r[1]))
+    return None
+
+
+def scheduled(meter: Meter, slot: int) -> Encumbrance:
+    """MTR-13, written out again for the oracle."""
+    change = meter.encumbrance_change
+    return change.encumbrance if change and slot >= change.from_slot else meter.encumbrance
+
+
+def expected_correction(state: State, sender: bytes, body: dict[int, int]) -> str | None:
+    meter = lookup(state.meters, body[0])
+    if meter is None:
+        return "ATT-02"
+    if meter.attestor != sender:
+        return "ATT-03"
+    end = slot_end(body[1])
+    if state.time < end:
+        return "ATT-04"
+    if state.time >= end + state.params.attestation_window_s:
+        return "ATT-05"
+    reading = lookup(state.readings, (body[0], body[1]))
+    if reading is None:
+        return "COR-01"
+    if reading.corrections >= MAX_CORRECTIONS_PER_READING:
+        return "COR-02"
+    if any(o.lot_meter == body[0] and o.slot == body[1] for o in state.orders.values()):
+        return "COR-03"
+    if body[2] > meter.capacity_wh or body[3] > meter.capacity_wh:
+        return "ATT-07"
+    if body[4] != scheduled(meter, body[1]):
+        return "ATT-11"
+    if (body[2], body[3]) == (reading.exported_wh, reading.imported_wh):
+        return "COR-04"
+    demand = lookup(state.demand, (meter.owner, meter.zone, body[1]))
+    imported = (demand.imported_wh if demand else 0) - reading.imported_wh + body[3]
+    claimed = demand.claimed_wh if demand else 0
+    unbacked = unbacked_import(state, meter.owner, meter.zone, body[1])
+    held = (demand.imported_wh - claimed if demand else 0) - unbacked  # open bids' Wh
+    if imported < claimed + held:
+        return "COR-05"
+    return "ATT-10" if imported > WH_MAX else None
+
+
+def expected_meter_change(state: State, kind: Kind, body: dict[int, int]) -> str | None:
+    meter = lookup(state.meters, body[0])
+    if meter is None:
+        return "MTR-07"
+    if meter.retired_from is not None:
+        return "MTR-08"
+    if body[1] < state.time // SLOT_SECONDS:
+        return "MTR-09"
+    change = meter.encumbrance_change
+    window = state.params.attestation_window_s
+    folds = kind is Kind.SET_METER_ENCUMBRANCE and change and change.from_slot < body[1]
+    if folds and state.time < change.from_slot * SLOT_SECONDS + window:  # type: ignore[union-attr]
+        return "MTR-10"
     return None
 
 
@@ -427,6 +489,60 @@ class VillageMachine(RuleBasedStateMachine):
         else:
             expected = expected_attest(self.state, key_of(attestor), batch)
         self.submit(tx, "ATTEST", expected)
+
+    @rule(data=st.data())
+    def meter_life(self, data: st.DataObject) -> None:
+        """One rule for the meter lifecycle and corrections (one rule, so that the other rules
+        keep their share of the steps): a correction, or a change of a meter."""
+        if data.draw(st.booleans()):
+            self.correct(data)
+        else:
+            self.change_meter(data)
+
+    def correct(self, data: st.DataObject) -> None:
+        """The attestor (or another) corrects a reading, mostly one that exists and is open."""
+        attestor = data.draw(st.sampled_from(["attestor"] * 5 + ["attestor-2"]))
+        done = sorted((int(m), int(s)) for m, s in self.state.readings if s >= self.slot - 2)
+        if done and data.draw(st.integers(0, 9)) < 8:
+            meter, slot = data.draw(st.sampled_from(done))
+        else:
+            meter = data.draw(st.sampled_from([999, *METER.values()]))
+            slot = data.draw(st.sampled_from([self.slot - 3, self.slot - 1, self.slot]))
+        energy = st.one_of(st.integers(0, 2_000), around(METER_CAPACITY_WH), st.just(0))
+        body = {0: meter, 1: slot, 2: data.draw(energy), 3: data.draw(energy)}
+        body[4] = data.draw(st.sampled_from([0, 0, 0, 1]))
+        tx = self.make(attestor, Kind.CORRECT_READING, body)
+        expected = expected_correction(self.state, key_of(attestor), body)
+        self.submit(tx, "CORRECT_READING", expected)
+
+    def change_meter(self, data: st.DataObject) -> None:
+        """The operator schedules an encumbrance change, retires a meter or registers a
+        replacement for a retired one."""
+        retired = sorted(m for m, r in self.state.meters.items() if r.retired_from is not None)
+        if retired and data.draw(st.integers(0, 3)) == 0:
+            # a replacement for a retired meter, at its point and of its source (MTR-06, MTR-14)
+            old = self.state.meters[data.draw(st.sampled_from(retired))]
+            new_id = 2000 + len(self.state.meters)
+            body = {0: new_id, 1: old.owner, 2: key_of("attestor"), 3: old.node}
+            body[4], body[5], body[6] = int(old.source), METER_CAPACITY_WH, 0
+            point = (old.node, old.source)
+            twins = [r for r in self.state.meters.values() if (r.node, r.source) == point]
+            active = any(r.retired_from is None for r in twins)
+            tx = self.make("operator", Kind.REGISTER_METER, body)
+            if self.submit(tx, "REGISTER_METER", "MTR-06" if active else None):
+                last = max(r.retired_from or 0 for r in twins)
+                assert self.state.meters[new_id].first_slot == last  # MTR-14
+            return
+        kind = data.draw(st.sampled_from([Kind.SET_METER_ENCUMBRANCE] * 3 + [Kind.RETIRE_METER]))
+        meter = data.draw(st.sampled_from([999, *METER.values(), *FIT_METER.values()]))
+        body = {0: meter, 1: data.draw(st.sampled_from([self.slot + d for d in (-1, 0, 1, 2)]))}
+        if kind is Kind.SET_METER_ENCUMBRANCE:
+            body[2] = data.draw(st.sampled_from([0, 1]))
+        self.submit(
+            self.make("operator", kind, body),
+            kind.name,
+            expected_meter_change(self.state, kind, body),
+        )
 
     @rule(data=st.data())
     def market_round(self, data: st.DataObject) -> None:
@@ -948,6 +1064,8 @@ KIND_RULES = tuple(sorted({"TX-01", "TX-02", "TX-03", "TX-04", "TX-05", "TX-06",
     *("ORD-01", "ORD-02", "ORD-03", "ORD-04", "ASK-01", "ASK-02", "ASK-03", "ASK-04", "ASK-05"),
     *("BID-01", "BID-02", "BID-03", "BID-04", "BID-06", "CAN-01", "CAN-02", "CAN-03", "CAN-04"),
     *("ORD-06", "ROL-01", "INV-20", "ATT-11", "MTR-06", "INV-21"),
+    *("MTR-07", "MTR-08", "MTR-09", "MTR-10", "MTR-11", "MTR-12", "MTR-13", "INV-27", "INV-28"),
+    *("COR-01", "COR-02", "COR-03", "COR-04", "COR-05", "COR-06"),
     *("MNY-01", "MNY-02", "MNY-03", "MNY-04", "TX-01", "TX-04", "TX-05", "TX-06", "TX-07"),
     *("CLR-01", "CLR-02", "CLR-03", "CLR-04", "CLR-05", "CLR-06", "CLR-07", "CLR-08"),
     *("BLK-02", "BLK-03", "BLK-04", "BLK-05", "BLK-07", "BLK-08", "BLK-09", "BLK-10", "BLK-12"),

@@ -35,7 +35,7 @@ def test_transaction_for_another_chain_is_rejected() -> None:
 
 
 @rules("TX-02")
-@given(kind=st.sampled_from([0, 99, 255, 2**32, 2**64 - 1]))  # 12 .. 16 are kinds now
+@given(kind=st.sampled_from([0, 17, 99, 255, 2**32, 2**64 - 1]))  # 1 .. 16 are kinds now
 def test_unknown_kind_is_rejected(kind: int) -> None:
     ledger = village()
     tx = raw_transaction(

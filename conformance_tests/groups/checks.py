@@ -214,11 +214,11 @@ def group_check_order(suite: Suite) -> None:
         "schema",
         "boundary",
     )
-    unknown_kind = signed_with_any_kind(seed_of("operator"), chain, 15, 0, deposit_body)
+    unknown_kind = signed_with_any_kind(seed_of("operator"), chain, 17, 0, deposit_body)
     unsigned = {k: x for k, x in enumerate(_values(unknown_kind)) if k != 5}
     both(
         "missing-signature-unknown-kind",
-        "Kind 15 and no signature: the envelope's schema comes before TX-02 (companion: kind 15, "
+        "Kind 17 and no signature: the envelope's schema comes before TX-02 (companion: kind 17, "
         "signed).",
         v.state,
         tx(encode(unsigned)),
@@ -230,10 +230,10 @@ def group_check_order(suite: Suite) -> None:
     )
     bad_body = make_transaction(seed_of("operator"), chain, Kind.DEPOSIT, 0, "alice")
     values = _values(bad_body)
-    values[1] = 15
+    values[1] = 17
     both(
         "unknown-kind-bad-body",
-        'Kind 15 with the body "alice": the kind is checked before any body schema '
+        'Kind 17 with the body "alice": the kind is checked before any body schema '
         "(companion: kind 8, DEPOSIT, with that body).",
         v.state,
         tx(encode(dict(enumerate(values)))),

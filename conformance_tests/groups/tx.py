@@ -60,7 +60,7 @@ def group_transactions(suite: Suite) -> None:
         twin_id="tx/valid/deposit",
         flags=["replay"],
     )
-    for kind in (0, 15, 2**64 - 1):
+    for kind in (0, 17, 2**64 - 1):
         suite.negative(
             f"tx/TX-02/kind-{kind}",
             f"Kind {kind} is not defined; the body is a valid deposit body.",

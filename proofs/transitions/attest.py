@@ -22,14 +22,17 @@ from proofs.model import (
     Transition,
     account_id,
     advance_nonce,
+    encumbrance_at,
     get,
     ident,
+    in_service,
     put,
     signed,
     slot_end,
     slot_id,
     wh,
     write_demand,
+    write_reading_import,
 )
 from proofs.transitions._common import Points, symbolic_fields
 from spec.attestation import MAX_BATCH_READINGS
@@ -70,8 +73,15 @@ def domain(tx: Tx) -> Term:
 
 
 def encumbrance_of(s: Ledger, r: MeterReading) -> Term:
-    """The encumbrance a minted lot carries: the meter's (a seam for the seeded bugs)."""
-    return get(s.meter_encumbrance, r.meter)
+    """The encumbrance a minted lot carries: the meter's for the slot (a seam for the seeded
+    bugs)."""
+    return encumbrance_at(s, r.meter, r.slot)
+
+
+def scheduled_encumbrance(s: Ledger, r: MeterReading) -> Term:
+    """What ATT-11 compares a reading with: the meter's schedule for its slot (MTR-13; a seam
+    for the seeded bugs)."""
+    return encumbrance_at(s, r.meter, r.slot)
 
 
 def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> Ledger:
@@ -82,17 +92,19 @@ def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> 
     end = slot_end(r.slot)
     checks.require(s.time >= end, "ATT-04")
     checks.require(s.time < end + s.attestation_window_s, "ATT-05")
+    checks.require(in_service(s, r.meter, r.slot), "MTR-11")
     checks.require(z3.Not(get(s.reading_exists, *key)), "ATT-06")
     capacity = get(s.meter_capacity, r.meter)
     checks.require(r.exported_wh <= capacity, "ATT-07")
     checks.require(r.imported_wh <= capacity, "ATT-07")
-    checks.require(r.encumbrance == get(s.meter_encumbrance, r.meter), "ATT-11")
+    checks.require(r.encumbrance == scheduled_encumbrance(s, r), "ATT-11")
+    owner, zone = get(s.meter_owner, r.meter), get(s.meter_zone, r.meter)
+    s = write_reading_import(s, key, owner, zone, r.imported_wh)
     s = put(s, "reading_exists", key, z3.BoolVal(True))
     s = put(s, "reading_exported", key, r.exported_wh)
-    s = put(s, "reading_imported", key, r.imported_wh)
     s = put(s, "reading_encumbrance", key, r.encumbrance)
+    s = put(s, "reading_corrections", key, z3.IntVal(0))
     s = put(s, "reading_attested_at", key, s.time)  # ghost, INV-13
-    owner, zone = get(s.meter_owner, r.meter), get(s.meter_zone, r.meter)
     # ATT-08: export mints a lot, and the lot's market exists from now on.
     mints = r.exported_wh > 0
     lot = {

@@ -1,4 +1,4 @@
-"""spec.meters.register_meter (MTR-01 .. MTR-06), sent by the operator (TX-06).
+"""spec.meters.register_meter (MTR-01 .. MTR-06, MTR-14), sent by the operator (TX-06).
 
 The meter's source is not modelled: no rule reads it after registration except to copy it into
 lots and to find another meter of that source at the service point (MTR-06), whose verdict is an
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
+    NONE,
     SERVICE_POINT,
     Ledger,
     Term,
@@ -22,6 +23,7 @@ from proofs.model import (
     ident,
     put,
     signed,
+    slot_id,
     wh,
 )
 from proofs.transitions._common import Points, symbolic_fields
@@ -41,7 +43,11 @@ class Tx:
     encumbrance: Term
     """The encumbrance registered with the meter (INV-21)."""
     point_free: Term
-    """MTR-06's verdict: no meter of the same source at the service point (axiom POINT)."""
+    """MTR-06's verdict: no meter of the same source in service at the service point (axiom
+    POINT)."""
+    first_slot: Term
+    """MTR-14's result: the last retirement slot of the retired meters of the same source at the
+    service point, or 0 (axiom POINT: any slot; a new meter has no readings to keep in service)."""
 
 
 def symbolic(prefix: str) -> Tx:
@@ -56,6 +62,7 @@ def domain(tx: Tx) -> Term:
         account_id(tx.attestor),
         ident(tx.node),
         wh(tx.capacity_wh),
+        slot_id(tx.first_slot),
         tx.encumbrance >= 0,
         tx.encumbrance <= 3,
     )
@@ -85,6 +92,10 @@ def step(s: Ledger, tx: Tx) -> Transition:
     s = put(s, "meter_zone", key, get(s.node_zone, tx.node))
     s = put(s, "meter_capacity", key, tx.capacity_wh)
     s = put(s, "meter_encumbrance", key, tx.encumbrance)
+    s = put(s, "meter_first_slot", key, tx.first_slot)
+    s = put(s, "meter_retired_from", key, z3.IntVal(NONE))
+    s = put(s, "meter_change_from", key, z3.IntVal(NONE))
+    s = put(s, "meter_change_encumbrance", key, tx.encumbrance)
     return checks.done(advance_nonce(s, tx.sender))
 
 
