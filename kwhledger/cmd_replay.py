@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             "blocks": result.blocks,
             "transactions": result.transactions,
             "roots_checked": result.roots_checked,
+            "settlement_roots_checked": result.settlement_roots_checked,
+            "settlement_records": result.settlement_records,
+            "stored_settlements_checked": result.stored_settlements_checked,
             "receipts_checked": result.receipts_checked,
             "receipts_not_in_blocks": result.receipts_not_in_blocks,
             "spec_seconds": result.spec_seconds,
@@ -88,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
         f"spec:  {result.blocks} blocks, {result.transactions:,} transactions, "
         f"{result.roots_checked} state roots equal, {result.receipts_checked:,} receipts equal "
         f"({result.receipts_not_in_blocks:,} receipts of transactions left out of blocks)"
+    )
+    print(
+        f"       {result.settlement_roots_checked} settlement roots equal "
+        f"({result.settlement_records:,} settlement records; the records the store kept give "
+        f"the same root for {result.stored_settlements_checked} blocks)"
     )
     if rates["spec_blocks_per_second"] is not None:
         print(
@@ -120,5 +128,8 @@ def run(args: argparse.Namespace) -> int:
             f"{result.reference_disagrees}"
         )
         return 1
-    print(f"replay: OK, every one of {result.roots_checked} state roots equal")
+    print(
+        f"replay: OK, every one of {result.roots_checked} state roots and "
+        f"{result.settlement_roots_checked} settlement roots equal"
+    )
     return 0
