@@ -20,11 +20,12 @@ from conformance_tests.spec_adapter import state_root as cached_state_root
 from conformance_tests.vector import Outcome, Vector
 from spec.blocks import Header, decode_block, vote_bytes
 from spec.cbor import encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
 from spec.invariants import check_state
 from spec.lifecycles import illegal_transitions, observed_transitions
+from spec.settlement import SettlementRecord, settlement_root
 from spec.state import (
     Account,
     Encumbrance,
@@ -452,8 +453,9 @@ def forge_block(
     a real one over the (possibly wrong) header, so that only the intended defect is present.
     """
     after = state
+    settlement: tuple[SettlementRecord, ...] = ()
     if timestamp >= state.time:
-        after = advance_clock(state, timestamp)
+        after, settlement = advance_clock_settling(state, timestamp)
         for data in txs:
             after, receipt = apply_transaction(after, data)
             if not receipt.accepted:
@@ -467,6 +469,7 @@ def forge_block(
         tx_root=merkle_root([tx_id(t) for t in txs]),
         state_root=state_root(after),
         proposer=key_of(proposer),
+        settlement_root=settlement_root(settlement),
     )
     header = replace(header, **header_changes)
     vote = vote_bytes(header.hash())

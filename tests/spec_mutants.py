@@ -447,7 +447,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/blocks.py",
         (
             (
-                "        after = advance_clock(state, block.header.timestamp)\n"
+                "        after, settlement = advance_clock_settling(state, block.header.timestamp)\n"
                 "        for index, tx in enumerate(block.transactions):\n"
                 "            after, receipt = apply_transaction(after, tx)\n"
                 "            receipts.append(receipt)\n"
@@ -457,7 +457,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "            after, receipt = apply_transaction(after, tx)\n"
                 "            receipts.append(receipt)\n"
                 '            require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")\n'
-                "        after = advance_clock(after, block.header.timestamp)\n",
+                "        after, settlement = advance_clock_settling(after, block.header.timestamp)\n",
             ),
         ),
     ),

@@ -26,9 +26,10 @@ from reference.ledger import Ledger, decode_state
 from reference.ledger import encode_state as reference_encoding
 from spec.blocks import Header, vote_bytes
 from spec.cbor import encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling
 from spec.crypto import merkle_root, sign
 from spec.errors import Rejected
+from spec.settlement import SettlementRecord, settlement_root
 from spec.state import NodeKind, Role, State, encode_state, state_root
 from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
 from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
@@ -291,8 +292,9 @@ def _block(pair: Pair, draw: Any) -> None:
     timestamp = state.time + draw(st.sampled_from([0, 60, SLOT_SECONDS, 2 * SLOT_SECONDS, -1]))
     spoil = SPOILS[draw(st.integers(0, len(SPOILS) - 1))]
     after = state
+    settlement: tuple[SettlementRecord, ...] = ()
     with contextlib.suppress(Rejected):
-        after = advance_clock(after, max(timestamp, state.time))
+        after, settlement = advance_clock_settling(after, max(timestamp, state.time))
     for tx in txs:
         after, _ = apply_transaction(after, tx)
     after = end_block(replace(after, height=Height(state.height + 1)))
@@ -304,6 +306,7 @@ def _block(pair: Pair, draw: Any) -> None:
         tx_root=merkle_root([tx_id(tx) for tx in txs[: -1 if spoil == "txroot" else None]]),
         state_root=bytes(32) if spoil == "root" else state_root(after),
         proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
+        settlement_root=settlement_root(settlement),
     )
     signers = list(VALIDATORS[: 1 if spoil == "quorum" else 2])
     vote = vote_bytes(header.hash())
