@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import random
 import re
-
-import cbor2
 import resource
 import tempfile
 import time
@@ -26,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import cbor2
 
 from reference.client import (
     ATTEST,

@@ -11,8 +11,8 @@ from typing import Any
 
 import cbor2
 import pytest
-
 from _rules_plugin import rules
+
 from kwhledger.cli import main
 from kwhledger.cmd_settlement import check_proof
 from reference.node import Node, check_store, settlement_proof
