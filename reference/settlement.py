@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
-from reference.cbor import encode
+from reference.cbor import u
 
 TAG_SETTLEMENT_RECORD: Final = b"kwhledger/settlement-record/v1\x00"
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
@@ -26,10 +26,20 @@ def _blake(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=32).digest()
 
 
+def _opt(value: int | None) -> bytes:
+    return _NULL if value is None else u(value)
+
+
+_NULL: Final = b"\xf6"
+
+
 def market_record(zone: int, slot: int, price: int | None, volume: int, fees: int) -> bytes:
     """A cleared market: price (or null), volume, what buyers paid sellers, wheeling fees."""
     amount = volume * (price or 0)
-    return encode({0: MARKET, 1: zone, 2: slot, 3: price, 4: volume, 5: amount, 6: fees})
+    return b"".join(
+        (b"\xa7\x00\x00\x01", u(zone), b"\x02", u(slot), b"\x03", _opt(price), b"\x04",
+         u(volume), b"\x05", u(amount), b"\x06", u(fees))
+    )  # fmt: skip
 
 
 def order_record(order_id: int, order: tuple[Any, ...], price: int | None) -> bytes:
@@ -37,24 +47,12 @@ def order_record(order_id: int, order: tuple[Any, ...], price: int | None) -> by
     fee rate, escrow, status, filled); ``price`` its market's clearing price. Its escrow, 0 once
     closed, is left out; the money it moved is filled x price, and filled x fee rate."""
     filled = order[10]
-    return encode(
-        {
-            0: ORDER,
-            1: order_id,
-            2: order[0],
-            3: order[1],
-            4: order[2],
-            5: order[3],
-            6: order[4],
-            7: order[5],
-            8: order[6],
-            9: order[7],
-            10: order[9],
-            11: filled,
-            12: filled * (price or 0),
-            13: filled * order[7],
-        }
-    )
+    return b"".join(
+        (b"\xae\x00\x01\x01", u(order_id), b"\x02", u(order[0]), b"\x03\x58\x20", order[1],
+         b"\x04", u(order[2]), b"\x05", u(order[3]), b"\x06", _opt(order[4]), b"\x07",
+         u(order[5]), b"\x08", u(order[6]), b"\x09", u(order[7]), b"\x0a", u(order[9]),
+         b"\x0b", u(filled), b"\x0c", u(filled * (price or 0)), b"\x0d", u(filled * order[7]))
+    )  # fmt: skip
 
 
 def lot_record(
@@ -67,29 +65,25 @@ def lot_record(
 ) -> bytes:
     """A lot at its end; ``meter`` as the ledger keeps it (owner, attestor, node, zone, source,
     ...). Whatever was not sold expired."""
-    return encode(
-        {
-            0: LOT,
-            1: meter_id,
-            2: slot,
-            3: meter[0],
-            4: meter[3],
-            5: meter[2],
-            6: meter[4],
-            7: encumbrance,
-            8: minted,
-            9: sold,
-            10: minted - sold,
-        }
-    )
+    return b"".join(
+        (b"\xab\x00\x02\x01", u(meter_id), b"\x02", u(slot), b"\x03\x58\x20", meter[0], b"\x04",
+         u(meter[3]), b"\x05", u(meter[2]), b"\x06", u(meter[4]), b"\x07", u(encumbrance),
+         b"\x08", u(minted), b"\x09", u(sold), b"\x0a", u(minted - sold))
+    )  # fmt: skip
 
 
 def demand_record(account: bytes, zone: int, slot: int, imported: int, claimed: int) -> bytes:
-    return encode({0: DEMAND, 1: account, 2: zone, 3: slot, 4: imported, 5: claimed})
+    return b"".join(
+        (b"\xa6\x00\x03\x01\x58\x20", account, b"\x02", u(zone), b"\x03", u(slot), b"\x04",
+         u(imported), b"\x05", u(claimed))
+    )  # fmt: skip
 
 
 def reading_record(meter: int, slot: int, exported: int, imported: int, encumbrance: int) -> bytes:
-    return encode({0: READING, 1: meter, 2: slot, 3: exported, 4: imported, 5: encumbrance})
+    return b"".join(
+        (b"\xa6\x00\x04\x01", u(meter), b"\x02", u(slot), b"\x03", u(exported), b"\x04",
+         u(imported), b"\x05", u(encumbrance))
+    )  # fmt: skip
 
 
 def leaf(record: bytes) -> bytes:

@@ -97,6 +97,9 @@ class DayFigures:
     day: int
     seconds: float
     """Wall-clock time of the day's 96 blocks, clients' signing included."""
+    cpu_seconds: float
+    """CPU time of this process over the same day (steadier than wall-clock time on a machine
+    shared with other work)."""
     peak_rss_mib: float
     """Peak resident memory during the day (see ``memory_method``)."""
     rss_mib: float
@@ -275,6 +278,7 @@ def run(
     for day in range(days):
         _reset_peak_rss()
         day_started = time.perf_counter()
+        cpu_started = time.process_time()
         name, percent = day_weather(rng)
         weather.append(name)
         progress(f"day {day + 1}: {name}")
@@ -319,6 +323,7 @@ def run(
             DayFigures(
                 day + 1,
                 time.perf_counter() - day_started,
+                time.process_time() - cpu_started,
                 peak_kib / 1024,
                 rss_kib / 1024,
                 sum(len(rows) for rows in ledger.tables) + 6,
@@ -326,7 +331,8 @@ def run(
         )
         f = days_figures[-1]
         progress(
-            f"day {day + 1} done in {f.seconds:.1f} s, peak RSS {f.peak_rss_mib:,.0f} MiB, "
+            f"day {day + 1} done in {f.seconds:.1f} s ({f.cpu_seconds:.1f} s CPU), peak RSS "
+            f"{f.peak_rss_mib:,.0f} MiB, "
             f"{f.state_entries:,} state entries"
         )
     last_end = (first_slot + days * 48) * SLOT_SECONDS
