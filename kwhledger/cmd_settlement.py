@@ -191,7 +191,7 @@ def check_proof(data: bytes, header_hash: bytes | None) -> tuple[bool, str]:
             "settlement root of the proof's header"
         )
     record = record_to_cbor(proof.record)
-    height = proof.header.get(1)
+    height = str(proof.header.get(1))
     return True, (
         f"{describe(record)} is record {proof.index} of {proof.count} settled by block "
         f"{height} (header {proof.header_hash().hex()})"
@@ -211,7 +211,7 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(record: dict[int, Any]) -> str:
+def describe(record: dict[Any, Any]) -> str:
     """One line naming a record and its main figures."""
     kind = record.get(0)
     name = TYPE_NAMES.get(kind, f"type {kind}") if isinstance(kind, int) else "record"

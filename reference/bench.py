@@ -549,9 +549,9 @@ def days(
         owner = people[i].account if i < len(people) else (i + 1).to_bytes(4, "big") * 8
         ledger.accounts[owner] = (TRADER, 0, 10**12 if i < len(people) else 0)
         ledger._index_account(owner, TRADER)
-        node = 100_000 + i
-        ledger.nodes[node] = (SERVICE_POINT, ZONE, 0, ZONE)
-        ledger.meters[node] = (owner, attestor.account, node, ZONE, 0, 10**6, 0)
+        point = 100_000 + i
+        ledger.nodes[point] = (SERVICE_POINT, ZONE, 0, ZONE)
+        ledger.meters[point] = (owner, attestor.account, point, ZONE, 0, 10**6, 0)
     ledger.money_outstanding = len(people) * 10**12
     ledger.recompute_root()
     ledger.checkpoint()

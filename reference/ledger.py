@@ -298,10 +298,10 @@ class Ledger:
             if market[0] == OPEN:
                 self._index_open_market(mkey >> 30, mkey & ((1 << 30) - 1))
             self._slot(mkey & ((1 << 30) - 1))[3].add(mkey >> 30)
-        for key in self.readings:
-            self._slot(key & ((1 << 30) - 1))[0].append(key >> 30)
-        for key in self.demand:
-            self._slot(key & ((1 << 30) - 1))[2].add(key)
+        for reading_key in self.readings:
+            self._slot(reading_key & ((1 << 30) - 1))[0].append(reading_key >> 30)
+        for demand_key in self.demand:
+            self._slot(demand_key & ((1 << 30) - 1))[2].add(demand_key)
         for oid in sorted(self.orders):
             order = self.orders[oid]
             self._slot(order[3])[1].append(oid)

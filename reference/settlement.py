@@ -132,7 +132,7 @@ def audit_path(leaves: list[bytes], index: int) -> list[bytes]:
     return path
 
 
-def record_key(record: bytes) -> tuple[int, Any, ...]:
+def record_key(record: bytes) -> tuple[Any, ...]:
     """(type, the fields that name what a record settles): ``(MARKET, zone, slot)``,
     ``(ORDER, order id)``, ``(LOT, meter, slot)``, ``(DEMAND, account, zone, slot)``,
     ``(READING, meter, slot)``."""
