@@ -92,7 +92,10 @@ def register(sub: Any) -> None:
     )
     prove.add_argument("store", type=existing_file, help="the reference node's store")
     prove.add_argument(
-        "--height", type=positive_int, required=True, help="the block that settled the record"
+        "--height",
+        type=positive_int,
+        help="the block that settled the record (default for --lot, --market and --reading: the "
+        "first block at or after the slot's trading close, which is the one that settled it)",
     )
     which = prove.add_mutually_exclusive_group(required=True)
     which.add_argument("--order", type=_whole, metavar="ID", help="an order's record")
@@ -155,7 +158,12 @@ def run_prove(args: argparse.Namespace) -> int:
         print(f"kwhledger settlement prove: refused: {refusal}", file=sys.stderr)
         return 1
     try:
-        proof = settlement_proof(node.store, args.height, wanted)
+        height = args.height
+        if height is None:
+            if not isinstance(wanted, tuple) or wanted[0] == ORDER:
+                raise LookupError("give --height for --order and --index")
+            height = settling_height(node, wanted[-1])
+        proof = settlement_proof(node.store, height, wanted)
     except (LookupError, StoreError) as problem:
         print(f"kwhledger settlement prove: {problem}", file=sys.stderr)
         return 1
@@ -167,6 +175,34 @@ def run_prove(args: argparse.Namespace) -> int:
         args.out.write_bytes(proof)
         print(f"wrote {args.out} ({len(proof)} bytes)")
     return 0
+
+
+def settling_height(node: Any, slot: int) -> int:
+    """The height of the block that settled ``slot``: the first whose timestamp is at or past
+    the slot's trading close (PRN-01), found by bisection over the stored headers."""
+    from reference.ledger import SLOT_SECONDS
+    from reference.wire import decode_block
+
+    close = (slot + 1) * SLOT_SECONDS + node.ledger.trading_close_s
+    store = node.store
+    low, high = 1, store.height()
+    if high == 0:
+        raise LookupError("the store holds no block")
+
+    def timestamp(height: int) -> int:
+        data = store.block_data(height)
+        assert data is not None
+        return int(decode_block(data).header[3])
+
+    if timestamp(high) < close:
+        raise LookupError(f"slot {slot} is not settled yet (its trading closes at {close})")
+    while low < high:
+        middle = (low + high) // 2
+        if timestamp(middle) >= close:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def check_proof(data: bytes, header_hash: bytes | None) -> tuple[bool, str]:

@@ -172,6 +172,13 @@ def test_the_commands_prove_verify_and_list(
     assert main(["settlement", "prove", str(village), "--height", str(lot_height), "--lot",
                  f"{lot[1]}:{lot[2]}", "--out", str(lot_proof)]) == 0  # fmt: skip
     assert main(["settlement", "verify", str(lot_proof)]) == 0
+    # Without --height the settling block is found from the slot: the same proof.
+    found = tmp_path / "lot-found.proof"
+    assert main(["settlement", "prove", str(village), "--lot", f"{lot[1]}:{lot[2]}",
+                 "--out", str(found)]) == 0  # fmt: skip
+    assert found.read_bytes() == lot_proof.read_bytes()
+    assert main(["settlement", "prove", str(village), "--order", "1"]) == 1
+    assert "give --height" in capsys.readouterr().err
     assert main(["settlement", "list", str(village), "--height", str(lot_height)]) == 0
     assert "lot (meter=" in capsys.readouterr().out
     assert main(["settlement", "prove", str(village), "--height", "1", "--order", "1"]) == 1
