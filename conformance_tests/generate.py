@@ -54,6 +54,7 @@ from conformance_tests.groups import (
     witnesses,
 )
 from conformance_tests.groups import replay as replay_group
+from conformance_tests.groups import settlement as settlement_group
 from conformance_tests.groups import time_bound as time_group
 from conformance_tests.groups import validators as validators_group
 from conformance_tests.suite import SEED, GenerationError, Suite
@@ -94,7 +95,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     checks.group_check_order,
     signature.group_signatures,
     sequence.group_sequences,
-    sequence.group_overdue_market,
+    settlement_group.group_settlement,
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,

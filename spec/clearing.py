@@ -271,7 +271,7 @@ def advance_clock(state: State, now: int) -> State:
     return advance_clock_settling(state, now)[0]
 
 
-@implements("CLR-01", "PRN-01")
+@implements("PRN-01")
 def advance_clock_settling(state: State, now: int) -> tuple[State, tuple[SettlementRecord, ...]]:
     """Move the ledger's clock to ``now`` and clear every market whose trading has closed
     (CLR-01), then prune every slot whose trading has closed (PRN-01); with the settlement
@@ -279,6 +279,14 @@ def advance_clock_settling(state: State, now: int) -> tuple[State, tuple[Settlem
     require(now >= state.time, "BLK-04", f"{now} < {state.time}")
     # A clock value beyond its unit is a typed rejection, never an overflow (ENC-15).
     require(now <= TIME_MAX_S, "ENC-15", f"{now} > TIME_MAX_S")
+    state, settlement = prune(clear_due_markets(state, now), now)
+    return replace(state, time=Timestamp(now)), settlement
+
+
+@implements("CLR-01")
+def clear_due_markets(state: State, now: int) -> State:
+    """CLR-01: clear every open market whose trading close is at or before ``now``, in ascending
+    (slot, zone) order (the first half of a clock advance; the clock itself is not moved)."""
     due = sorted(
         (slot, zone)
         for zone, slot in indexes.open_markets(state)
@@ -286,5 +294,4 @@ def advance_clock_settling(state: State, now: int) -> tuple[State, tuple[Settlem
     )
     for slot, zone in due:
         state = clear_market(state, zone, slot)
-    state, settlement = prune(state, now)
-    return replace(state, time=Timestamp(now)), settlement
+    return state

@@ -20,6 +20,11 @@ Before its market clears a lot can sell nothing (fills happen only in clearing),
 
 Order: its ``status`` field (OPEN, then one of FILLED, PARTLY_FILLED, CANCELLED, EXPIRED).
 
+Lots and orders end in the pseudo-state SETTLED: at the clock advance that clears their market
+they leave the state with their slot (PRN-02), into settlement records. A block or tick that
+clears and prunes is two stages of their life (cleared, then pruned), as a block's transactions
+are.
+
 Nonce: FRESH (0, registered and never sent), ACTIVE (0 < nonce < COUNTER_MAX), EXHAUSTED
 (nonce = COUNTER_MAX: TX-05 rejects every further transaction of the account).
 """
@@ -38,6 +43,9 @@ from spec.units import COUNTER_MAX
 
 ABSENT: Final = "ABSENT"
 """The pseudo-state of a record that does not exist yet."""
+SETTLED: Final = "SETTLED"
+"""The pseudo-state of a record that has left the state with its slot (PRN-02): its content is
+in a settlement record (SET-01), and it never comes back (INV-24)."""
 
 
 class LotState(Enum):
@@ -108,6 +116,12 @@ LOT_LIFECYCLE: Final = _graph(
         (_L.OFFERED.value, _L.EXPIRED.value, "CLR-07"),
         (_L.OFFERED.value, _L.PARTLY_SOLD.value, "CLR-05"),
         (_L.OFFERED.value, _L.SOLD.value, "CLR-05"),
+        (_L.SOLD.value, SETTLED, "PRN-02"),
+        (_L.PARTLY_SOLD.value, SETTLED, "PRN-02"),
+        (_L.EXPIRED.value, SETTLED, "PRN-02"),
+        # A lot no market cleared (none in its zone: a loaded state can hold one) is pruned as
+        # it is, its settlement record expiring all of it (SET-02).
+        (_L.ATTESTED.value, SETTLED, "PRN-02"),
     ],
 )
 """Lot lifecycle; edge attribute ``rule`` names the rule that makes the change."""
@@ -120,9 +134,14 @@ ORDER_LIFECYCLE: Final = _graph(
         (_O.OPEN.name, _O.FILLED.name, "CLR-07"),
         (_O.OPEN.name, _O.PARTLY_FILLED.name, "CLR-07"),
         (_O.OPEN.name, _O.EXPIRED.name, "CLR-07"),
+        (_O.FILLED.name, SETTLED, "PRN-02"),
+        (_O.PARTLY_FILLED.name, SETTLED, "PRN-02"),
+        (_O.EXPIRED.name, SETTLED, "PRN-02"),
+        (_O.CANCELLED.name, SETTLED, "PRN-02"),
     ],
 )
-"""Order lifecycle: open until cancelled or its market clears; every other status is final."""
+"""Order lifecycle: open until cancelled or its market clears; every other status is final
+until the order leaves the state with its slot (SETTLED)."""
 
 NONCE_LIFECYCLE: Final = _graph(
     "nonce",
@@ -177,8 +196,8 @@ def _changes(
         old, new = before.get(key), after.get(key)
         if old is not None and new is not None and project(old) == project(new):
             continue
-        if new is None:  # records are never deleted; reported as a move back to ABSENT
-            yield Transition(name, key, _state_name(classify(old)), ABSENT)
+        if new is None:  # only pruning deletes a record (PRN-02)
+            yield Transition(name, key, _state_name(classify(old)), SETTLED)
             continue
         source = ABSENT if old is None else _state_name(classify(old))
         yield Transition(name, key, source, _state_name(classify(new)))

@@ -53,9 +53,10 @@ from conformance_tests.scenario import (
     small_village,
 )
 from spec.blocks import apply_block
-from spec.clearing import advance_clock
-from spec.invariants import check_state, check_step
+from spec.clearing import advance_clock, advance_clock_settling
+from spec.invariants import check_settlement, check_state, check_step
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
+from spec.settlement import MarketRecord, SettlementRecord
 from spec.state import (
     Encumbrance,
     MarketStatus,
@@ -310,17 +311,21 @@ class VillageMachine(RuleBasedStateMachine):
             assert receipt.rule_id == expected, (label, receipt, expected)
         return receipt.accepted
 
-    def record_clearing(self, before: State, after: State) -> None:
-        for key, market in after.markets.items():
-            old = before.markets.get(key)
+    def record_clearing(self, before: State, settlement: tuple[SettlementRecord, ...]) -> None:
+        """Count the markets a clock advance cleared: they left the state with their slot, so
+        the settlement shows them (PRN-01); its records must balance (INV-22, INV-23)."""
+        assert check_settlement(settlement) == []
+        for record in settlement:
+            if not isinstance(record, MarketRecord):
+                continue
+            old = before.markets.get((record.zone, record.slot))
             if old is None or old.status is not MarketStatus.OPEN:
                 continue
-            if market.status is MarketStatus.CLEARED:
-                self.stats.clearings += 1
-                if market.volume_wh:
-                    self.stats.trades += 1
-                    self.stats.traded_wh += market.volume_wh
-                    event("clearing traded")
+            self.stats.clearings += 1
+            if record.volume_wh:
+                self.stats.trades += 1
+                self.stats.traded_wh += record.volume_wh
+                event("clearing traded")
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -646,9 +651,9 @@ class VillageMachine(RuleBasedStateMachine):
     def advance(self, now: int) -> None:
         """A checked clock advance to ``now`` (not before the ledger's time)."""
         before = self.state
-        after = advance_clock(before, max(now, before.time))
+        after, settlement = advance_clock_settling(before, max(now, before.time))
         assert check_step(before, after, None, True) == []
-        self.record_clearing(before, after)
+        self.record_clearing(before, settlement)
         self.state = after
         event("tick")
 
@@ -716,9 +721,10 @@ class VillageMachine(RuleBasedStateMachine):
             return
         assert receipt.accepted, receipt
         # The block is its clock advance followed by its transactions: replay and check each step.
-        step = advance_clock(before, timestamp)
+        step, settlement = advance_clock_settling(before, timestamp)
+        assert settlement == receipt.settlement
         assert check_step(before, step, None, True) == []
-        self.record_clearing(before, step)
+        self.record_clearing(before, settlement)
         for tx in txs:
             nxt, tx_receipt = apply_transaction(step, tx)
             assert tx_receipt.accepted, tx_receipt
