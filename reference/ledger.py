@@ -17,6 +17,12 @@ vectors). Design:
   indexes are rebuilt.
 * **Incremental root**: the log also says which entries changed since the root was last
   computed; only those are removed (old encoding) and added (new encoding) to the LtHash sum.
+* **Settlement**: a per-slot index of every record of a slot (its readings' meters, order ids,
+  demand keys, market zones) and a heap of those slots; when the clock passes a slot's trading
+  close, after its markets are cleared, the slot's records leave the tables and the encoded
+  settlement records (``reference/settlement.py``) are appended to ``settlement``, whose Merkle
+  root is the block header's key 7. The state, every index and every cache then hold participants
+  and open slots only, never history.
 """
 
 from __future__ import annotations
