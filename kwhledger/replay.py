@@ -235,9 +235,11 @@ def replay(
     with_reference: bool = True,
     progress: Callable[[str], None] = lambda _: None,
     progress_every_s: float = 2.0,
+    max_blocks: int | None = None,
 ) -> ReplayResult:
     """Re-execute ``chain`` through the spec (and the reference node), stopping at the first
-    divergence. ``ValueError`` if its genesis state is not a valid state."""
+    divergence, or after ``max_blocks`` blocks. ``ValueError`` if its genesis state is not a
+    valid state."""
     result = ReplayResult(chain.source)
     try:
         state = decode_state(decode(chain.genesis, max_size=MAX_STATE_BYTES))
@@ -248,6 +250,9 @@ def replay(
         result.reference_seconds = 0.0
     last_report = time.monotonic()
     for block in chain.blocks():
+        if max_blocks is not None and result.blocks >= max_blocks:
+            result.notes.append(f"stopped after {max_blocks} blocks (--blocks)")
+            break
         started = time.perf_counter()
         after, receipt = apply_block(state, block.data)
         result.spec_seconds += time.perf_counter() - started
@@ -300,9 +305,17 @@ def replay(
             last_report = now
             rate = result.blocks / result.spec_seconds if result.spec_seconds else 0.0
             share = 100 * result.blocks / chain.count if chain.count else 100.0
+            rates = result.rates()
+            ratio = rates["spec_to_reference"]
             progress(
                 f"block {block.height} of {chain.count} ({share:.0f} %), "
                 f"{result.transactions:,} transactions, spec {rate:,.1f} blocks/s"
+                + (
+                    f", reference {rates['reference_blocks_per_second']:,.1f} blocks/s, "
+                    f"spec / reference so far {ratio:.3f}; every root equal so far"
+                    if ratio
+                    else ""
+                )
             )
     return result
 

@@ -133,3 +133,13 @@ def test_a_chain_that_is_not_one_is_refused_with_a_message(
     assert main(["replay", str(garbage), "--no-reference"]) == 2
     assert "genesis state is not valid" in capsys.readouterr().err
     assert main(["replay", str(tmp_path / "missing.db")]) == 2
+
+
+def test_a_prefix_of_the_chain_replays_with_its_rates(
+    chain_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(chain_db), "--blocks", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "note: stopped after 5 blocks (--blocks)" in out
+    assert "every one of 5 state roots and 5 settlement roots equal" in out
+    assert "spec rate / reference rate" in out
