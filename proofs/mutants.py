@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
 
 from proofs import auction, model
-from proofs.transitions import attest, clearing, place_bid, register_node, transfer, withdraw
+from proofs.transitions import (
+    attest,
+    clearing,
+    clock,
+    place_bid,
+    register_node,
+    transfer,
+    withdraw,
+)
 
 Patch = tuple[Any, str, Any]
 """(module or class, attribute, replacement)."""
@@ -301,6 +309,35 @@ MUTANTS: tuple[Mutant, ...] = (
         "INV-15",
         ("auction/ranking-unique",),
         _ranking_without_id,
+    ),
+)
+
+
+def _prune_forgetting_orders() -> list[Patch]:
+    original = clock.prune
+
+    def prune(s: model.Ledger, now: Any) -> model.Ledger:
+        pruned = original(s, now)
+        return replace(pruned, order_exists=s.order_exists)
+
+    return [(clock, "prune", prune)]
+
+
+MUTANTS = (
+    *MUTANTS,
+    Mutant(
+        "prune-forgets-orders",
+        "pruning removes a closed slot's readings, lots and markets but keeps its orders",
+        "INV-24",
+        ("advance_clock.finish/INV-24",),
+        _prune_forgetting_orders,
+    ),
+    Mutant(
+        "attest-after-window",
+        "attest forgets ATT-05, so a reading of a slot already pruned can be attested again",
+        "INV-24",
+        ("attest/INV-24",),
+        without_check("ATT-05"),
     ),
 )
 

@@ -490,6 +490,50 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/state.py",
         (("CHAIN_ID_MAX_BYTES: Final = 64", "CHAIN_ID_MAX_BYTES: Final = 65"),),
     ),
+    Mutant(
+        "prune-forgets-demand",
+        "PRN-02 pruning leaves the slot's demand rows in the state",
+        "spec/pruning.py",
+        (
+            (
+                "        demand=state.demand.remove_many(indexes.slot_demand(state, slot)),\n",
+                "",
+            ),
+        ),
+    ),
+    Mutant(
+        "settlement-expires-only-unsold",
+        "SET-02 a lot record's expired is the lot's unsold Wh at pruning, not minted - sold",
+        "spec/settlement.py",
+        (
+            (
+                "            expired_wh=Wh(lot.minted_wh - lot.sold_wh),\n",
+                "            expired_wh=lot.unsold_wh,\n",
+            ),
+        ),
+    ),
+    Mutant(
+        "settlement-root-unchecked",
+        "BLK-15 the header's settlement root is not compared",
+        "spec/blocks.py",
+        (
+            (
+                '        require(settlement_root(settlement) == block.header.settlement_root, "BLK-15")\n',
+                "",
+            ),
+        ),
+    ),
+    Mutant(
+        "stale-slot-loaded",
+        "PRE-10 a pre-state holding records of a closed slot is loaded",
+        "spec/prestate.py",
+        (
+            (
+                "                trading_close(state.params, slot) > state.time,\n",
+                "                True,\n",
+            ),
+        ),
+    ),
 )
 
 
