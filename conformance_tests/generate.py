@@ -55,6 +55,7 @@ from conformance_tests.groups import (
 )
 from conformance_tests.groups import replay as replay_group
 from conformance_tests.groups import settlement as settlement_group
+from conformance_tests.groups import settlement_order as settlement_order_group
 from conformance_tests.groups import time_bound as time_group
 from conformance_tests.groups import validators as validators_group
 from conformance_tests.suite import SEED, GenerationError, Suite
@@ -96,6 +97,7 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     signature.group_signatures,
     sequence.group_sequences,
     settlement_group.group_settlement,
+    settlement_order_group.group_settlement_order,
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,

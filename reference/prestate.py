@@ -66,3 +66,17 @@ def check_rows(next_order_id: int, tables: dict[int, Rows]) -> None:
     for (account, zone, slot), _ in tables[6]:
         if account not in accounts:
             raise Rejected("PRE-09", f"demand in zone {zone} slot {slot}")
+
+
+def check_unsettled(now: int, trading_close_s: int, tables: dict[int, Rows]) -> None:
+    """PRE-10: no record of a slot whose trading closed at or before ``now`` (settling removes
+    them at the clock advance that passes the close). Tables in the state encoding's order."""
+
+    def settled(slot: int) -> bool:
+        return (slot + 1) * 1800 + trading_close_s <= now
+
+    for table in (4, 5, 6, 7, 8):
+        for key, record in tables[table]:
+            slot = record[3] if table == 7 else key[-1]
+            if settled(slot):
+                raise Rejected("PRE-10", f"table {table}: a record of settled slot {slot}")

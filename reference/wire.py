@@ -91,6 +91,7 @@ HEADER: Final = (
     ("b", 32),
     ("b", 32),
     KEY32,
+    ("b", 32),
 )
 BLOCK: Final = (
     ("m", HEADER),
@@ -515,12 +516,13 @@ def encode_header(
     tx_root: bytes,
     state_root: bytes,
     proposer: bytes,
+    settlement_root: bytes,
 ) -> bytes:
     from reference.cbor import tstr
 
     return b"".join(
         (
-            b"\xa7\x00",
+            b"\xa8\x00",
             tstr(chain_id),
             b"\x01",
             u(height),
@@ -534,6 +536,8 @@ def encode_header(
             state_root,
             b"\x06\x58\x20",
             proposer,
+            b"\x07\x58\x20",
+            settlement_root,
         )
     )
 
