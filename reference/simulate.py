@@ -196,8 +196,12 @@ def run(
     seed: int = 1,
     db_path: str | Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    on_settlement: Callable[[list[bytes]], None] = lambda _: None,
 ) -> Simulation:
-    """Simulate ``days`` days of a village of ``households_count`` households."""
+    """Simulate ``days`` days of a village of ``households_count`` households.
+
+    ``on_settlement`` sees the encoded settlement records of every block (for a second opinion
+    on them: ``kwhledger simulate`` hands them to the executable spec's invariant checker)."""
     rng = random.Random(seed)
     homes = households(households_count, rng)
     prices = _reserve_prices(homes, rng)
@@ -230,6 +234,8 @@ def run(
         counts["txs"] += sum(1 for r in receipts if r.code == 0)
         counts["rejected"] += sum(1 for r in receipts if r.code)
         settled.add(node.last_settlement, by_slot)
+        if node.last_settlement:
+            on_settlement(node.last_settlement)
         return list(receipts)
 
     # The grid, the households, their meters and money.
