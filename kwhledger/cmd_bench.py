@@ -174,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"clear one (zone, slot) of {c['orders']:>7,} orders  {c['clear_seconds']:>8.3f} s   "
             f"(then its root: {c['root_seconds']:.3f} s with {c['root_hash_workers']} workers; "
-            f"{c['volume_wh']:,} Wh at {c['price_sen_per_kwh']} sen/kWh)"
+            f"{c['volume_wh']:,} Wh at {c['price_sen_per_kwh']} sen/kWh; settling the slot "
+            f"after it, {c['settlement_records']:,} records: {c['settle_seconds']:.3f} s)"
         )
     m = figures["memory"]
     print(
