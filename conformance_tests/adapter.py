@@ -184,6 +184,9 @@ class StepResult:
     """The state root after the step (the unchanged root when the step was rejected)."""
     block_receipt: Any = None
     """For a block step: the block receipt's wire form ``{0: code, 1: rule, 2: [receipts]}``."""
+    settlement_root: bytes | None = None
+    """For a block or tick step: the settlement root of what its clock advance pruned (the empty
+    root when nothing, or when the step was rejected)."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,8 @@ def result_message(vector_id: Any, result: VectorResult, want_post_state: bool) 
         item: dict[str, Any] = {"code": step.code, "rule": step.rule, "root": step.root}
         if step.block_receipt is not None:
             item["block_receipt"] = step.block_receipt
+        if step.settlement_root is not None:
+            item["settlement_root"] = step.settlement_root
         steps.append(item)
     message: dict[str, Any] = {
         "msg": "result",

@@ -58,6 +58,8 @@ from conformance_tests.groups import (
     witnesses,
 )
 from conformance_tests.groups import replay as replay_group
+from conformance_tests.groups import settlement as settlement_group
+from conformance_tests.groups import settlement_order as settlement_order_group
 from conformance_tests.groups import time_bound as time_group
 from conformance_tests.groups import validators as validators_group
 from conformance_tests.suite import SEED, GenerationError, Suite
@@ -100,7 +102,8 @@ GROUPS: Final[tuple[Callable[[Suite], None], ...]] = (
     checks.group_check_order,
     signature.group_signatures,
     sequence.group_sequences,
-    sequence.group_overdue_market,
+    settlement_group.group_settlement,
+    settlement_order_group.group_settlement_order,
     encoding_edges.group_encoding_edges,
     clearing_price.group_clearing_price,
     witnesses.group_witnesses,

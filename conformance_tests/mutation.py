@@ -429,6 +429,61 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         "ledger.py",
         ("                first = max(first, other[8])  # MTR-14: after every retired twin\n", ""),
     ),
+    _ref(
+        "ref-settle-before-clearing",
+        "PRN-01: a closed slot is settled before its markets are cleared (records of open orders)",
+        "ledger.py",
+        (
+            "        settle = self.settle_heap\n"
+            "        while settle and (settle[0] + 1) * SLOT_SECONDS + close <= now:\n"
+            "            self.settle_slot(heapq.heappop(settle))\n",
+            "",
+        ),
+        (
+            "        heap = self.slot_heap\n        close = self.trading_close_s\n",
+            "        heap = self.slot_heap\n        close = self.trading_close_s\n"
+            "        settle = self.settle_heap\n"
+            "        while settle and (settle[0] + 1) * SLOT_SECONDS + close <= now:\n"
+            "            self.settle_slot(heapq.heappop(settle))\n",
+        ),
+    ),
+    _ref(
+        "ref-settle-one-slot-late",
+        "PRN-01: a slot is settled only once the clock is past its trading close, not at it",
+        "ledger.py",
+        (
+            "while settle and (settle[0] + 1) * SLOT_SECONDS + close <= now:",
+            "while settle and (settle[0] + 1) * SLOT_SECONDS + close < now:",
+        ),
+    ),
+    _ref(
+        "ref-settlement-root-unchecked",
+        "BLK-15: a block's settlement root is not compared with what it settled",
+        "ledger.py",
+        (
+            "            if self.settlement_root() != block.header[7]:\n"
+            '                raise Rejected("BLK-15")\n',
+            "",
+        ),
+    ),
+    _ref(
+        "ref-demand-records-by-index",
+        "SET-01: demand records in the order of the node's account numbers, not of account ids",
+        "ledger.py",
+        (
+            "demand_keys, key=lambda k: (account_ids[k >> 62], (k >> 30) & 0xFFFFFFFF)",
+            "demand_keys",
+        ),
+    ),
+    _ref(
+        "ref-settled-record-loaded",
+        "PRE-10: a pre-state row of a slot whose trading closed exactly at the state's time loads",
+        "prestate.py",
+        (
+            "return (slot + 1) * 1800 + trading_close_s <= now",
+            "return (slot + 1) * 1800 + trading_close_s < now",
+        ),
+    ),
 )
 
 

@@ -29,10 +29,11 @@ from conformance_tests.spec_adapter import apply_step, state_bytes, state_root
 from conformance_tests.vector import Outcome, Vector
 from spec.blocks import Header, vote_bytes
 from spec.cbor import encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
 from spec.keys import rotation_bytes
+from spec.settlement import SettlementRecord, settlement_root
 from spec.state import OrderStatus, Role, State
 from spec.transactions import Kind, apply_transaction, make_transaction, tx_id
 from spec.units import SLOT_SECONDS, Height, MilliSen, Nonce, OrderId, Timestamp
@@ -358,8 +359,9 @@ def _block(draft: Draft, draw: Any) -> Step:
     )
     spoil = SPOILS[draw(st.integers(0, len(SPOILS) - 1))]
     after = state
+    settlement: tuple[SettlementRecord, ...] = ()
     with contextlib.suppress(Rejected):
-        after = advance_clock(after, max(timestamp, state.time))
+        after, settlement = advance_clock_settling(after, max(timestamp, state.time))
     for tx in txs:
         after, _ = apply_transaction(after, tx)
     after = end_block(replace(after, height=Height(state.height + 1)))
@@ -371,6 +373,7 @@ def _block(draft: Draft, draw: Any) -> Step:
         tx_root=merkle_root([tx_id(tx) for tx in txs[: -1 if spoil == "txroot" else None]]),
         state_root=bytes(32) if spoil == "root" else state_root(after),
         proposer=key_of("alice" if spoil == "proposer" else "validator-2"),
+        settlement_root=settlement_root(settlement),
     )
     signers = VALIDATORS[: 1 if spoil == "quorum" else 2]
     # Honest votes carry the header's time; "votetime" votes an hour later (TIM-02).

@@ -41,7 +41,7 @@ import cbor2
 
 from conformance_tests.adapter import PROTOCOL_VERSION, Implementation, result_message
 from conformance_tests.diag import diag, state_difference
-from conformance_tests.vector import FormatError, Vector, read_vector
+from conformance_tests.vector import SETTLING_KINDS, FormatError, Vector, read_vector
 from spec.cbor import decode
 
 DEFAULT_TIMEOUT_S: Final = 60.0
@@ -275,6 +275,14 @@ def judge(vector: Vector, reply: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{where}: block receipt expected {diag(expected.block_receipt)}, got "
                 f"{diag(actual.get('block_receipt'))}"
+            )
+        if (
+            step.kind in SETTLING_KINDS
+            and actual.get("settlement_root") != expected.settlement_root
+        ):
+            problems.append(
+                f"{where}: settlement root expected {diag(expected.settlement_root, 8)}, got "
+                f"{diag(actual.get('settlement_root'), 8)}"
             )
         if actual.get("root") != expected.root:
             problems.append(

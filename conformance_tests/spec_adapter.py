@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from conformance_tests.adapter import Step, StepResult, VectorResult
-from conformance_tests.vector import Outcome
+from conformance_tests.vector import SETTLING_KINDS, Outcome
 from spec.blocks import apply_block
 from spec.cbor import decode, encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock_settling
 from spec.errors import Rejected
+from spec.settlement import EMPTY_SETTLEMENT_ROOT, settlement_root
 from spec.state import (
     MAX_STATE_ITEMS,
     State,
@@ -40,14 +41,20 @@ def apply_step(state: State, step: Step) -> tuple[State, Outcome]:
         assert step.input is not None
         after, block_receipt = apply_block(state, step.input)
         return after, Outcome(
-            block_receipt.code, block_receipt.rule_id, state_root(after), block_receipt.to_cbor()
+            block_receipt.code,
+            block_receipt.rule_id,
+            state_root(after),
+            block_receipt.to_cbor(),
+            settlement_root(block_receipt.settlement),
         )
     assert step.kind == "tick" and step.time is not None
     try:
-        after = advance_clock(state, step.time)
+        after, settlement = advance_clock_settling(state, step.time)
     except Rejected as rejection:
-        return state, Outcome(rejection.code, rejection.rule.id, state_root(state))
-    return after, Outcome(0, None, state_root(after))
+        return state, Outcome(
+            rejection.code, rejection.rule.id, state_root(state), None, EMPTY_SETTLEMENT_ROOT
+        )
+    return after, Outcome(0, None, state_root(after), None, settlement_root(settlement))
 
 
 def state_bytes(state: State) -> bytes:
@@ -60,7 +67,15 @@ def refused_pre_state(pre_state: bytes, rejection: Rejected, steps: Sequence[Ste
     root stays the pre-state's (FORMAT.md section 3.2)."""
     value = decode(pre_state, max_size=MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS)
     root = state_root(decode_state(value, consistency=False))
-    outcomes = [StepResult(rejection.code, rejection.rule.id, root) for _ in steps]
+    outcomes = [
+        StepResult(
+            rejection.code,
+            rejection.rule.id,
+            root,
+            settlement_root=EMPTY_SETTLEMENT_ROOT if step.kind in SETTLING_KINDS else None,
+        )
+        for step in steps
+    ]
     return VectorResult(tuple(outcomes), root, lambda: pre_state)
 
 
@@ -89,6 +104,12 @@ class SpecImplementation:
         for step in steps:
             state, outcome = apply_step(state, step)
             results.append(
-                StepResult(outcome.code, outcome.rule, outcome.root, outcome.block_receipt)
+                StepResult(
+                    outcome.code,
+                    outcome.rule,
+                    outcome.root,
+                    outcome.block_receipt,
+                    outcome.settlement_root,
+                )
             )
         return VectorResult(tuple(results), state_root(state), lambda: state_bytes(state))

@@ -15,16 +15,23 @@ from typing import Any, Final
 
 from conformance_tests.adapter import Step
 from conformance_tests.scenario import Ledger, key_of, seed_of, small_village
-from conformance_tests.spec_adapter import apply_step, state_bytes
+from conformance_tests.spec_adapter import apply_step, load_state, state_bytes
 from conformance_tests.spec_adapter import state_root as cached_state_root
 from conformance_tests.vector import Outcome, Vector
 from spec.blocks import Header, decode_block, vote_bytes
 from spec.cbor import encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling, clear_due_markets
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
-from spec.invariants import check_state
+from spec.invariants import check_settlement, check_state
 from spec.lifecycles import illegal_transitions, observed_transitions
+from spec.settlement import (
+    DemandRecord,
+    LotRecord,
+    MarketRecord,
+    SettlementRecord,
+    settlement_root,
+)
 from spec.state import (
     Account,
     Encumbrance,
@@ -153,19 +160,34 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules |= {"INV-10", "INV-06", "INV-07"}
     if set(after.markets) - set(before.markets):
         rules.add("MKT-01")
+    settled = step_settlement(before, step, outcome)
+    # Markets clear and leave the state at the same clock advance: the settlement shows them.
     cleared = [
-        key
-        for key, market in after.markets.items()
-        if market.status is MarketStatus.CLEARED
-        and before.markets.get(key, market).status is MarketStatus.OPEN
+        r
+        for r in settled
+        if isinstance(r, MarketRecord)
+        and (market := before.markets.get((r.zone, r.slot))) is not None
+        and market.status is MarketStatus.OPEN
     ]
     if cleared:
         rules |= {"CLR-01", "CLR-02", "CLR-03", "CLR-05", "CLR-06", "CLR-07"}
         rules |= {"INV-01", "INV-02", "INV-03", "INV-05", "INV-06", "INV-09", "INV-10", "INV-13"}
-        if any(after.markets[key].volume_wh > 0 for key in cleared):
+        if any(r.volume_wh > 0 for r in cleared):
             rules.add("CLR-04")
-        if any(after.demand[k].claimed_wh != before.demand[k].claimed_wh for k in before.demand):
+        if any(
+            isinstance(r, DemandRecord)
+            and r.claimed_wh != before.demand[(r.account, r.zone, r.slot)].claimed_wh
+            for r in settled
+        ):
             rules.add("CLR-08")
+    if settled:
+        rules |= {"PRN-01", "PRN-02", "SET-01", "SET-02", "SET-03", "INV-24"}
+        if any(isinstance(r, LotRecord) for r in settled):
+            rules.add("INV-22")
+        if any(isinstance(r, MarketRecord) for r in settled):
+            rules.add("INV-23")
+        if step.kind == "block":
+            rules.add("BLK-15")
     if step.kind == "tick":
         rules.add("BLK-04" if outcome.code else "CLR-01")
     if _validators(before) != _validators(after):
@@ -177,14 +199,30 @@ def _validators(state: State) -> set[bytes]:
     return {key for key, account in state.accounts.items() if account.roles & Role.VALIDATOR}
 
 
+def step_settlement(before: State, step: Step, outcome: Outcome) -> tuple[SettlementRecord, ...]:
+    """The settlement records an accepted block or tick emitted (none for anything else)."""
+    if outcome.code != 0 or step.kind == "tx":
+        return ()
+    if step.kind == "tick":
+        assert step.time is not None
+        return advance_clock_settling(before, step.time)[1]
+    assert step.input is not None
+    return advance_clock_settling(before, decode_block(step.input).header.timestamp)[1]
+
+
 def stages_of(before: State, step: Step, after: State, outcome: Outcome) -> list[State]:
     """The states a step passes through: for an accepted block, the clock advance and then each
     transaction in turn (each of them moves a record by at most one lifecycle edge)."""
+    if step.kind == "tick" and outcome.code == 0:
+        assert step.time is not None
+        return [before, clear_due_markets(before, step.time), after]
     if step.kind != "block" or outcome.code != 0:
         return [before, after]
     assert step.input is not None
     decoded = decode_block(step.input)
-    stages = [before, advance_clock(before, decoded.header.timestamp)]
+    # The clock advance clears (CLR-01) and then prunes (PRN-01): two stages of a record's life.
+    cleared = clear_due_markets(before, decoded.header.timestamp)
+    stages = [before, cleared, advance_clock(before, decoded.header.timestamp)]
     for data in decoded.transactions:
         stages.append(apply_transaction(stages[-1], data)[0])
     stages.append(after)
@@ -220,6 +258,12 @@ class Suite:
         """
         if vector_id in self.vectors:
             raise GenerationError(f"duplicate id {vector_id}")
+        if crafted:  # a state reached by transactions is consistent; a crafted one must load
+            try:
+                load_state(state_bytes(pre))
+            except Rejected as rejection:
+                problem = f"{vector_id}: crafted pre-state refused: {rejection}"
+                raise GenerationError(problem) from None
         state = pre
         recorded = []
         exercised = set(rules)
@@ -231,6 +275,9 @@ class Suite:
                     f"{vector_id} step {index}: expected {expect[index]}, got {outcome.rule}"
                 )
             exercised |= step_rules(state, after, step, outcome)
+            broken = check_settlement(step_settlement(state, step, outcome))
+            if broken and not crafted:
+                raise GenerationError(f"{vector_id} step {index}: settlement breaks {broken}")
             stages = stages_of(state, step, after, outcome)
             for earlier, later in pairwise(stages):
                 illegal = illegal_transitions(earlier, later)
@@ -483,8 +530,9 @@ def forge_block(
     ``seeds`` names the key a signer votes with when it is not its name's (a rotated key).
     """
     after = state
+    settlement: tuple[SettlementRecord, ...] = ()
     if timestamp >= state.time:
-        after = advance_clock(state, timestamp)
+        after, settlement = advance_clock_settling(state, timestamp)
         for data in txs:
             after, receipt = apply_transaction(after, data)
             if not receipt.accepted:
@@ -498,6 +546,7 @@ def forge_block(
         tx_root=merkle_root([tx_id(t) for t in txs]),
         state_root=state_root(after),
         proposer=key_of(proposer),
+        settlement_root=settlement_root(settlement),
     )
     header = replace(header, **header_changes)
     if signatures is None:

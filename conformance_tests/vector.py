@@ -27,6 +27,10 @@ class FormatError(ValueError):
     """A vector file that does not follow FORMAT.md."""
 
 
+SETTLING_KINDS: Final = ("block", "tick")
+"""The step kinds that advance the clock, and so settle and prune (expect key settlement_root)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What applying one step gives: accepted (code 0, rule null) or rejected, and the root."""
@@ -37,11 +41,16 @@ class Outcome:
     """State root (HSH-01) after the step; for a rejected step, the root before it."""
     block_receipt: CborValue = None
     """For block steps, the block receipt's wire form (``BlockReceipt.to_cbor``)."""
+    settlement_root: bytes | None = None
+    """For block and tick steps, the settlement root (SET-03) of what the step's clock advance
+    pruned; the empty root when it pruned nothing or was rejected."""
 
     def to_cbor(self, kind: str) -> dict[str, CborValue]:
         out: dict[str, CborValue] = {"code": self.code, "rule": self.rule, "root": self.root}
         if kind == "block":
             out["block_receipt"] = self.block_receipt
+        if kind in SETTLING_KINDS:
+            out["settlement_root"] = self.settlement_root
         return out
 
 
@@ -157,13 +166,21 @@ def vector_from_cbor(value: CborValue) -> Vector:
             step = Step(kind, input=_need(raw, "input", bytes, at))
         expect = _need(raw, "expect", dict, at)
         expect_keys = {"code", "rule", "root"} | ({"block_receipt"} if kind == "block" else set())
+        if kind in SETTLING_KINDS:
+            expect_keys.add("settlement_root")
         if set(expect) != expect_keys:
             raise FormatError(f"{at}: expect must have exactly {sorted(expect_keys)}")
         code = _need(expect, "code", int, at)
         rule_id = expect["rule"]
         if (code == 0) != (rule_id is None) or not (rule_id is None or isinstance(rule_id, str)):
             raise FormatError(f"{at}: code 0 goes with rule null, any other code with a rule id")
-        outcome = Outcome(code, rule_id, _root(expect, "root", at), expect.get("block_receipt"))
+        outcome = Outcome(
+            code,
+            rule_id,
+            _root(expect, "root", at),
+            expect.get("block_receipt"),
+            _root(expect, "settlement_root", at) if kind in SETTLING_KINDS else None,
+        )
         steps.append((step, outcome))
     twin = value.get("twin")
     if twin is not None and not isinstance(twin, str):

@@ -32,10 +32,18 @@ def register(sub: Any) -> None:
     parser.add_argument("--repeats", type=positive_int, default=5, help="rounds; medians are shown")
     parser.add_argument(
         "--section",
-        choices=["node", "hostile", "store"],
+        choices=["node", "hostile", "store", "days"],
         default="node",
         help="node: throughput (the default); hostile: what hostile blocks and pre-states cost "
-        "each implementation; store: opening a store plain, checked, and --full",
+        "each implementation; store: opening a store plain, checked, and --full; days: "
+        "resident memory and time per day of --meters meters over --days days through the "
+        "node (readings, orders, clearing, settlement, SQLite)",
+    )
+    parser.add_argument(
+        "--meters", type=positive_int, default=100_000, help="for --section days: meters"
+    )
+    parser.add_argument(
+        "--days", type=positive_int, default=7, help="for --section days: days to run"
     )
     parser.add_argument(
         "--store",
@@ -166,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"clear one (zone, slot) of {c['orders']:>7,} orders  {c['clear_seconds']:>8.3f} s   "
             f"(then its root: {c['root_seconds']:.3f} s with {c['root_hash_workers']} workers; "
-            f"{c['volume_wh']:,} Wh at {c['price_sen_per_kwh']} sen/kWh)"
+            f"{c['volume_wh']:,} Wh at {c['price_sen_per_kwh']} sen/kWh; settling the slot "
+            f"after it, {c['settlement_records']:,} records: {c['settle_seconds']:.3f} s)"
         )
     m = figures["memory"]
     print(
@@ -198,6 +207,8 @@ def run_section(args: argparse.Namespace, progress: Any) -> int:
 
     from kwhledger.bench_hostile import hostile, print_rows, store_section
 
+    if args.section == "days":
+        return run_days(args, progress)
     if args.section == "hostile":
         rows = hostile(progress)
     else:
@@ -214,4 +225,41 @@ def run_section(args: argparse.Namespace, progress: Any) -> int:
         sys.stdout.write("\n")
     else:
         print_rows(rows)
+    return 0
+
+
+def run_days(args: argparse.Namespace, progress: Any) -> int:
+    """``--section days``: memory and time per day of a long run of the reference node."""
+    import tempfile
+    from pathlib import Path
+
+    from reference.bench import days
+
+    with tempfile.TemporaryDirectory(prefix="kwhledger-days-") as tmp:
+        figures = days(args.meters, args.days, Path(tmp), progress=progress)
+    rows = figures["days"]
+    first, last = rows[0], rows[-1]
+    figures["rss_last_to_first"] = last["rss_mib"] / first["rss_mib"]
+    if args.json:
+        json.dump(figures, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(
+        f"reference node, {figures['meters']:,} meters ({figures['traders']} of them trading), "
+        f"{len(rows)} days; memory is this process's resident set (Linux VmRSS) after each "
+        "day, and its peak during the day (VmHWM, reset at the day's start)"
+    )
+    print(
+        "  day   seconds   CPU seconds   RSS MiB   peak RSS MiB   state entries   "
+        "settlement records   store MiB"
+    )
+    for row in rows:
+        print(
+            f"  {row['day']:>3}  {row['seconds']:>8.0f}  {row['cpu_seconds']:>12.0f}  "
+            f"{row['rss_mib']:>8,.0f}  {row['peak_rss_mib']:>13,.0f}  {row['state_entries']:>14,}"
+            f"  {row['settlement_records']:>19,}  {row['store_mib']:>10,.0f}"
+        )
+    if len(rows) > 1:
+        change = 100 * (last["rss_mib"] - first["rss_mib"]) / first["rss_mib"]
+        print(f"resident memory after day {last['day']} against day 1: {change:+.1f} %")
     return 0

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kwhledger.args import positive_int
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
@@ -32,6 +34,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--export", type=Path, metavar="FILE", help="write the chain as a CBOR sequence and stop"
     )
+    parser.add_argument(
+        "--blocks",
+        type=positive_int,
+        metavar="N",
+        help="replay only the first N blocks (a long chain's rates, measured on a prefix)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable summary")
     parser.set_defaults(run=run)
 
@@ -53,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"... {message}", file=sys.stderr, flush=True)
 
     try:
-        result = replay(chain, with_reference=not args.no_reference, progress=progress)
+        result = replay(
+            chain,
+            with_reference=not args.no_reference,
+            progress=progress,
+            max_blocks=args.blocks,
+        )
     except ValueError as problem:
         print(f"replay: {problem}", file=sys.stderr)
         return 2
@@ -66,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
             "blocks": result.blocks,
             "transactions": result.transactions,
             "roots_checked": result.roots_checked,
+            "settlement_roots_checked": result.settlement_roots_checked,
+            "settlement_records": result.settlement_records,
+            "stored_settlements_checked": result.stored_settlements_checked,
             "receipts_checked": result.receipts_checked,
             "receipts_not_in_blocks": result.receipts_not_in_blocks,
             "spec_seconds": result.spec_seconds,
@@ -79,15 +95,23 @@ def run(args: argparse.Namespace) -> int:
                 "summary": divergence.summary(),
             },
             "reference_disagrees": result.reference_disagrees,
+            "notes": result.notes,
         }
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 1 if failed else 0
     print(f"chain: {result.source} ({chain.count} blocks)")
+    for note in result.notes:
+        print(f"note: {note}")
     print(
         f"spec:  {result.blocks} blocks, {result.transactions:,} transactions, "
         f"{result.roots_checked} state roots equal, {result.receipts_checked:,} receipts equal "
         f"({result.receipts_not_in_blocks:,} receipts of transactions left out of blocks)"
+    )
+    print(
+        f"       {result.settlement_roots_checked} settlement roots equal "
+        f"({result.settlement_records:,} settlement records; the records the store kept give "
+        f"the same root for {result.stored_settlements_checked} blocks)"
     )
     if rates["spec_blocks_per_second"] is not None:
         print(
@@ -120,5 +144,8 @@ def run(args: argparse.Namespace) -> int:
             f"{result.reference_disagrees}"
         )
         return 1
-    print(f"replay: OK, every one of {result.roots_checked} state roots equal")
+    print(
+        f"replay: OK, every one of {result.roots_checked} state roots and "
+        f"{result.settlement_roots_checked} settlement roots equal"
+    )
     return 0

@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
     check.add_argument(
         "--full",
         action="store_true",
-        help="also check every stored block: checksum, header chain, transaction root, index",
+        help="also check every stored block: checksum, header chain, transaction root, "
+        "settlement records against the settlement root, transaction index",
     )
     check.set_defaults(run=run_check)
     backup = actions.add_parser(

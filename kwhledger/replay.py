@@ -9,7 +9,10 @@ A chain is its genesis state and its blocks, read from either
   every item is a block. ``export_sequence`` writes one from a store.
 
 Every block goes through ``spec.blocks.apply_block``, which checks its header, its quorum, every
-transaction and the state root its header commits to (BLK-10). Where the store kept receipts, the
+transaction, the state root its header commits to (BLK-10) and its settlement root (BLK-15, the
+Merkle root of the records of the slots its clock advance settled). Where the store kept the
+settlement records the node emitted, they must give the same root; the reference node's own
+settlement root is compared too. Where the store kept receipts, the
 transactions the node reported accepted must be exactly the block's, in order. The first block
 the spec rejects, or whose receipts differ, is a *divergence*: it is reported with the block's
 height, the rule that rejected the block and, when one transaction is to blame, that
@@ -38,6 +41,7 @@ from spec.cbor import decode
 from spec.clearing import advance_clock
 from spec.errors import Rejected
 from spec.rules import RULES_BY_ID
+from spec.settlement import settlement_root as spec_settlement_root
 from spec.state import State, Table, decode_state, encode_state
 from spec.transactions import apply_transaction, tx_id
 from spec.units import Height
@@ -55,6 +59,8 @@ class ChainBlock:
     data: bytes
     receipts: list[StoredReceipt] | None
     """What the node stored for the block (accepted and rejected tries), if it stored anything."""
+    settlement: list[bytes] | None = None
+    """The settlement records the node stored for the block, if it stored them."""
 
 
 @dataclass
@@ -93,12 +99,14 @@ def _sqlite_chain(path: Path) -> Chain:
 
     def blocks() -> Iterator[ChainBlock]:
         query = (
-            "SELECT b.height, b.data, r.data FROM blocks b LEFT JOIN receipts r "
-            "ON r.height = b.height ORDER BY b.height"
+            "SELECT b.height, b.data, r.data, s.data FROM blocks b LEFT JOIN receipts r "
+            "ON r.height = b.height LEFT JOIN settlements s ON s.height = b.height "
+            "ORDER BY b.height"
         )
-        for height, data, receipts in db.execute(query):
+        for height, data, receipts, settlement in db.execute(query):
             stored = None if receipts is None else _stored_receipts(bytes(receipts))
-            yield ChainBlock(int(height), bytes(data), stored)
+            records = None if settlement is None else list(cbor2.loads(bytes(settlement)))
+            yield ChainBlock(int(height), bytes(data), stored, records)
 
     def final_state() -> dict[int, Any]:
         tables: dict[int, list[tuple[bytes, Any]]] = {int(t): [] for t in Table}
@@ -193,6 +201,12 @@ class ReplayResult:
     blocks: int = 0
     transactions: int = 0
     roots_checked: int = 0
+    settlement_roots_checked: int = 0
+    """Blocks whose settlement root the spec checked (BLK-15) and the reference node (and the
+    store's records, where it kept them) gave alike."""
+    settlement_records: int = 0
+    stored_settlements_checked: int = 0
+    """Blocks whose stored settlement records gave the header's settlement root."""
     receipts_checked: int = 0
     receipts_not_in_blocks: int = 0
     """Receipts of transactions the node tried and left out: not in the chain, not re-checkable."""
@@ -221,9 +235,11 @@ def replay(
     with_reference: bool = True,
     progress: Callable[[str], None] = lambda _: None,
     progress_every_s: float = 2.0,
+    max_blocks: int | None = None,
 ) -> ReplayResult:
     """Re-execute ``chain`` through the spec (and the reference node), stopping at the first
-    divergence. ``ValueError`` if its genesis state is not a valid state."""
+    divergence, or after ``max_blocks`` blocks. ``ValueError`` if its genesis state is not a
+    valid state."""
     result = ReplayResult(chain.source)
     try:
         state = decode_state(decode(chain.genesis, max_size=MAX_STATE_BYTES))
@@ -234,6 +250,9 @@ def replay(
         result.reference_seconds = 0.0
     last_report = time.monotonic()
     for block in chain.blocks():
+        if max_blocks is not None and result.blocks >= max_blocks:
+            result.notes.append(f"stopped after {max_blocks} blocks (--blocks)")
+            break
         started = time.perf_counter()
         after, receipt = apply_block(state, block.data)
         result.spec_seconds += time.perf_counter() - started
@@ -259,20 +278,54 @@ def replay(
             result.receipts_not_in_blocks += sum(1 for r in block.receipts if r[1] != 0)
         if with_reference and reference_after is None and result.reference_disagrees is None:
             result.reference_disagrees = f"block {block.height}: the node rejects it"
+        expected = spec_settlement_root(receipt.settlement)
+        if (
+            reference_after is not None
+            and reference_after.settlement_root() != expected
+            and result.reference_disagrees is None
+        ):
+            result.reference_disagrees = f"block {block.height}: another settlement root"
+        if block.settlement is not None and _records_root(block.settlement) != expected:
+            result.divergence = Divergence(
+                block.height,
+                None,
+                "the settlement records the store kept do not give the block's settlement root",
+            )
+            return result
+        if block.settlement is not None:
+            result.stored_settlements_checked += 1
         state = after
         result.blocks += 1
         result.roots_checked += 1
+        result.settlement_roots_checked += 1
+        result.settlement_records += len(receipt.settlement)
         result.transactions += len(receipt.receipts)
         now = time.monotonic()
         if now - last_report >= progress_every_s:
             last_report = now
             rate = result.blocks / result.spec_seconds if result.spec_seconds else 0.0
             share = 100 * result.blocks / chain.count if chain.count else 100.0
+            rates = result.rates()
+            ratio = rates["spec_to_reference"]
             progress(
                 f"block {block.height} of {chain.count} ({share:.0f} %), "
                 f"{result.transactions:,} transactions, spec {rate:,.1f} blocks/s"
+                + (
+                    f", reference {rates['reference_blocks_per_second']:,.1f} blocks/s, "
+                    f"spec / reference so far {ratio:.3f}; every root equal so far"
+                    if ratio
+                    else ""
+                )
             )
     return result
+
+
+def _records_root(records: list[bytes]) -> bytes:
+    """The settlement root of stored record encodings (SET-03: the Merkle root over the tagged
+    hashes of the encodings)."""
+    from spec.crypto import TAG_SETTLEMENT_RECORD, merkle_root, tagged_hash
+
+    return merkle_root([tagged_hash(TAG_SETTLEMENT_RECORD, r) for r in records])
 
 
 def _reference_genesis(genesis: bytes) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 import z3
 
@@ -576,6 +577,28 @@ class StateInvariant:
     rule_id: str
     title: str
     holds: Callable[[Ledger, Points], Term]
+
+
+PRUNED_INVARIANT: Final = "INV-24"
+"""Proved by its own obligations (``proofs/obligations.py``: every transition, and the clock
+advance with its pruning step), not with the other state invariants."""
+
+
+def inv24(s: Ledger, p: Points) -> Term:
+    """INV-24: no reading, lot, order or market of a slot whose trading close is at or before
+    the time (spec.invariants.check_state, INV-24; demand rows are outside the model)."""
+    parts = []
+    for k in p.readings:
+        stale = trading_close(s, k[1]) <= s.time
+        parts.append(z3.Implies(stale, z3.Not(get(s.reading_exists, *k))))
+        parts.append(z3.Implies(stale, z3.Not(get(s.lot_exists, *k))))
+    for x in p.orders:
+        o = read_order(s, x)
+        parts.append(z3.Implies(trading_close(s, o.slot) <= s.time, z3.Not(o.exists)))
+    for k in p.markets:
+        stale = trading_close(s, k[1]) <= s.time
+        parts.append(z3.Implies(stale, z3.Not(get(s.market_exists, *k))))
+    return _all(parts)
 
 
 STATE_INVARIANTS: tuple[StateInvariant, ...] = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
@@ -25,6 +25,7 @@ from proofs import auction, block_time, model
 from proofs.transitions import (
     attest,
     clearing,
+    clock,
     correct_reading,
     place_bid,
     register_node,
@@ -495,6 +496,35 @@ VALIDATOR_MUTANTS: tuple[Mutant, ...] = (
 )
 
 MUTANTS = MUTANTS + VALIDATOR_MUTANTS
+
+
+def _prune_forgetting_orders() -> list[Patch]:
+    original = clock.prune
+
+    def prune(s: model.Ledger, now: Any) -> model.Ledger:
+        pruned = original(s, now)
+        return replace(pruned, order_exists=s.order_exists)
+
+    return [(clock, "prune", prune)]
+
+
+MUTANTS = (
+    *MUTANTS,
+    Mutant(
+        "prune-forgets-orders",
+        "pruning removes a closed slot's readings, lots and markets but keeps its orders",
+        "INV-24",
+        ("advance_clock.finish/INV-24",),
+        _prune_forgetting_orders,
+    ),
+    Mutant(
+        "attest-after-window",
+        "attest forgets ATT-05, so a reading of a slot already pruned can be attested again",
+        "INV-24",
+        ("attest/INV-24",),
+        without_check("ATT-05"),
+    ),
+)
 
 BY_NAME = {m.name: m for m in MUTANTS}
 

@@ -34,10 +34,12 @@ import z3
 from proofs import auction, block_time, quorums
 from proofs.invariants import (
     END_BLOCK,
+    PRUNED_INVARIANT,
     STATE_INVARIANTS,
     STEP_INVARIANTS,
     Actor,
     all_state_invariants,
+    inv24,
 )
 from proofs.model import (
     ASK,
@@ -551,6 +553,46 @@ for _kind, _make in SETTINGS.items():
             functools.partial(step_obligation, _kind, _make, _sinv.rule_id),
         )
 _register("bounds/balance", balance_bound)
+
+
+def pruned_obligation(kind: str, make: Callable[[], Setting]) -> Obligation:
+    """INV-24 across one transition: no reading, lot, order or market of a slot whose trading
+    closed is in the post-state. For the end of a clock advance the goal is stated after the
+    pruning step (PRN-01, PRN-02: ``clock.prune`` at the new time); every other transition keeps
+    the time and must create rows of open slots only, which is what keeps a pruned slot from
+    being attested, offered or bid for again."""
+    st = setting(kind, make)
+    post = clock.prune(st.post, st.post.time) if kind == "advance_clock.finish" else st.post
+    rules = (PRUNED_INVARIANT, *st.rules)
+    if kind == "advance_clock.finish":
+        rules = (*rules, "PRN-01", "PRN-02")
+    return Obligation(
+        name=f"{kind}/{PRUNED_INVARIANT}",
+        rule_ids=rules,
+        about=(PRUNED_INVARIANT,),
+        hypotheses=[*st.hypotheses, inv24(st.pre, st.points)],
+        goal=inv24(post, st.fresh),
+        scope=st.scope,
+        show=_show(st.pre, post, st.points, st.tx),
+    )
+
+
+def pruned_init() -> Obligation:
+    """INV-24 at genesis: no per-slot record at all."""
+    g, facts = genesis()
+    fresh = fresh_points("x")
+    return Obligation(
+        name=f"init/{PRUNED_INVARIANT}",
+        rule_ids=(PRUNED_INVARIANT,),
+        hypotheses=facts,
+        goal=inv24(g, fresh),
+        show=_show(g, None, fresh, {}),
+    )
+
+
+_register(f"init/{PRUNED_INVARIANT}", pruned_init)
+for _kind, _make in SETTINGS.items():
+    _register(f"{_kind}/{PRUNED_INVARIANT}", functools.partial(pruned_obligation, _kind, _make))
 
 
 def aliasing_obligation(name: str, kind: str, case: Callable[[Setting], Term]) -> Obligation:

@@ -80,6 +80,45 @@ OUTSIDE_MODEL: Final[tuple[tuple[str, str], ...]] = (
         "first slot of every replacement it registers.",
     ),
     (
+        "PRN-01",
+        "The model prunes at the end of a clock advance (proofs/transitions/clock.py, prune) for "
+        "INV-24 only, proved for every transition and the advance (obligations */INV-24); which "
+        "slots are due and their ascending order are covered by tests/test_spec_pruning.py and "
+        "the settlement vectors, whose post-state roots and settlement roots run against two "
+        "implementations.",
+    ),
+    (
+        "PRN-02",
+        "The model clears the exists flags of a pruned slot's readings, lots, orders and markets "
+        "(INV-24); demand rows have no flag in the model, and that nothing else changes is a "
+        "statement about whole states. Covered by tests/test_spec_pruning.py (the pruned state "
+        "equals the cleared state without the slot's rows), check_state after every step of "
+        "tests/test_spec_stateful.py and the settlement vectors.",
+    ),
+    (
+        "SET-",
+        "Settlement records, their leaves, root and inclusion proofs are bytes and hashes, "
+        "outside the model. Covered by tests/test_spec_settlement.py (the worked example of "
+        "RULEBOOK 9.10, every audit path of trees of 1 to 17 leaves), tests/test_cddl.py and "
+        "the settlement root every tick and block step of a vector pins.",
+    ),
+    (
+        "INV-22",
+        "Stated over the settlement records a clock advance emits, which the model does not "
+        "build; it follows from INV-01 and INV-03 (proved) at the state the records are made "
+        "from. Checked by spec.invariants.check_settlement after every clock advance of "
+        "tests/test_spec_stateful.py and of every conformance vector as it is generated, and "
+        "by the seeded bug settlement-expires-only-unsold (tests/spec_mutants.py).",
+    ),
+    (
+        "INV-23",
+        "Stated over the settlement records, which the model does not build; it follows from "
+        "INV-09 and CLR-06 (proved) at the cleared state the records are made from. Checked by "
+        "spec.invariants.check_settlement after every clock advance of "
+        "tests/test_spec_stateful.py and of every conformance vector as it is generated, and "
+        "by tests/test_spec_pruning.py on corrupted records.",
+    ),
+    (
         "INV-15",
         "Determinism across implementations is a property of code, not of one transition: it "
         "is NOT proved. Covered by the vectors, which fix every output byte and state root and "

@@ -16,6 +16,11 @@ from reference.cbor import decode_strict, encode
 from reference.errors import Rejected
 from reference.ledger import Ledger, decode_state, encode_state
 from reference.lthash import LtHash
+from reference.settlement import records_root
+
+EMPTY_SETTLEMENT_ROOT: Final = records_root([])
+SETTLING_KINDS: Final = ("block", "tick")
+"""The steps that advance the clock, and so report the settlement root of what they pruned."""
 
 NAME: Final = "kwhledger-reference"
 VERSION: Final = "0.3.0"
@@ -39,27 +44,32 @@ def load_state(data: bytes) -> Ledger:
 
 
 def apply_step(ledger: Ledger, kind: str, data: bytes | None, time: int | None) -> tuple[Any, ...]:
-    """One step: (code, rule id, root after, block receipt or None)."""
+    """One step: (code, rule id, root after, block receipt or None, settlement root or None).
+
+    A block or tick reports the settlement root of what its clock advance settled (the empty
+    root when it settled nothing or was rejected); a transaction reports none."""
     if kind == "tx":
         assert data is not None
         receipt = ledger.apply_tx(data)
-        return receipt.code, receipt.rule_id, ledger.state_root(), None
+        return receipt.code, receipt.rule_id, ledger.state_root(), None, None
     if kind == "block":
         assert data is not None
-        result = ledger.apply_block(data)
+        result = ledger.apply_block(data)  # a rejected block's records are rolled back
         block_receipt = {
             0: result.code,
             1: result.rule_id,
             2: [{0: r.tx_id, 1: r.code, 2: r.rule_id} for r in result.receipts],
         }
-        return result.code, result.rule_id, ledger.state_root(), block_receipt
+        settled = ledger.settlement_root()
+        return result.code, result.rule_id, ledger.state_root(), block_receipt, settled
     if kind != "tick" or time is None:
         raise ValueError(f"unknown step {kind!r}")
+    ledger.settlement = []
     try:
         ledger.advance_clock(time)
     except Rejected as rejection:
-        return rejection.code, rejection.rule_id, ledger.state_root(), None
-    return 0, None, ledger.state_root(), None
+        return rejection.code, rejection.rule_id, ledger.state_root(), None, EMPTY_SETTLEMENT_ROOT
+    return 0, None, ledger.state_root(), None, ledger.settlement_root()
 
 
 class ReferenceImplementation:
@@ -80,12 +90,22 @@ class ReferenceImplementation:
             # Not loaded (FORMAT.md section 3.2): every step reports the rule; the root stays
             # the pre-state's, computed from its rows as they are.
             root = rows_root(decode_strict(pre_state, MAX_STATE_BYTES, max_items=MAX_STATE_ITEMS))
-            refused = tuple(StepResult(rejection.code, rejection.rule_id, root) for _ in steps)
+            refused = tuple(
+                StepResult(
+                    rejection.code,
+                    rejection.rule_id,
+                    root,
+                    settlement_root=EMPTY_SETTLEMENT_ROOT if step.kind in SETTLING_KINDS else None,
+                )
+                for step in steps
+            )
             return VectorResult(refused, root, lambda: pre_state)
         results = []
         for step in steps:
-            code, rule, root, block_receipt = apply_step(ledger, step.kind, step.input, step.time)
-            results.append(StepResult(code, rule, root, block_receipt))
+            code, rule, root, block_receipt, settled = apply_step(
+                ledger, step.kind, step.input, step.time
+            )
+            results.append(StepResult(code, rule, root, block_receipt, settled))
         return VectorResult(tuple(results), ledger.state_root(), lambda: encode_state(ledger))
 
 

@@ -17,6 +17,12 @@ vectors). Design:
   indexes are rebuilt.
 * **Incremental root**: the log also says which entries changed since the root was last
   computed; only those are removed (old encoding) and added (new encoding) to the LtHash sum.
+* **Settlement**: a per-slot index of every record of a slot (its readings' meters, order ids,
+  demand keys, market zones) and a heap of those slots; when the clock passes a slot's trading
+  close, after its markets are cleared, the slot's records leave the tables and the encoded
+  settlement records (``reference/settlement.py``) are appended to ``settlement``, whose Merkle
+  root is the block header's key 7. The state, every index and every cache then hold participants
+  and open slots only, never history.
 """
 
 from __future__ import annotations
@@ -35,6 +41,14 @@ from reference.cbor import encode as cbor_encode
 from reference.cbor import tstr, u, uint_bytes
 from reference.errors import Rejected
 from reference.lthash import TAG_STATE_ENTRY, LtHash, expand, lane_sums, seed_of
+from reference.settlement import (
+    demand_record,
+    lot_record,
+    market_record,
+    order_record,
+    reading_record,
+    records_root,
+)
 from reference.wire import (
     CHAIN_ID_MAX_BYTES,
     COUNTER_MAX,
@@ -243,7 +257,14 @@ class Ledger:
         self.expansion_cache_size = 20_000
         self.shared_ints: dict[int, int] = {}
         """One object per distinct reading or demand value (flyweights: a day of a large village
-        repeats the same few thousand values millions of times)."""
+        repeats the same few thousand values millions of times); emptied when settling leaves it
+        much larger than the tables it serves, so it never grows with history."""
+        self.settlement: list[bytes] = []
+        """The encoded settlement records emitted since ``begin_settlement`` (PRN, SET rules):
+        those of the block being applied or built."""
+        self.pruned_readings: dict[int, int] = {}
+        """Readings settled since the root was last folded: a settled lot's old encoding needs
+        its reading's encumbrance (``_encode_lot``)."""
         self._clear_indexes()
         for key, roles in (accounts or {}).items():
             self.accounts[key] = (roles, 0, 0, key)
@@ -266,6 +287,19 @@ class Ledger:
         """COR-03: how many asks (of any status) name each lot."""
         self.open_slots: dict[int, set[int]] = {}
         self.slot_heap: list[int] = []
+        self.slot_records: dict[int, tuple[list[int], list[int], set[int], set[int]]] = {}
+        """Per slot with records: its readings' meters (lots share their keys), its order ids,
+        its demand keys and its market zones; what settling the slot removes (PRN)."""
+        self.settle_heap: list[int] = []
+        """The slots of ``slot_records``, as a heap."""
+
+    def _slot(self, slot: int) -> tuple[list[int], list[int], set[int], set[int]]:
+        """The records index of ``slot``, made on first use."""
+        entry = self.slot_records.get(slot)
+        if entry is None:
+            entry = self.slot_records[slot] = ([], [], set(), set())
+            heapq.heappush(self.settle_heap, slot)
+        return entry
 
     def _index_account(self, key: bytes, roles: int) -> None:
         if key not in self.account_index:
@@ -291,11 +325,17 @@ class Ledger:
         for mkey, market in self.markets.items():
             if market[0] == OPEN:
                 self._index_open_market(mkey >> 30, mkey & ((1 << 30) - 1))
+            self._slot(mkey & ((1 << 30) - 1))[3].add(mkey >> 30)
+        for reading_key in self.readings:
+            self._slot(reading_key & ((1 << 30) - 1))[0].append(reading_key >> 30)
+        for demand_key in self.demand:
+            self._slot(demand_key & ((1 << 30) - 1))[2].add(demand_key)
         for oid in sorted(self.orders):
             order = self.orders[oid]
             if order[0] == ASK:
                 lot_key = order[4] << 30 | order[3]
                 self.lot_asks[lot_key] = self.lot_asks.get(lot_key, 0) + 1
+            self._slot(order[3])[1].append(oid)
             if order[9] == OPEN:
                 mkey = market_key(order[2], order[3])
                 self.market_orders.setdefault(mkey, {})[oid] = None
@@ -326,8 +366,10 @@ class Ledger:
         )
 
     def checkpoint(self) -> None:
-        """Make the current state the one ``rollback`` returns to, and forget the undo log."""
+        """Make the current state the one ``rollback`` returns to, and forget the undo log (and
+        the settlement records emitted so far: a node stores them before this)."""
         self._fold_root()
+        self.settlement = []
         self.log = []
         self.root_pos = 0
         self._snapshot = self._take_snapshot()
@@ -355,6 +397,8 @@ class Ledger:
         ) = self._snapshot
         self.lthash = lthash.copy()
         self.expansions = {}
+        self.settlement = []
+        self.pruned_readings = {}
         self.ledger_entries = list(entries)
         self.log = []
         self.root_pos = 0
@@ -419,7 +463,8 @@ class Ledger:
 
     def _encode_lot(self, key: Any, v: Any) -> bytes:
         meter = self.meters[key >> 30]
-        enc = (self.readings[key] >> 80) & 3
+        reading = self.readings.get(key)
+        enc = ((self.pruned_readings[key] if reading is None else reading) >> 80) & 3
         return b"".join(
             (
                 b"\xaa\x00\x58\x20",
@@ -667,6 +712,7 @@ class Ledger:
             rows = expand(seeds)
             lthash.add_rows(rows)
             self._remember(added, rows)
+        self.pruned_readings.clear()
 
     def _remember(self, added: list[tuple[tuple[int, Any], Any]], rows: Any) -> None:
         """Keep the newest expansions in the memo, dropping the oldest past its bound.
@@ -999,6 +1045,7 @@ class Ledger:
         for meter_id, slot, exported, imported, encumbrance in readings:
             key = meter_id << 30 | slot
             log.append((T_READINGS, key, _MISSING))
+            self._slot(slot)[0].append(meter_id)
             value = exported | imported << 40 | encumbrance << 80
             recorded[key] = shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
             if exported:
@@ -1011,6 +1058,7 @@ class Ledger:
                     log.append((T_MARKETS, mkey, _MISSING))
                     markets[mkey] = (OPEN, None, 0)
                     self._index_open_market(zone, slot)
+                    self._slot(slot)[3].add(zone)
                 lot_list = self.market_lots.get(mkey)
                 if lot_list is None:
                     self.market_lots[mkey] = [key]
@@ -1019,6 +1067,8 @@ class Ledger:
         for demand_key, total in imports.items():
             old = demand.get(demand_key)
             log.append((T_DEMAND, demand_key, _MISSING if old is None else old))
+            if old is None:
+                self._slot(demand_key & 0x3FFFFFFF)[2].add(demand_key)
             claimed = 0 if old is None else old >> 40
             value = total | claimed << 40
             demand[demand_key] = (
@@ -1035,6 +1085,8 @@ class Ledger:
         shared = self.shared_ints
         value = exported | imported << 40 | encumbrance << 80
         self.readings[key] = shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
+        records = self._slot(slot)
+        records[0].append(meter_id)
         zone = meter[3]
         mkey = zone << 30 | slot
         if exported:
@@ -1042,9 +1094,11 @@ class Ledger:
             if mkey not in self.markets:
                 self.markets[mkey] = (OPEN, None, 0)
                 self._index_open_market(zone, slot)
+                records[3].add(zone)
             self.market_lots.setdefault(mkey, []).append(key)
         if imported:
             demand_key = self.account_index[meter[0]] << 62 | mkey
+            records[2].add(demand_key)
             value = self.demand.get(demand_key, 0) + imported
             self.demand[demand_key] = (
                 shared.setdefault(value, value) if len(shared) < _SHARED_MAX else value
@@ -1055,10 +1109,13 @@ class Ledger:
         self.log.append((T_ORDERS, oid, _MISSING))
         self.orders[oid] = order
         self.next_order_id = oid + 1
+        records = self._slot(order[3])
+        records[1].append(oid)
         if mkey not in self.markets:
             self.log.append((T_MARKETS, mkey, _MISSING))
             self.markets[mkey] = (OPEN, None, 0)
             self._index_open_market(order[2], order[3])
+            records[3].add(order[2])
         orders = self.market_orders.get(mkey)
         if orders is None:
             self.market_orders[mkey] = {oid: None}
@@ -1296,7 +1353,9 @@ class Ledger:
         self.rebuild_indexes()
 
     def advance_clock(self, now: int) -> None:
-        """Move the clock to ``now``, clearing every market whose trading closed (CLR-01)."""
+        """Move the clock to ``now``, clearing every market whose trading closed (CLR-01), then
+        settling every slot whose trading closed (PRN): its records leave the state and its
+        settlement records are appended to ``settlement``."""
         if now < self.time:
             raise Rejected("BLK-04", f"{now} < {self.time}")
         if now > TIME_MAX:  # a clock beyond its unit is a typed rejection, never an overflow
@@ -1308,7 +1367,90 @@ class Ledger:
             zones = self.open_slots.pop(slot, None)
             for zone in sorted(zones or ()):
                 self.clear_market(zone, slot)
+        settle = self.settle_heap
+        while settle and (settle[0] + 1) * SLOT_SECONDS + close <= now:
+            self.settle_slot(heapq.heappop(settle))
         self.time = now
+
+    def settle_slot(self, slot: int) -> None:
+        """Remove a closed slot's records from the state and emit its settlement records:
+        markets by zone, orders by id, lots by meter, demand by (account, zone), readings by
+        meter (SET)."""
+        meter_ids, order_ids, demand_keys, zones = self.slot_records.pop(slot)
+        out = self.settlement
+        log = self.log
+        markets, orders, lots, demand, readings = (
+            self.markets,
+            self.orders,
+            self.lots,
+            self.demand,
+            self.readings,
+        )
+        # A market's record sums its bids' wheeling fees, so the orders are read first.
+        order_ids.sort()
+        popped = [(oid, orders.pop(oid)) for oid in order_ids]
+        log.extend((T_ORDERS, oid, order) for oid, order in popped)
+        fees: dict[int, int] = {}
+        for _, order in popped:
+            if order[0] == BID:
+                fees[order[2]] = fees.get(order[2], 0) + order[10] * order[7]
+        prices: dict[int, int | None] = {}
+        for zone in sorted(zones):
+            mkey = zone << 30 | slot
+            market = markets.pop(mkey)
+            log.append((T_MARKETS, mkey, market))
+            prices[zone] = market[1]
+            out.append(market_record(zone, slot, market[1], market[2], fees.get(zone, 0)))
+        for oid, order in popped:
+            out.append(order_record(oid, order, prices.get(order[2])))
+        meter_ids.sort()
+        meters = self.meters
+        for meter_id in meter_ids:
+            key = meter_id << 30 | slot
+            lot = lots.pop(key, None)
+            if lot is not None:
+                log.append((T_LOTS, key, lot))
+                out.append(
+                    lot_record(
+                        meter_id,
+                        slot,
+                        meters[meter_id],
+                        (readings[key] >> 80) & 3,
+                        lot & M40,
+                        (lot >> 120) & M40,
+                    )
+                )
+        account_ids = self.account_ids
+        for demand_key in sorted(
+            demand_keys, key=lambda k: (account_ids[k >> 62], (k >> 30) & 0xFFFFFFFF)
+        ):
+            value = demand.pop(demand_key)
+            log.append((T_DEMAND, demand_key, value))
+            out.append(
+                demand_record(
+                    account_ids[demand_key >> 62],
+                    (demand_key >> 30) & 0xFFFFFFFF,
+                    slot,
+                    value & M40,
+                    value >> 40,
+                )
+            )
+        pruned = self.pruned_readings
+        for meter_id in meter_ids:
+            key = meter_id << 30 | slot
+            value = readings.pop(key)
+            log.append((T_READINGS, key, value))
+            pruned[key] = value
+            imported = (value >> 40) & M40
+            encumbrance = (value >> 80) & 3
+            out.append(reading_record(meter_id, slot, value & M40, imported, encumbrance))
+        shared = self.shared_ints
+        if len(shared) > 4096 + 2 * (len(readings) + len(demand)):
+            shared.clear()  # flyweights only: values already stored keep their objects
+
+    def settlement_root(self) -> bytes:
+        """The Merkle root of the settlement records emitted since the last checkpoint."""
+        return records_root(self.settlement)
 
     def clear_market(self, zone: int, slot: int) -> None:
         """CLR-02 .. CLR-08 for one market."""
@@ -1410,7 +1552,7 @@ class Ledger:
     def check_header(self, block: Block) -> bytes:
         """BLK-01 .. BLK-08, BLK-13, TIM-01 and TIM-02 in the rule book's order (BLK-11 is the
         decoder's); the header hash."""
-        chain_id, height, parent, timestamp, root_of_txs, _, proposer = block.header
+        chain_id, height, parent, timestamp, root_of_txs, _, proposer, _ = block.header
         if chain_id != self.chain_id:
             raise Rejected("BLK-01")
         if height != self.height + 1:
@@ -1467,6 +1609,8 @@ class Ledger:
             self.end_block()
             if self.state_root() != block.header[5]:
                 raise Rejected("BLK-10")
+            if self.settlement_root() != block.header[7]:
+                raise Rejected("BLK-15")
         except Rejected as rejection:
             self.rollback()
             return BlockResult(rejection.code, rejection.rule_id, receipts, rejection.detail)
@@ -1509,6 +1653,7 @@ class Ledger:
             merkle_root(included_ids),
             self.state_root(),
             bytes(SigningKey(proposer_seed).verify_key),
+            self.settlement_root(),
         )
         header_hash = blake(TAG_BLOCK_HEADER + header_bytes)
         vote = TAG_BLOCK_VOTE + header_hash + timestamp.to_bytes(8, "big")
@@ -1853,9 +1998,11 @@ def decode_state(value: Any) -> Ledger:
         tables[table] = rows
     if fields[0][3] not in {key for key, _ in tables[T_ACCOUNTS]}:
         raise Rejected("ENC-15", "the fee account is not a registered account")
-    from reference.prestate import check_rows
+    from reference.prestate import check_keys, check_rows, check_unsettled
 
-    check_rows(fields[3], tables, fields[6])
+    check_rows(fields[3], tables)
+    check_unsettled(fields[1], close, tables)
+    check_keys(tables, fields[6])
     return Ledger.from_rows(dict(zip(LEDGER_KEYS, fields, strict=True)), tables, top[9])
 
 

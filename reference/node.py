@@ -44,6 +44,7 @@ from reference.ledger import (
     verify,
 )
 from reference.lthash import LtHash
+from reference.settlement import records_root
 from reference.store import Store, StoreError
 from reference.verifier import Pending, SignatureChecker
 from reference.wire import Tx, decode_block, decode_tx, tx_id
@@ -68,6 +69,8 @@ class Node:
         self.validator_seeds = list(validator_seeds or [])
         self.mempool: dict[bytes, tuple[Tx, bool | None]] = {}
         """Admitted transactions by id, in arrival order, with their signature verdict."""
+        self.last_settlement: list[bytes] = []
+        """The settlement records of the last block committed (also kept in the store)."""
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class Node:
         store's height (the ledger rolls back to its last checkpoint) and the failure propagates.
         ``receipts`` are those of the included transactions, in block order."""
         ledger = self.ledger
+        settlement = ledger.settlement
         upserts: list[tuple[int, bytes, bytes]] = []
         deletes: list[tuple[int, bytes]] = []
         for (table, _), (key, value) in (ledger.store_changes or {}).items():
@@ -230,10 +234,12 @@ class Node:
                 upserts,
                 deletes,
                 ledger.lthash.lanes(),
+                settlement,
             )
         except BaseException:
             ledger.rollback()
             raise
+        self.last_settlement = settlement
         ledger.checkpoint()
 
     def state_root(self) -> bytes:
@@ -316,6 +322,7 @@ def load_ledger(store: Store, verify_root: bool = True) -> Ledger:
             raise StoreError(f"{store.path}: the stored tip is not the hash of block {height}")
         if ledger.state_root() != block.header[5]:
             raise StoreError(f"{store.path}: the state root differs from block {height}'s header")
+        _check_settlement(store, height, block.header[7])
     else:
         genesis = store.meta("genesis")
         assert genesis is not None
@@ -365,6 +372,7 @@ def check_blocks(store: Store) -> None:
         ids = [tx_id(tx) for tx in block.txs]
         if block.header[4] != merkle_root(ids):
             raise StoreError(f"{store.path}: block {height}'s transaction root does not match")
+        _check_settlement(store, height, block.header[7])
         if store.receipts(height) is None:
             raise StoreError(f"{store.path}: block {height} has no receipts")
         expected_index += [
@@ -373,6 +381,9 @@ def check_blocks(store: Store) -> None:
         previous = header_hash
     if (store.meta("tip") or bytes(32)) != previous:
         raise StoreError(f"{store.path}: the stored tip is not the last block's hash")
+    rows = store._sql(lambda: store.db.execute("SELECT count(*) FROM settlements").fetchone()[0])
+    if rows != store.height():  # one row per block, each checked above
+        raise StoreError(f"{store.path}: the settlements table holds rows of no stored block")
     query = "SELECT prefix, height, position FROM transactions"
     index = store._sql(lambda: store.db.execute(query).fetchall())
     if sorted(tuple(row) for row in index) != sorted(expected_index):
@@ -380,6 +391,39 @@ def check_blocks(store: Store) -> None:
     verdict = store._sql(lambda: store.db.execute("PRAGMA quick_check").fetchone()[0])
     if verdict != "ok":
         raise StoreError(f"{store.path}: SQLite quick_check: {verdict}")
+
+
+def settlement_proof(store: Store, height: int, wanted: tuple[Any, ...] | int) -> bytes:
+    """The proof file of one settlement record of block ``height``: the record whose
+    ``record_key`` is ``wanted``, or the record at index ``wanted``. ``LookupError`` (one line)
+    when the block or the record is not there."""
+    from reference.settlement import proof_file, record_key
+
+    data = store.block_data(height)
+    records = store.settlement(height)
+    if data is None or records is None:
+        raise LookupError(f"{store.path} holds no block {height}")
+    if isinstance(wanted, int):
+        if not 0 <= wanted < len(records):
+            raise LookupError(f"block {height} emitted {len(records)} settlement records")
+        index = wanted
+    else:
+        found = [i for i, record in enumerate(records) if record_key(record) == wanted]
+        if not found:
+            raise LookupError(f"block {height} settled no such record")
+        index = found[0]
+    return proof_file(decode_block(data).header_bytes, records, index)
+
+
+def _check_settlement(store: Store, height: int, settlement_root: bytes) -> None:
+    """Block ``height``'s stored settlement records give its header's settlement root."""
+    records = store.settlement(height)
+    if records is None:
+        raise StoreError(f"{store.path}: block {height} has no settlement records")
+    if records_root(records) != settlement_root:
+        raise StoreError(
+            f"{store.path}: block {height}'s settlement records do not give its settlement root"
+        )
 
 
 def replay(store: Store) -> Ledger:

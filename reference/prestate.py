@@ -1,4 +1,4 @@
-"""Pre-state consistency (PRE-01 .. PRE-09, PRE-11) of the reference node, on the parsed rows of a
+"""Pre-state consistency (PRE-01 .. PRE-11) of the reference node, on the parsed rows of a
 state.
 
 Checked before the rows become a ``Ledger`` (whose packed indexes assume them), rule by rule in
@@ -16,9 +16,9 @@ Rows = list[tuple[Any, Any]]
 ASK, OPEN = 0, 0
 
 
-def check_rows(next_order_id: int, tables: dict[int, Rows], pending_key: Any = None) -> None:
-    """Raise the first PRE rule the rows break; ``tables`` by table number, rows in order;
-    ``pending_key`` is the ledger's (height, validator, previous key) or None."""
+def check_rows(next_order_id: int, tables: dict[int, Rows]) -> None:
+    """Raise the first of PRE-01 .. PRE-09 the rows break; ``tables`` by table number, rows in
+    order."""
     accounts = {key for key, _ in tables[1]}
     nodes = dict(tables[2])
     meters = dict(tables[3])
@@ -68,6 +68,26 @@ def check_rows(next_order_id: int, tables: dict[int, Rows], pending_key: Any = N
     for (account, zone, slot), _ in tables[6]:
         if account not in accounts:
             raise Rejected("PRE-09", f"demand in zone {zone} slot {slot}")
+
+
+def check_unsettled(now: int, trading_close_s: int, tables: dict[int, Rows]) -> None:
+    """PRE-10: no record of a slot whose trading closed at or before ``now`` (settling removes
+    them at the clock advance that passes the close). Tables in the state encoding's order."""
+
+    def settled(slot: int) -> bool:
+        return (slot + 1) * 1800 + trading_close_s <= now
+
+    for table in (4, 5, 6, 7, 8):
+        for key, record in tables[table]:
+            slot = record[3] if table == 7 else key[-1]
+            if settled(slot):
+                raise Rejected("PRE-10", f"table {table}: a record of settled slot {slot}")
+
+
+def check_keys(tables: dict[int, Rows], pending_key: Any = None) -> None:
+    """PRE-11: no key signs for two accounts or for another account's id; ``pending_key`` is the
+    ledger's (height, validator, previous key) or None."""
+    accounts = {key for key, _ in tables[1]}
     holders: set[bytes] = set()
     for account_id, (_, _, _, key) in tables[1]:
         if key in holders or (key != account_id and key in accounts):

@@ -5,8 +5,11 @@ as an integer, height, position: an index into the blocks, which hold the bytes;
 the id of each candidate, so two ids that share a prefix are told apart), ``receipts`` (per
 block, the CBOR array of the receipts of every transaction the node tried when it made or applied
 the block, accepted or not),
-``entries`` (the state: one row per state entry, its canonical key and value encodings) and
-``meta`` (genesis encoding, tip hash, LtHash lanes).
+``entries`` (the state: one row per state entry, its canonical key and value encodings),
+``settlements`` (per block, the settlement records it emitted, in emission order, as a CBOR array
+of byte strings: the state forgets a settled slot, the store keeps what it became, so the node
+can serve inclusion proofs against the header's ``settlement_root``) and ``meta`` (genesis
+encoding, tip hash, LtHash lanes).
 
 Why an entry table rather than a snapshot per block: a block rewrites only the entries it touched,
 so the write cost per block follows the block, not the state; the rows are exactly the encodings
@@ -15,7 +18,8 @@ replaying history. Committing block, transactions, receipts, changed entries and
 SQLite transaction (WAL journal, ``synchronous=FULL``) makes a block all-or-nothing on disk: a kill
 at any moment leaves the previous block or the new one, never a mixture.
 
-A store refuses to lie. Every row of ``meta``, ``blocks``, ``receipts`` and ``entries`` carries a
+A store refuses to lie. Every row of ``meta``, ``blocks``, ``receipts``, ``settlements`` and
+``entries`` carries a
 checksum of its content and its key (BLAKE2b, 16 bytes), checked whenever the row is read, so a
 row edited or damaged on disk is refused rather than used. After every commit the store writes
 its tip (height and header hash) to a small witness file beside it (``FILE.tip``): a database
@@ -24,7 +28,8 @@ put in its place) and is refused. A 0-byte file is refused, never taken for a ne
 refusal is a ``StoreError`` with a one-line message; SQLite's own complaints about a damaged file
 become one too. ``check`` (and ``kwhledger store check``) runs the checks of an opening;
 ``check_full`` (``--full``) also checks every stored block: its checksum, the header chain, the
-transaction roots and the transaction index. ``backup`` copies a live store through SQLite's
+transaction roots, the settlement records against each header's settlement root, and the
+transaction index. ``backup`` copies a live store through SQLite's
 backup API.
 """
 
@@ -50,6 +55,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     prefix INTEGER NOT NULL, height INTEGER NOT NULL, position INTEGER NOT NULL,
     PRIMARY KEY (prefix, height, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipts (
+    height INTEGER PRIMARY KEY, data BLOB NOT NULL, sum BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS settlements (
     height INTEGER PRIMARY KEY, data BLOB NOT NULL, sum BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     tbl INTEGER NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, sum BLOB NOT NULL,
@@ -210,10 +217,13 @@ class Store:
         upserts: list[tuple[int, bytes, bytes]],
         deletes: list[tuple[int, bytes]],
         lanes: bytes,
+        settlement: list[bytes] | None = None,
     ) -> None:
         """Everything a block changes, atomically: ``upserts`` are entries written (table, key,
-        value encodings), ``deletes`` entries removed (table, key). On any failure, the COMMIT
-        itself included, nothing is written and the exception propagates."""
+        value encodings), ``deletes`` entries removed (table, key), ``settlement`` the encoded
+        settlement records the block emitted. On any failure, the COMMIT itself included,
+        nothing is written and the exception propagates."""
+        records = encode_records(settlement or [])
         db = self.db
         pause = self.commit_pause_s
         db.execute("BEGIN IMMEDIATE")
@@ -232,6 +242,10 @@ class Store:
             db.execute(
                 "INSERT INTO receipts (height, data, sum) VALUES (?, ?, ?)",
                 (height, receipts, row_sum(height, receipts)),
+            )
+            db.execute(
+                "INSERT INTO settlements (height, data, sum) VALUES (?, ?, ?)",
+                (height, records, row_sum("settlement", height, records)),
             )
             upserts.sort()
             db.executemany(
@@ -305,6 +319,36 @@ class Store:
             raise StoreError(f"{self.path}: receipts of block {height} fail their checksum")
         return bytes(row[0])
 
+    def settlement(self, height: int) -> list[bytes] | None:
+        """The settlement records block ``height`` emitted (checked against the row checksum),
+        or None if the store has no row for it."""
+        row = self._sql(
+            lambda: self.db.execute(
+                "SELECT data, sum FROM settlements WHERE height = ?", (height,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        data = bytes(row[0])
+        if row_sum("settlement", height, data) != bytes(row[1]):
+            raise StoreError(
+                f"{self.path}: settlement records of block {height} fail their checksum"
+            )
+        try:
+            return decode_records(data)
+        except ValueError as problem:
+            raise StoreError(
+                f"{self.path}: settlement records of block {height} do not parse ({problem})"
+            ) from None
+
+    def settlements(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Every block's settlement records in height order, each row checked."""
+        query = "SELECT height FROM settlements ORDER BY height"
+        for (height,) in self._sql(lambda: self.db.execute(query).fetchall()):
+            records = self.settlement(int(height))
+            assert records is not None
+            yield int(height), records
+
     def transaction_height(self, tx_id: bytes) -> int | None:
         """The height of the block holding a transaction, if one does."""
         rows = self.db.execute(
@@ -319,7 +363,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         out: dict[str, Any] = {}
-        for table in ("blocks", "transactions", "receipts", "entries"):
+        for table in ("blocks", "transactions", "receipts", "settlements", "entries"):
             out[table] = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         return out
 
@@ -350,6 +394,29 @@ class Store:
             copy.close()
         tip = self.meta("tip")
         write_witness(target, self.height(), tip if tip is not None else bytes(32))
+
+
+def encode_records(records: list[bytes]) -> bytes:
+    """A CBOR array of byte strings (each an encoded settlement record)."""
+    from reference.cbor import bstr, uint_bytes
+
+    return uint_bytes(len(records), 4) + b"".join(bstr(r) for r in records)
+
+
+def decode_records(data: bytes) -> list[bytes]:
+    """The byte strings of ``encode_records``; ``ValueError`` for anything else."""
+    from reference.cbor import decode_fast, decode_strict
+    from reference.errors import Rejected
+
+    value = decode_fast(data)
+    if value is None:
+        try:
+            value = decode_strict(data, len(data) + 1, max_items=len(data) + 1)
+        except Rejected as rejection:
+            raise ValueError(str(rejection)) from None
+    if not isinstance(value, list) or not all(isinstance(r, bytes) for r in value):
+        raise ValueError("not an array of byte strings")
+    return list(value)
 
 
 def _meta_row(name: str, value: bytes) -> tuple[str, bytes, bytes]:

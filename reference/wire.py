@@ -101,6 +101,7 @@ HEADER: Final = (
     ("b", 32),
     ("b", 32),
     KEY32,
+    ("b", 32),
 )
 BLOCK: Final = (
     ("m", HEADER),
@@ -526,12 +527,13 @@ def encode_header(
     tx_root: bytes,
     state_root: bytes,
     proposer: bytes,
+    settlement_root: bytes,
 ) -> bytes:
     from reference.cbor import tstr
 
     return b"".join(
         (
-            b"\xa7\x00",
+            b"\xa8\x00",
             tstr(chain_id),
             b"\x01",
             u(height),
@@ -545,6 +547,8 @@ def encode_header(
             state_root,
             b"\x06\x58\x20",
             proposer,
+            b"\x07\x58\x20",
+            settlement_root,
         )
     )
 

@@ -5,7 +5,7 @@ A block is a CBOR map::
     {0: header, 1: [transaction bytes, ...], 2: [[validator id, time, signature], ...]}
 
     header = {0: chain_id, 1: height, 2: parent hash, 3: timestamp, 4: tx root,
-              5: state root, 6: proposer}
+              5: state root, 6: proposer, 7: settlement root}
 
 The header hash is BLAKE2b-256 under the block-header tag; each validator signs the header hash
 and its own clock's time under the block-vote tag, and the header's timestamp must lie near the
@@ -13,8 +13,9 @@ median of those times (TIM-02). A block is identified by its header hash (BLK-14
 header with another valid set of votes is the same block. ``apply_block`` checks the header, the
 quorum and the time, advances
 the clock to the block's timestamp (clearing every market that closed, CLR-01), applies the
-transactions in order, and finally compares the state root. Any broken rule rejects the whole
-block and leaves the state as it was.
+transactions in order, and finally compares the state root and the settlement root (the Merkle
+root of the records of the slots the clock advance pruned, BLK-15). Any broken rule rejects the
+whole block and leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Final
 
 from spec import wire
 from spec.cbor import CborKey, CborValue, decode, encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock_settling
 from spec.crypto import (
     HASH_BYTES,
     PUBLIC_KEY_BYTES,
@@ -40,6 +41,7 @@ from spec.crypto import (
 from spec.errors import Rejected, require
 from spec.keys import vote_key
 from spec.rules import implements
+from spec.settlement import SettlementRecord, settlement_root
 from spec.state import CHAIN_ID_MAX_BYTES, State, state_root
 from spec.time import check_block_jump, check_vote_time
 from spec.transactions import MAX_TX_BYTES, Receipt, apply_transaction, tx_id
@@ -68,6 +70,8 @@ class Header:
     tx_root: bytes
     state_root: bytes
     proposer: bytes
+    settlement_root: bytes
+    """The Merkle root of the block's settlement records (SET-03, BLK-15)."""
 
     def to_cbor(self) -> dict[CborKey, CborValue]:
         return {
@@ -78,6 +82,7 @@ class Header:
             4: self.tx_root,
             5: self.state_root,
             6: self.proposer,
+            7: self.settlement_root,
         }
 
     def hash(self) -> bytes:
@@ -115,6 +120,9 @@ class BlockReceipt:
     receipts: tuple[Receipt, ...] = ()
     """Per-transaction receipts; for a BLK-09 rejection, up to and including the failed one."""
     detail: str = ""
+    settlement: tuple[SettlementRecord, ...] = ()
+    """The settlement records the accepted block emitted (SET-01), for its header's key 7 and
+    for inclusion proofs; empty for a rejected block. Not part of the receipt's wire form."""
 
     @property
     def accepted(self) -> bool:
@@ -133,7 +141,15 @@ _HEADER_FIELDS: Final = (
     wire.Field(4, "tx_root", wire.fixed_bytes(HASH_BYTES)),
     wire.Field(5, "state_root", wire.fixed_bytes(HASH_BYTES)),
     wire.Field(6, "proposer", wire.fixed_bytes(PUBLIC_KEY_BYTES)),
+    wire.Field(7, "settlement_root", wire.fixed_bytes(HASH_BYTES)),
 )
+
+
+def parse_header(value: CborValue) -> Header:
+    """A block header from its CBOR map (section 9.4), or ``Rejected`` with an ENC rule."""
+    return Header(**wire.parse_map(value, _HEADER_FIELDS, "header"))
+
+
 _vote_entry = wire.tuple_of(
     wire.fixed_bytes(PUBLIC_KEY_BYTES), wire.uint(Timestamp), wire.fixed_bytes(SIGNATURE_BYTES)
 )
@@ -145,7 +161,7 @@ def _vote(value: CborValue) -> Vote:
 
 
 _BLOCK_FIELDS: Final = (
-    wire.Field(0, "header", lambda v: Header(**wire.parse_map(v, _HEADER_FIELDS, "header"))),
+    wire.Field(0, "header", parse_header),
     wire.Field(
         1, "transactions", wire.BoundedArray(wire.any_bytes(MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11")
     ),
@@ -215,23 +231,26 @@ def check_header(state: State, block: Block) -> None:
 
 @implements("BLK-12", "BLK-14")
 def apply_block(state: State, block_bytes: bytes) -> tuple[State, BlockReceipt]:
-    """Apply a whole block, or nothing of it."""
+    """Apply a whole block, or nothing of it; an accepted block's receipt carries its
+    settlement records."""
     receipts: list[Receipt] = []
     try:
         block = decode_block(block_bytes)
         check_header(state, block)
-        after = advance_clock(state, block.header.timestamp)
+        after, settlement = advance_clock_settling(state, block.header.timestamp)
         for index, tx in enumerate(block.transactions):
             after, receipt = apply_transaction(after, tx)
             receipts.append(receipt)
             require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")
         after = end_block(replace(after, height=block.header.height))
         require(state_root(after) == block.header.state_root, "BLK-10")
+        require(settlement_root(settlement) == block.header.settlement_root, "BLK-15")
     except Rejected as rejection:
         return state, BlockReceipt(
             rejection.code, rejection.rule.id, tuple(receipts), rejection.detail
         )
-    return replace(after, tip_hash=block.header.hash()), BlockReceipt(0, None, tuple(receipts))
+    accepted = BlockReceipt(0, None, tuple(receipts), settlement=settlement)
+    return replace(after, tip_hash=block.header.hash()), accepted
 
 
 def build_block(
@@ -246,7 +265,7 @@ def build_block(
     Every validator votes with the block's timestamp as its clock's time (honest validators
     whose clocks agree). Raises ``Rejected`` if a transaction is rejected.
     """
-    after = advance_clock(state, timestamp)
+    after, settlement = advance_clock_settling(state, timestamp)
     for tx in transactions:
         after, receipt = apply_transaction(after, tx)
         if not receipt.accepted:
@@ -260,6 +279,7 @@ def build_block(
         tx_root=merkle_root([tx_id(tx) for tx in transactions]),
         state_root=state_root(after),
         proposer=public_key_of(proposer_seed),
+        settlement_root=settlement_root(settlement),
     )
     votes = sorted(
         (sign_vote(seed, header, timestamp) for seed in validator_seeds),

@@ -66,7 +66,9 @@ from dataclasses import dataclass, replace
 
 from spec import indexes
 from spec.errors import require
+from spec.pruning import prune
 from spec.rules import implements
+from spec.settlement import SettlementRecord
 from spec.state import (
     Demand,
     Lot,
@@ -263,12 +265,28 @@ def _closing_status(filled: int, quantity: int) -> OrderStatus:
     return OrderStatus.PARTLY_FILLED if filled else OrderStatus.EXPIRED
 
 
-@implements("CLR-01")
 def advance_clock(state: State, now: int) -> State:
-    """Move the ledger's clock to ``now`` and clear every market whose trading has closed."""
+    """Move the ledger's clock to ``now``, clear every market whose trading has closed and prune
+    every slot that is then settled (``advance_clock_settling`` without its settlement)."""
+    return advance_clock_settling(state, now)[0]
+
+
+@implements("PRN-01")
+def advance_clock_settling(state: State, now: int) -> tuple[State, tuple[SettlementRecord, ...]]:
+    """Move the ledger's clock to ``now`` and clear every market whose trading has closed
+    (CLR-01), then prune every slot whose trading has closed (PRN-01); with the settlement
+    records of the pruned slots (SET-01)."""
     require(now >= state.time, "BLK-04", f"{now} < {state.time}")
     # A clock value beyond its unit is a typed rejection, never an overflow (ENC-15).
     require(now <= TIME_MAX_S, "ENC-15", f"{now} > TIME_MAX_S")
+    state, settlement = prune(clear_due_markets(state, now), now)
+    return replace(state, time=Timestamp(now)), settlement
+
+
+@implements("CLR-01")
+def clear_due_markets(state: State, now: int) -> State:
+    """CLR-01: clear every open market whose trading close is at or before ``now``, in ascending
+    (slot, zone) order (the first half of a clock advance; the clock itself is not moved)."""
     due = sorted(
         (slot, zone)
         for zone, slot in indexes.open_markets(state)
@@ -276,4 +294,4 @@ def advance_clock(state: State, now: int) -> State:
     )
     for slot, zone in due:
         state = clear_market(state, zone, slot)
-    return replace(state, time=Timestamp(now))
+    return state

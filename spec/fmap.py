@@ -18,7 +18,7 @@ the tests check that it does for the state root on random states and histories.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
 import immutables
@@ -121,6 +121,15 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         """A copy without ``key`` (which must be present: ``KeyError`` otherwise)."""
         old = self._items[key]
         return self._derive(self._items.delete(key), [(key, old, MISSING)])
+
+    def remove_many(self, keys: Iterable[K]) -> FrozenMap[K, V]:
+        """A copy without any of ``keys`` (each must be present: ``KeyError`` otherwise)."""
+        changes: list[Change] = []
+        items = self._items.mutate()
+        for key in keys:
+            changes.append((key, items[key], MISSING))
+            del items[key]
+        return self._derive(items.finish(), changes)
 
     # --- caches ------------------------------------------------------------------------------
 

@@ -14,7 +14,18 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from spec.fmap import MISSING, Change, FrozenMap
-from spec.state import Account, Lot, Market, MarketStatus, Order, OrderStatus, State
+from spec.state import (
+    Account,
+    AccountId,
+    Demand,
+    Lot,
+    Market,
+    MarketStatus,
+    Order,
+    OrderStatus,
+    Reading,
+    State,
+)
 from spec.units import MeterId, NodeId, OrderId, Slot
 
 K = TypeVar("K")
@@ -101,3 +112,55 @@ def accounts_by_key(state: State) -> FrozenMap[bytes, FrozenMap[bytes, Account]]
     """The accounts grouped by current key: the accounts ``a`` of ``state.accounts`` with
     ``a.key == key`` (one at most, INV-19)."""
     return grouped(state.accounts, "accounts by key", _current_key)
+
+
+# --- Per-slot records (PRN-01, PRN-02) -----------------------------------------------------------
+
+
+def _slot_of_keyed(key: tuple[Any, ...], _: object) -> Slot:
+    return Slot(key[-1])
+
+
+def _slot_of_order(_: OrderId, order: Order) -> Slot:
+    return order.slot
+
+
+def slot_readings(state: State, slot: int) -> FrozenMap[tuple[MeterId, Slot], Reading]:
+    """The readings of ``state.readings`` whose key's slot is ``slot``."""
+    index = grouped(state.readings, "readings by slot", _slot_of_keyed)
+    return index.get(Slot(slot), FrozenMap())
+
+
+def slot_lots(state: State, slot: int) -> FrozenMap[tuple[MeterId, Slot], Lot]:
+    """The lots of ``state.lots`` whose key's slot is ``slot``."""
+    index = grouped(state.lots, "lots by slot", _slot_of_keyed)
+    return index.get(Slot(slot), FrozenMap())
+
+
+def slot_demand(state: State, slot: int) -> FrozenMap[tuple[AccountId, NodeId, Slot], Demand]:
+    """The demand rows of ``state.demand`` whose key's slot is ``slot``."""
+    index = grouped(state.demand, "demand by slot", _slot_of_keyed)
+    return index.get(Slot(slot), FrozenMap())
+
+
+def slot_orders(state: State, slot: int) -> FrozenMap[OrderId, Order]:
+    """The orders ``o`` of ``state.orders`` with ``o.slot == slot``, whatever their status."""
+    index = grouped(state.orders, "orders by slot", _slot_of_order)
+    return index.get(Slot(slot), FrozenMap())
+
+
+def slot_markets(state: State, slot: int) -> FrozenMap[tuple[NodeId, Slot], Market]:
+    """The markets of ``state.markets`` whose key's slot is ``slot``."""
+    index = grouped(state.markets, "markets by slot", _slot_of_keyed)
+    return index.get(Slot(slot), FrozenMap())
+
+
+def slots_with_records(state: State) -> set[Slot]:
+    """Every slot some reading, lot, demand row, order or market of ``state`` belongs to."""
+    slots: set[Slot] = set()
+    slots.update(grouped(state.readings, "readings by slot", _slot_of_keyed))
+    slots.update(grouped(state.lots, "lots by slot", _slot_of_keyed))
+    slots.update(grouped(state.demand, "demand by slot", _slot_of_keyed))
+    slots.update(grouped(state.orders, "orders by slot", _slot_of_order))
+    slots.update(grouped(state.markets, "markets by slot", _slot_of_keyed))
+    return slots

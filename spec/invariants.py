@@ -1,8 +1,9 @@
-"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-19 .. INV-21, INV-25 .. INV-28) as
-executable checks.
+"""The invariants (INV-01 .. INV-14, INV-16, INV-17, INV-19 .. INV-28) as executable checks.
 
 ``check_state`` evaluates every invariant that a single state can show; ``check_step`` the ones
-that relate a state to its successor (nonces, authorization, rejection changes nothing). Tests run
+that relate a state to its successor (nonces, authorization, rejection changes nothing);
+``check_settlement`` the ones that carry conservation across pruning, on the settlement records a
+clock advance emitted (INV-02, INV-05, INV-09, INV-22, INV-23). Tests run
 them after every step, the conformance generator after every vector, the reference node's
 differential tests after every block. A check returns the violations it found; an empty list means
 the state is sound.
@@ -11,6 +12,7 @@ the state is sound.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +22,13 @@ from spec.crypto import is_valid_public_key
 from spec.grid import grid_graph, nearest_substation
 from spec.meter_lifecycle import encumbrance_at, in_service
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
+from spec.settlement import (
+    DemandRecord,
+    LotRecord,
+    MarketRecord,
+    OrderRecord,
+    SettlementRecord,
+)
 from spec.state import (
     MarketStatus,
     NodeKind,
@@ -60,12 +69,14 @@ STATE_INVARIANTS: Final = (
     "INV-19",
     "INV-20",
     "INV-21",
+    "INV-24",
     "INV-25",
     "INV-26",
     "INV-27",
     "INV-28",
 )
 STEP_INVARIANTS: Final = ("INV-11", "INV-12", "INV-16", "INV-17", "INV-19")
+SETTLEMENT_INVARIANTS: Final = ("INV-02", "INV-05", "INV-09", "INV-22", "INV-23")
 
 
 def check_state(state: State) -> list[Violation]:
@@ -329,6 +340,76 @@ def check_state(state: State) -> list[Violation]:
             <= state.height + 1 + ACTIVATION_DELAY
         ):
             fail("INV-17", f"pending change for height {pending.height} at height {state.height}")
+
+    # INV-24: no record of a slot whose trading has closed (it was pruned with its slot).
+    stale = [
+        *(("reading", k, k[1]) for k in state.readings),
+        *(("lot", k, k[1]) for k in state.lots),
+        *(("demand", k, k[2]) for k in state.demand),
+        *(("order", k, o.slot) for k, o in state.orders.items()),
+        *(("market", k, k[1]) for k in state.markets),
+    ]
+    for table, key, slot in sorted(stale, key=repr):
+        if trading_close(state.params, slot) <= state.time:
+            fail("INV-24", f"{table} {key!r} of slot {slot}, closed by {state.time}")
+    return found
+
+
+def check_settlement(records: Sequence[SettlementRecord]) -> list[Violation]:
+    """Every violation of a settlement invariant by the records of one clock advance."""
+    found: list[Violation] = []
+
+    def fail(rule_id: str, message: str) -> None:
+        found.append(Violation(rule_id, message))
+
+    orders = [r for r in records if isinstance(r, OrderRecord)]
+    # INV-22: a settled lot balances, and its sales are its asks' fills.
+    ask_fills: dict[tuple[int, int], int] = defaultdict(int)
+    for o in orders:
+        if o.side is Side.ASK and o.lot_meter is not None:
+            ask_fills[(o.lot_meter, o.slot)] += o.filled_wh
+    sold_per_slot: dict[int, int] = defaultdict(int)
+    for lot in (r for r in records if isinstance(r, LotRecord)):
+        if lot.sold_wh + lot.expired_wh != lot.minted_wh:
+            fail("INV-22", f"lot {lot.meter} slot {lot.slot}: sold + expired != minted")
+        if lot.sold_wh != ask_fills[(lot.meter, lot.slot)]:
+            fail("INV-22", f"lot {lot.meter} slot {lot.slot}: sold != its asks' fills")
+        sold_per_slot[lot.slot] += lot.sold_wh
+    # INV-02, INV-05 on the pruned demand rows.
+    claimed_per_slot: dict[int, int] = defaultdict(int)
+    for demand in (r for r in records if isinstance(r, DemandRecord)):
+        if demand.claimed_wh > demand.imported_wh:
+            fail("INV-05", f"demand of slot {demand.slot}: claimed > imported")
+        claimed_per_slot[demand.slot] += demand.claimed_wh
+    for slot in sorted(set(sold_per_slot) | set(claimed_per_slot)):
+        if sold_per_slot[slot] != claimed_per_slot[slot]:
+            fail(
+                "INV-02",
+                f"settled slot {slot}: sold {sold_per_slot[slot]}, claimed "
+                f"{claimed_per_slot[slot]}",
+            )
+    # INV-23 (and INV-09): a settled market's fills, money and prices.
+    for market in (r for r in records if isinstance(r, MarketRecord)):
+        mine = [o for o in orders if (o.zone, o.slot) == (market.zone, market.slot)]
+        price = market.price or 0
+        for side in (Side.ASK, Side.BID):
+            own = [o for o in mine if o.side is side]
+            if sum(o.filled_wh for o in own) != market.volume_wh:
+                fail("INV-23", f"market {market.zone}/{market.slot}: {side.name} fills != volume")
+            if sum(o.amount_msen for o in own) != market.volume_wh * price:
+                fail("INV-23", f"market {market.zone}/{market.slot}: {side.name} amounts")
+        if market.amount_msen != market.volume_wh * price:
+            fail("INV-23", f"market {market.zone}/{market.slot}: amount != volume x price")
+        bid_fees = sum(o.fee_msen for o in mine if o.side is Side.BID)
+        if bid_fees != market.fees_msen:
+            fail("INV-23", f"market {market.zone}/{market.slot}: fees {market.fees_msen}")
+        if market.volume_wh and market.price is None:
+            fail("INV-09", f"market {market.zone}/{market.slot} traded without a price")
+        for o in mine:
+            if o.filled_wh and o.side is Side.BID and o.limit_price < price:
+                fail("INV-09", f"order {o.order_id}: bid limit below the price")
+            if o.filled_wh and o.side is Side.ASK and o.limit_price > price:
+                fail("INV-09", f"order {o.order_id}: ask limit above the price")
     return found
 
 

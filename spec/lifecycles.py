@@ -23,6 +23,11 @@ Before its market clears a lot can sell nothing (fills happen only in clearing),
 
 Order: its ``status`` field (OPEN, then one of FILLED, PARTLY_FILLED, CANCELLED, EXPIRED).
 
+Lots and orders end in the pseudo-state SETTLED: at the clock advance that clears their market
+they leave the state with their slot (PRN-02), into settlement records. A block or tick that
+clears and prunes is two stages of their life (cleared, then pruned), as a block's transactions
+are.
+
 Nonce: FRESH (0, registered and never sent), ACTIVE (0 < nonce < COUNTER_MAX), EXHAUSTED
 (nonce = COUNTER_MAX: TX-05 rejects every further transaction of the account).
 """
@@ -36,11 +41,14 @@ from typing import Any, Final
 
 import networkx as nx
 
-from spec.state import Account, Lot, Order, OrderStatus, State
+from spec.state import Account, Lot, Order, OrderStatus, State, trading_close
 from spec.units import COUNTER_MAX
 
 ABSENT: Final = "ABSENT"
 """The pseudo-state of a record that does not exist yet."""
+SETTLED: Final = "SETTLED"
+"""The pseudo-state of a record that has left the state with its slot (PRN-02): its content is
+in a settlement record (SET-01), and it never comes back (INV-24)."""
 
 
 class LotState(Enum):
@@ -113,6 +121,12 @@ LOT_LIFECYCLE: Final = _graph(
         (_L.OFFERED.value, _L.EXPIRED.value, "CLR-07"),
         (_L.OFFERED.value, _L.PARTLY_SOLD.value, "CLR-05"),
         (_L.OFFERED.value, _L.SOLD.value, "CLR-05"),
+        (_L.SOLD.value, SETTLED, "PRN-02"),
+        (_L.PARTLY_SOLD.value, SETTLED, "PRN-02"),
+        (_L.EXPIRED.value, SETTLED, "PRN-02"),
+        # A lot no market cleared (none in its zone: a loaded state can hold one) is pruned as
+        # it is, its settlement record expiring all of it (SET-02).
+        (_L.ATTESTED.value, SETTLED, "PRN-02"),
     ],
 )
 """Lot lifecycle; edge attribute ``rule`` names the rule that makes the change."""
@@ -125,9 +139,14 @@ ORDER_LIFECYCLE: Final = _graph(
         (_O.OPEN.name, _O.FILLED.name, "CLR-07"),
         (_O.OPEN.name, _O.PARTLY_FILLED.name, "CLR-07"),
         (_O.OPEN.name, _O.EXPIRED.name, "CLR-07"),
+        (_O.FILLED.name, SETTLED, "PRN-02"),
+        (_O.PARTLY_FILLED.name, SETTLED, "PRN-02"),
+        (_O.EXPIRED.name, SETTLED, "PRN-02"),
+        (_O.CANCELLED.name, SETTLED, "PRN-02"),
     ],
 )
-"""Order lifecycle: open until cancelled or its market clears; every other status is final."""
+"""Order lifecycle: open until cancelled or its market clears; every other status is final
+until the order leaves the state with its slot (SETTLED)."""
 
 NONCE_LIFECYCLE: Final = _graph(
     "nonce",
@@ -176,14 +195,20 @@ def edge_labels() -> list[str]:
 
 
 def _changes(
-    name: str, before: Mapping[Any, Any], after: Mapping[Any, Any], classify: Any, project: Any
+    name: str,
+    before: Mapping[Any, Any],
+    after: Mapping[Any, Any],
+    classify: Any,
+    project: Any,
+    settled: Any = lambda key, record: False,
 ) -> Iterator[Transition]:
     for key in sorted(set(before) | set(after), key=repr):
         old, new = before.get(key), after.get(key)
         if old is not None and new is not None and project(old) == project(new):
             continue
-        if new is None:  # a record deleted (a lot corrected to 0 Wh): a move back to ABSENT
-            yield Transition(name, key, _state_name(classify(old)), ABSENT)
+        if new is None:  # deleted: pruned with its slot (PRN-02), else a lot corrected to 0 Wh
+            gone = SETTLED if settled(key, old) else ABSENT
+            yield Transition(name, key, _state_name(classify(old)), gone)
             continue
         source = ABSENT if old is None else _state_name(classify(old))
         yield Transition(name, key, source, _state_name(classify(new)))
@@ -199,9 +224,22 @@ def observed_transitions(before: State, after: State) -> list[Transition]:
     A lot or an order counts as changed when its record differs; an account only when its nonce
     differs (a balance change is no step of the nonce's life).
     """
+
+    def closed(slot: int) -> bool:
+        return trading_close(after.params, slot) <= after.time
+
     return [
-        *_changes("lot", before.lots, after.lots, classify_lot, lambda lot: lot),
-        *_changes("order", before.orders, after.orders, classify_order, lambda order: order),
+        *_changes(
+            "lot", before.lots, after.lots, classify_lot, lambda lot: lot, lambda k, _: closed(k[1])
+        ),
+        *_changes(
+            "order",
+            before.orders,
+            after.orders,
+            classify_order,
+            lambda order: order,
+            lambda _, order: closed(order.slot),
+        ),
         *_changes("nonce", before.accounts, after.accounts, classify_nonce, lambda a: int(a.nonce)),
     ]
 

@@ -1,4 +1,4 @@
-"""Pre-state consistency (PRE-01 .. PRE-09, PRE-11): what a state must satisfy to be loaded.
+"""Pre-state consistency (PRE-01 .. PRE-11): what a state must satisfy to be loaded at all.
 
 A state reached by transactions satisfies these by construction. A state handed to a node from
 outside (a conformance vector's pre-state, a snapshot) may not, and an implementation that trusted
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from spec.cbor import encode
 from spec.errors import require
-from spec.state import OrderStatus, Role, Side, State
+from spec.state import OrderStatus, Role, Side, State, trading_close
 from spec.units import MeterId, Slot
 
 K = TypeVar("K")
@@ -91,6 +91,20 @@ def check_pre_state(state: State) -> None:
         require(order_id < state.next_order_id, "PRE-08", f"order {order_id}")
     for (account, zone, slot), _ in _in_order(state.demand):
         require(account in accounts, "PRE-09", f"demand of {account.hex()} in {zone}, {slot}")
+    stale_candidates: tuple[tuple[str, list[tuple[object, Slot]]], ...] = (
+        ("reading", [(k, k[1]) for k, _ in _in_order(state.readings)]),
+        ("lot", [(k, k[1]) for k, _ in _in_order(state.lots)]),
+        ("demand row", [(k, k[2]) for k, _ in _in_order(state.demand)]),
+        ("order", [(k, o.slot) for k, o in _in_order(state.orders)]),
+        ("market", [(k, k[1]) for k, _ in _in_order(state.markets)]),
+    )
+    for table, stale_keys in stale_candidates:
+        for stale_key, slot in stale_keys:
+            require(
+                trading_close(state.params, slot) > state.time,
+                "PRE-10",
+                f"{table} {stale_key}: slot {slot} closed at {trading_close(state.params, slot)}",
+            )
     check_keys(state)
 
 

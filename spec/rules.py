@@ -347,6 +347,32 @@ _TABLE: Final = (
      "of the market MUST be closed as filled, partly filled or expired."),
     ("CLR-08", "Claim against demand", P, None, None,
      "A buyer's filled Wh MUST be added to its claimed demand in the market."),
+    ("PRN-01", "When slots are pruned", P, None, None,
+     "When the ledger's clock advances to now, after the due markets are cleared (CLR-01), every "
+     "slot whose trading close slot_end(slot) + trading_close_s is at or before now and that "
+     "still has a reading, lot, demand row, order or market MUST be settled (SET-01) and pruned "
+     "(PRN-02), in ascending slot order, before any later transaction."),
+    ("PRN-02", "What pruning removes", P, None, None,
+     "Pruning a slot MUST remove every reading, lot, demand row, order and market of that slot "
+     "from the state and MUST change no other entry."),
+    ("SET-01", "Settlement records and their order", P, None, None,
+     "A clock advance's settlement MUST be, per pruned slot in ascending order, the slot's market "
+     "records (ascending zone), order records (ascending order id), lot records (ascending "
+     "meter), demand records (ascending (account, zone)) and reading records (ascending meter), "
+     "each made from the record as it is after clearing and before pruning."),
+    ("SET-02", "Settlement record contents", P, None, None,
+     "A settlement record MUST be the CBOR map of RULEBOOK section 9.10, its type at key 0; an "
+     "order's amount MUST be filled x its market's clearing price (0 without a price) and its "
+     "fee filled x its fee rate; a lot's expired MUST be minted - sold; a market's amount MUST be "
+     "volume x price and its fees the sum of its bids' fees."),
+    ("SET-03", "Settlement root", P, None, None,
+     "A settlement record's leaf MUST be BLAKE2b-256 over the settlement-record tag and the "
+     "record's encoding; the settlement root MUST be the Merkle root of section 9.7 over the "
+     "leaves in emission order (the empty root for an empty settlement)."),
+    ("SET-04", "Inclusion proof", P, None, None,
+     "An inclusion proof of record i of n MUST carry the RFC 6962 audit path of leaf i; a "
+     "verifier MUST accept it exactly when the root recomputed from the record, i, n and the "
+     "path equals the settlement root of the block header it names."),
     ("BLK-01", "Chain id", V, 701, "BLOCK_WRONG_CHAIN",
      "A block header MUST carry the ledger's chain id."),
     ("BLK-02", "Next height", V, 702, "BAD_HEIGHT",
@@ -383,6 +409,9 @@ _TABLE: Final = (
      "A block MUST be identified by its header hash alone: blocks with the same header and "
      "different valid signature lists are the same block, and nothing the ledger keeps depends on "
      "which signatures a block carried."),
+    ("BLK-15", "Settlement root", V, 715, "BAD_SETTLEMENT_ROOT",
+     "A block header's settlement root MUST be the settlement root (SET-03) of the records its "
+     "clock advance emitted (SET-01)."),
     ("HSH-01", "State root", P, None, None,
      "The state root MUST be BLAKE2b-256 over a domain tag and the LtHash-16 multiset hash of "
      "the canonical encodings of every state entry."),
@@ -392,14 +421,19 @@ _TABLE: Final = (
     ("INV-01", "Energy conservation per lot", INV, None, None,
      "For every lot, minted = unsold + reserved + sold + expired, all non-negative."),
     ("INV-02", "Energy balance per slot", INV, None, None,
-     "For every slot, the Wh claimed by buyers MUST equal the Wh sold by sellers."),
+     "For every slot of the state, the Wh claimed by buyers MUST equal the Wh sold by sellers; "
+     "for every pruned slot, the claimed Wh of its demand records MUST equal the sold Wh of its "
+     "lot records."),
     ("INV-03", "No double-sell", INV, None, None,
      "For every lot, reserved Wh MUST equal the sum of the quantities of its open asks, and sold "
      "Wh the sum of its asks' fills."),
     ("INV-04", "No double-attestation", INV, None, None,
-     "Every (meter, slot) MUST be attested at most once and MUST have minted at most one lot."),
+     "Every (meter, slot) MUST be attested at most once in the ledger's history and MUST have "
+     "minted at most one lot: its reading is in the state until its slot is pruned, and a pruned "
+     "slot's attestation window has closed (INV-24)."),
     ("INV-05", "No double-claim", INV, None, None,
-     "For every (account, zone, slot), claimed Wh MUST NOT exceed attested imported Wh."),
+     "For every (account, zone, slot), in the state and in every demand record of a settlement, "
+     "claimed Wh MUST NOT exceed attested imported Wh."),
     ("INV-06", "Money conservation", INV, None, None,
      "The sum of all balances and all escrow MUST equal the money outstanding, total deposits "
      "minus total withdrawals."),
@@ -450,6 +484,18 @@ _TABLE: Final = (
      "key."),
     ("INV-21", "Encumbrance follows the meter", INV, None, None,
      "Every lot carries the encumbrance of its reading."),
+    ("INV-22", "A settled lot balances", INV, None, None,
+     "Every lot record of a settlement MUST have sold + expired = minted, with sold equal to the "
+     "sum of the fills of the lot's ask records."),
+    ("INV-23", "A settled market's money balances", INV, None, None,
+     "For every market record of a settlement, the fills of its ask records and those of its bid "
+     "records MUST each sum to its volume, the amounts of its ask records and those of its bid "
+     "records MUST each sum to volume x price, and the fees of its bid records MUST sum to its "
+     "fees."),
+    ("INV-24", "Pruned slots are gone", INV, None, None,
+     "No state MUST hold a reading, lot, demand row, order or market of a slot whose trading "
+     "close is at or before the state's time, so nothing of a pruned slot can be attested, "
+     "offered, bid for or cancelled again."),
     ("INV-25", "Open bids are backed", INV, None, None,
      "For every (account, zone, slot), the quantities of the account's open bids plus its "
      "claimed Wh MUST NOT exceed its attested imported Wh."),
@@ -465,7 +511,8 @@ _TABLE: Final = (
     ("MKT-01", "Market created", P, None, None,
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08, COR-06) or places an "
-     "order in it (ASK-05, BID-03), and by nothing else; a market is never removed."),
+     "order in it (ASK-05, BID-03), and by nothing else; a market is removed only with its slot "
+     "(PRN-02)."),
     ("PRE-01", "Meter's accounts and node", V, 1501, "PRE_METER",
      "In a loaded state, every meter's owner and attestor MUST be registered accounts and its "
      "node a registered grid node whose zone is the meter's zone."),
@@ -489,6 +536,9 @@ _TABLE: Final = (
      "In a loaded state, every order id MUST be below the next order id."),
     ("PRE-09", "Demand's account", V, 1509, "PRE_DEMAND",
      "In a loaded state, every demand row MUST belong to a registered account."),
+    ("PRE-10", "No record of a settled slot", V, 1510, "PRE_STALE_SLOT",
+     "In a loaded state, no reading, lot, demand row, order or market MUST belong to a slot whose "
+     "trading close slot_end(slot) + trading_close_s is at or before the state's time."),
     ("PRE-11", "Keys in a loaded state", V, 1511, "PRE_KEY",
      "In a loaded state, no account's key MAY be another account's key or id; a pending key "
      "rotation MUST name a registered validator, and its previous key MUST be no account's key "

@@ -790,5 +790,5 @@ def decode_state(value: CborValue, *, consistency: bool = True) -> State:
     if consistency:
         from spec.prestate import check_pre_state  # it builds on this module
 
-        check_pre_state(state)  # PRE-01 .. PRE-09
+        check_pre_state(state)  # PRE-01 .. PRE-10
     return state

@@ -594,7 +594,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "spec/blocks.py",
         (
             (
-                "        after = advance_clock(state, block.header.timestamp)\n"
+                "        after, settlement = advance_clock_settling(state, block.header.timestamp)\n"
                 "        for index, tx in enumerate(block.transactions):\n"
                 "            after, receipt = apply_transaction(after, tx)\n"
                 "            receipts.append(receipt)\n"
@@ -604,7 +604,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "            after, receipt = apply_transaction(after, tx)\n"
                 "            receipts.append(receipt)\n"
                 '            require(receipt.accepted, "BLK-09", f"transaction {index}: {receipt.rule_id}")\n'
-                "        after = advance_clock(after, block.header.timestamp)\n",
+                "        after, settlement = advance_clock_settling(after, block.header.timestamp)\n",
             ),
         ),
     ),
@@ -649,6 +649,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "prune-forgets-demand",
+        "PRN-02 pruning leaves the slot's demand rows in the state",
+        "spec/pruning.py",
+        (
+            (
+                "        demand=state.demand.remove_many(indexes.slot_demand(state, slot)),\n",
+                "",
+            ),
+        ),
+    ),
+    Mutant(
         "attestation-ignores-schedule",
         "INV-27 readings follow the meter's schedule (ATT-11, MTR-13)",
         "spec/attestation.py",
@@ -678,6 +689,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "settlement-expires-only-unsold",
+        "SET-02 a lot record's expired is the lot's unsold Wh at pruning, not minted - sold",
+        "spec/settlement.py",
+        (
+            (
+                "            expired_wh=Wh(lot.minted_wh - lot.sold_wh),\n",
+                "            expired_wh=lot.unsold_wh,\n",
+            ),
+        ),
+    ),
+    Mutant(
         "correction-of-offered-lot",
         "INV-03 / PRE-06 every ask names its lot (COR-03)",
         "spec/corrections.py",
@@ -695,6 +717,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "settlement-root-unchecked",
+        "BLK-15 the header's settlement root is not compared",
+        "spec/blocks.py",
+        (
+            (
+                '        require(settlement_root(settlement) == block.header.settlement_root, "BLK-15")\n',
+                "",
+            ),
+        ),
+    ),
+    Mutant(
         "correction-ignores-open-bids",
         "INV-25 open bids are backed (COR-05)",
         "spec/corrections.py",
@@ -702,6 +735,17 @@ MUTANTS: tuple[Mutant, ...] = (
             (
                 "held = demand.claimed_wh + open_bid_wh(state, meter.owner, meter.zone, body.slot)",
                 "held = demand.claimed_wh",
+            ),
+        ),
+    ),
+    Mutant(
+        "stale-slot-loaded",
+        "PRE-10 a pre-state holding records of a closed slot is loaded",
+        "spec/prestate.py",
+        (
+            (
+                "                trading_close(state.params, slot) > state.time,\n",
+                "                True,\n",
             ),
         ),
     ),

@@ -32,10 +32,11 @@ from conformance_tests.scenario import (
 )
 from spec.blocks import BlockReceipt, Header, apply_block, vote_bytes
 from spec.cbor import encode
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling
 from spec.crypto import merkle_root, public_key_of, sign
 from spec.errors import Rejected
 from spec.rules import RULES_BY_CODE, rule
+from spec.settlement import settlement_root
 from spec.state import State, state_root
 from spec.transactions import Kind, Receipt, apply_transaction, signing_bytes, tx_id
 from spec.units import (
@@ -254,7 +255,7 @@ def forge_block(
     the state before it is used (the block is then invalid anyway).
     """
     # An honest root needs the clock advanced; for a timestamp in the past, use the state as is.
-    after = advance_clock(state, max(timestamp, state.time))
+    after, settlement = advance_clock_settling(state, max(timestamp, state.time))
     for tx in transactions:
         after, receipt = apply_transaction(after, tx)
         if not receipt.accepted:
@@ -268,6 +269,7 @@ def forge_block(
         tx_root=merkle_root([tx_id(tx) for tx in transactions]),
         state_root=state_root(after),
         proposer=key_of(proposer),
+        settlement_root=settlement_root(settlement),
     )
     header = replace(header, **header_changes)  # type: ignore[arg-type]
     at = int(header.timestamp)

@@ -137,7 +137,7 @@ def test_obligations_are_listed_under_the_rules_they_are_about(report: Path) -> 
 def test_enforcing_functions_are_the_ones_that_raise_or_carry_the_mark() -> None:
     found = enforcing_functions(REPO / "spec")
     assert found["CLR-06"] == ["spec.clearing.clear_market"]
-    assert found["CLR-01"] == ["spec.clearing.advance_clock"]
+    assert found["CLR-01"] == ["spec.clearing.clear_due_markets"]
     assert found["ATT-04"] == ["spec.attestation.attest", "spec.corrections.correct_reading"]
     assert "spec.state.genesis" not in {f for fs in found.values() for f in fs}
 

@@ -28,6 +28,17 @@ from spec.crypto import sign
 from spec.errors import Rejected
 from spec.keys import rotation_bytes
 from spec.rules import RULES
+from spec.settlement import (
+    DemandRecord,
+    LotRecord,
+    MarketRecord,
+    OrderRecord,
+    ReadingRecord,
+    decode_record,
+    make_proof,
+    verify_proof,
+)
+from spec.settlement import record_to_cbor as settlement_record_to_cbor
 from spec.state import (
     ALL_ROLES,
     CHAIN_ID_MAX_BYTES,
@@ -52,8 +63,6 @@ from spec.units import (
     SLOT_SECONDS,
     TIME_MAX_S,
     WH_MAX,
-    NodeId,
-    Slot,
 )
 
 try:  # a missing validator is a failure of this test module, never a silent skip
@@ -164,7 +173,7 @@ def village() -> Village:
     v.transactions += in_block
     v.blocks.append(block)
     v.block_receipts.append(receipt)
-    v.states.append(v.ledger.state)  # cleared market, every table filled
+    v.states.append(v.ledger.state)  # cleared market, its slot pruned into the settlement
     # The same block again is rejected (BLK-02): a rejecting block receipt.
     _, again = apply_block(v.ledger.state, block)
     assert again.rule_id == "BLK-02"
@@ -177,10 +186,40 @@ def test_the_scenario_uses_every_transaction_kind_and_fills_every_state_table(
 ) -> None:
     kinds = {decode_transaction(tx).kind for tx in village.transactions}
     assert kinds == set(Kind)
-    final = village.states[-1]
+    full = village.states[-2]  # before the block that clears and prunes the slot
     tables = ("accounts", "nodes", "meters", "readings", "lots", "demand", "orders", "markets")
-    assert all(len(getattr(final, name)) > 0 for name in tables)
-    assert final.markets[(NodeId(1), Slot(village.slot))].price == 2400
+    assert all(len(getattr(full, name)) > 0 for name in tables)
+    settled = village.block_receipts[0].settlement
+    assert {type(r) for r in settled} == {
+        MarketRecord,
+        OrderRecord,
+        LotRecord,
+        DemandRecord,
+        ReadingRecord,
+    }
+    market = next(r for r in settled if isinstance(r, MarketRecord) and r.zone == 1)
+    assert (market.slot, market.price) == (village.slot, 2400)
+
+
+def test_settlement_records_and_proofs_conform(schema: Any, village: Village) -> None:
+    """Every record the clearing block settled, and a proof file of each, match the schema;
+    a record with a field missing or added does not, and the spec's decoder rejects it too."""
+    settled = village.block_receipts[0].settlement
+    header = decode(village.blocks[0], max_size=2**24)[0]
+    assert isinstance(header, dict)
+    for index, record in enumerate(settled):
+        encoded = settlement_record_to_cbor(record)
+        assert problems(schema, encoded, "settlement-record") == [], record
+        proof = make_proof(header, settled, index)
+        assert verify_proof(proof)
+        assert problems(schema, proof.to_cbor(), "settlement-proof") == []
+        for bad in [
+            *({k: v for k, v in encoded.items() if k != drop} for drop in encoded if drop),
+            {**encoded, len(encoded): 0},
+        ]:
+            assert not conforms(schema, bad, "settlement-record"), bad
+            with pytest.raises(Rejected):
+                decode_record(bad)
 
 
 def test_every_transaction_conforms(schema: Any, village: Village) -> None:
@@ -323,7 +362,7 @@ def test_every_body_field_number_is_in_the_schema(schema: Any, village: Village)
 
 def test_every_record_field_number_is_in_the_schema(schema: Any, village: Village) -> None:
     """For each table's first row: each missing field and one extra field break the state."""
-    encoded: Any = encode_state(village.states[-1])
+    encoded: Any = encode_state(village.states[-2])
     assert isinstance(encoded, dict)
     for table in range(1, 9):
         rows = encoded[table]
@@ -361,7 +400,7 @@ def _state_mutations(encoded: dict[Any, Any]) -> Iterator[tuple[str, dict[Any, A
 
 
 def test_broken_states_do_not_conform(schema: Any, village: Village) -> None:
-    encoded = encode_state(village.states[-1])
+    encoded = encode_state(village.states[-2])
     assert isinstance(encoded, dict)
     for what, mutated in _state_mutations(encoded):
         assert not conforms(schema, mutated, "state"), what

@@ -13,6 +13,7 @@ from conformance_tests.scenario import Ledger, small_village
 from spec.lifecycles import (
     ABSENT,
     LIFECYCLES,
+    SETTLED,
     LotState,
     NonceState,
     UnclassifiableRecord,
@@ -67,6 +68,7 @@ def test_nonce_states() -> None:
 
 
 def test_graphs_start_at_absent_and_final_states_have_no_way_out() -> None:
+    # Settled records leave the state (PRN-02): a final state's only way is to SETTLED.
     finals = {
         "lot": {"SOLD", "PARTLY_SOLD", "EXPIRED"},
         "order": {"FILLED", "PARTLY_FILLED", "CANCELLED", "EXPIRED"},
@@ -78,9 +80,12 @@ def test_graphs_start_at_absent_and_final_states_have_no_way_out() -> None:
         assert back == ([("ATTESTED", "COR-06")] if name == "lot" else [])
         assert set(nx.descendants(graph, ABSENT)) == set(graph.nodes) - {ABSENT}
         for state in finals[name]:
-            assert graph.out_degree(state) == 0, (name, state)
+            assert set(graph.successors(state)) <= {SETTLED}, (name, state)
+        if SETTLED in graph:
+            assert graph.out_degree(SETTLED) == 0
+            assert all(graph.edges[e]["rule"] == "PRN-02" for e in graph.in_edges(SETTLED))
         assert all("rule" in data for _, _, data in graph.edges(data=True))
-    assert len(edge_labels()) == 19
+    assert len(edge_labels()) == 27
 
 
 def test_a_transition_outside_the_graph_is_reported() -> None:

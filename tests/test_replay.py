@@ -44,8 +44,35 @@ def test_a_simulated_chain_replays_clean(
     assert main(["replay", str(chain_db)]) == 0
     out = capsys.readouterr().out
     blocks = open_chain(chain_db).count
-    assert f"every one of {blocks} state roots equal" in out
+    assert f"every one of {blocks} state roots and {blocks} settlement roots equal" in out
+    assert f"the same root for {blocks} blocks" in out  # the store's settlement records
     assert "spec rate / reference rate" in out
+
+
+def test_a_changed_stored_settlement_record_is_a_divergence(
+    chain_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store's settlement records are what the node serves proofs from: replay checks that
+    they give the settlement root each header commits to."""
+    import cbor2
+
+    spoiled = tmp_path / "spoiled-settlement.db"
+    shutil.copy(chain_db, spoiled)
+    with sqlite3.connect(spoiled) as connection:
+        height, data = next(
+            (int(h), bytes(d))
+            for h, d in connection.execute("SELECT height, data FROM settlements ORDER BY height")
+            if cbor2.loads(bytes(d))
+        )
+        records = cbor2.loads(data)
+        records[0] = records[0][:-1] + bytes([records[0][-1] ^ 1])
+        connection.execute(
+            "UPDATE settlements SET data = ? WHERE height = ?", (cbor2.dumps(records), height)
+        )
+    assert main(["replay", str(spoiled)]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"replay: DIVERGED at block {height}: ")
+    assert "settlement records the store kept" in last
 
 
 def test_the_cbor_sequence_of_a_chain_replays_clean(chain_db: Path, tmp_path: Path) -> None:
@@ -106,3 +133,13 @@ def test_a_chain_that_is_not_one_is_refused_with_a_message(
     assert main(["replay", str(garbage), "--no-reference"]) == 2
     assert "genesis state is not valid" in capsys.readouterr().err
     assert main(["replay", str(tmp_path / "missing.db")]) == 2
+
+
+def test_a_prefix_of_the_chain_replays_with_its_rates(
+    chain_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(chain_db), "--blocks", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "note: stopped after 5 blocks (--blocks)" in out
+    assert "every one of 5 state roots and 5 settlement roots equal" in out
+    assert "spec rate / reference rate" in out

@@ -10,15 +10,15 @@ from typing import Any
 import chacha20
 import pytest
 from _rules_plugin import rules
-from strategies import METER, entry, forge_block, reject_block, reject_clock, village
+from strategies import METER, forge_block, reject_block, reject_clock, village
 
 from conformance_tests.scenario import Ledger, key_of, small_village
 from spec.blocks import MAX_BLOCK_TXS, apply_block
 from spec.cbor import decode, encode
 from spec.crypto import TAG_STATE_ROOT, tagged_hash
 from spec.fmap import FrozenMap
+from spec.settlement import LotRecord, MarketRecord
 from spec.state import (
-    MarketStatus,
     State,
     entries,
     entry_lanes,
@@ -184,8 +184,13 @@ def test_block_advances_the_clock_clears_then_applies() -> None:
     assert receipt.accepted, receipt
     assert [r.accepted for r in receipt.receipts] == [True]
     assert (after.height, after.time) == (1, close)
-    assert entry(after.markets, (1, slot)).status is MarketStatus.CLEARED
-    assert entry(after.lots, (METER["alice"], slot)).expired_wh == 100
+    # The market cleared and the slot was pruned at the same advance (CLR-01, PRN-01): the lot
+    # expired whole (no asks), as its settlement record says.
+    assert (1, slot) not in after.markets and (METER["alice"], slot) not in after.lots
+    market = next(r for r in receipt.settlement if isinstance(r, MarketRecord))
+    assert (market.zone, market.slot, market.price, market.volume_wh) == (1, slot, None, 0)
+    lot = next(r for r in receipt.settlement if isinstance(r, LotRecord))
+    assert (lot.meter, lot.minted_wh, lot.sold_wh, lot.expired_wh) == (METER["alice"], 100, 0, 100)
     assert after.accounts[key_of("alice")].balance == state.accounts[key_of("alice")].balance + 5
     assert after.tip_hash != state.tip_hash
     # the next block must name this one as parent

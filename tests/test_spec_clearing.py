@@ -9,12 +9,12 @@ from _rules_plugin import rules
 from strategies import METER, START_BALANCE_MSEN, ZONE, entry, row, village
 
 from conformance_tests.scenario import Ledger, key_of
-from spec.clearing import advance_clock
-from spec.invariants import check_state
+from spec.clearing import advance_clock, advance_clock_settling, clear_due_markets
+from spec.invariants import check_settlement, check_state
 from spec.orders import ORDER_FEE_MSEN
 from spec.state import Demand, MarketStatus, OrderStatus, trading_close
 from spec.transactions import Kind
-from spec.units import MeterId, NodeId, Slot, Wh, slot_end
+from spec.units import MeterId, NodeId, Slot, Timestamp, Wh, slot_end
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -51,7 +51,13 @@ def craft_import(ledger: Ledger, name: str, slot: int, imported_wh: int) -> None
 
 
 def clear(ledger: Ledger, slot: int) -> None:
-    ledger.state = advance_clock(ledger.state, trading_close(ledger.state.params, slot))
+    """Clear the slot's markets as the clock advance to its close does, and keep the state as it
+    is between clearing and pruning (the clock not yet moved), where the results can be read;
+    the real advance prunes the slot, and its settlement must balance (INV-22, INV-23)."""
+    close = trading_close(ledger.state.params, slot)
+    after, settlement = advance_clock_settling(ledger.state, close)
+    assert check_state(after) == [] and check_settlement(settlement) == []
+    ledger.state = clear_due_markets(ledger.state, close)
     assert check_state(ledger.state) == []
 
 
@@ -218,7 +224,9 @@ def test_markets_clear_exactly_at_trading_close() -> None:
     close = trading_close(ledger.state.params, slot)
     ledger.state = advance_clock(ledger.state, close - 1)
     assert all(m.status is MarketStatus.OPEN for m in ledger.state.markets.values())
-    ledger.state = advance_clock(ledger.state, close)
+    pruned = advance_clock(ledger.state, close)
+    assert [k for k in pruned.markets] == [(1, slot + 1)] and pruned.time == close
+    ledger.state = replace(clear_due_markets(ledger.state, close), time=Timestamp(close))
     # both zones of the slot clear in one advance; the next slot's market stays open
     assert row(ledger.state.markets, (1, slot)) == (MarketStatus.CLEARED, 1000, 100)
     assert row(ledger.state.markets, (10, slot)) == (MarketStatus.CLEARED, 900, 50)

@@ -13,7 +13,7 @@ from strategies import METER, ZONE, village
 
 from conformance_tests.scenario import Ledger, key_of, small_village
 from spec.cbor import decode, encode
-from spec.clearing import advance_clock
+from spec.clearing import clear_due_markets
 from spec.fmap import FrozenMap
 from spec.invariants import check_state, check_step
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
@@ -41,14 +41,18 @@ pytest_plugins = ("_rules_plugin",)
 
 
 def traded() -> tuple[State, int]:
-    """A village after one cleared market (a trade at a price) and one market still open."""
+    """A village after one cleared market (a trade at a price) and one market still open.
+
+    A cleared market leaves the state at the clock advance that clears it (PRN-01), so this is
+    the state between clearing and pruning, its clock one second before the close."""
     ledger = village()
     slot = ledger.slot - 1
     readings = [(103, slot, 1000, 0), (104, slot, 0, 800), (105, slot, 300, 0)]
     assert ledger.attest(readings).accepted
     assert ledger.ask("alice", METER["alice"], slot, 600, 1500).accepted  # order 1
     assert ledger.bid("bob", ZONE["bob"], slot, 500, 2500).accepted  # order 2
-    ledger.state = advance_clock(ledger.state, trading_close(ledger.state.params, slot))
+    close = trading_close(ledger.state.params, slot)
+    ledger.state = replace(clear_due_markets(ledger.state, close), time=Timestamp(close - 1))
     later = ledger.slot - 1
     assert ledger.attest([(105, later, 50, 0), (104, later, 0, 40)]).accepted
     assert ledger.ask("carol", METER["carol"], later, 50, 1000).accepted  # order 3, open
@@ -139,6 +143,7 @@ CORRUPTIONS: list[tuple[str, Callable[[State, int], State]]] = [
             s, accounts=FrozenMap({k: v for k, v in s.accounts.items() if k != key_of("operator")})
         ),
     ),
+    ("INV-24", lambda s, slot: replace(s, time=Timestamp(trading_close(s.params, slot)))),
     ("INV-25", lambda s, slot: less_import_under_open_bid(s)),
     ("INV-26", lambda s, slot: copies_of_open_ask(s, MAX_OPEN_ORDERS_PER_MARKET)),
 ]
@@ -161,7 +166,7 @@ def copies_of_open_ask(state: State, copies: int) -> State:
 
 
 @rules("INV-01", "INV-02", "INV-03", "INV-04", "INV-05", "INV-06", "INV-07", "INV-08")
-@rules("INV-09", "INV-10", "INV-13", "INV-14", "INV-21", "INV-25", "INV-26")
+@rules("INV-09", "INV-10", "INV-13", "INV-14", "INV-21", "INV-24", "INV-25", "INV-26")
 @pytest.mark.parametrize(("rule_id", "corrupt"), CORRUPTIONS, ids=[r for r, _ in CORRUPTIONS])
 def test_each_state_invariant_reports_its_corruption(
     rule_id: str, corrupt: Callable[[State, int], State]

@@ -21,7 +21,7 @@ from strategies import (
 )
 
 from conformance_tests.scenario import Ledger, key_of
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, clear_due_markets
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
 from spec.state import Demand, Encumbrance, OrderStatus, trading_close
 from spec.transactions import Kind
@@ -84,7 +84,9 @@ def test_trading_close_edge(offset: int, side: str) -> None:
     if offset == 0:
         accept_tx(ledger.state, tx)
     else:
-        reject_tx(ledger.state, tx, "ORD-02")
+        # From the close on the slot is pruned (PRN-01): an ask's lot is gone (ASK-01, checked
+        # before ORD-02); a bid names a zone, which remains, and meets ORD-02.
+        reject_tx(ledger.state, tx, "ASK-01" if side == "ask" else "ORD-02")
 
 
 @rules("ORD-03")
@@ -258,16 +260,22 @@ def test_cancel_twice() -> None:
     send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-03")
 
 
-@rules("CAN-03", "CLR-07")
+@rules("CAN-03", "CLR-07", "CAN-01", "PRN-02")
 def test_cancel_after_clearing() -> None:
     ledger, slot = with_lot()
     ledger.must("alice", Kind.PLACE_ASK, ask(103, slot, 10))
     ledger.must("bob", Kind.PLACE_BID, bid(1, slot, 10))
-    ledger.state = advance_clock(ledger.state, trading_close(ledger.state.params, slot))
-    assert entry(ledger.state.orders, 1).status is OrderStatus.FILLED
-    assert entry(ledger.state.orders, 2).status is OrderStatus.FILLED
+    close = trading_close(ledger.state.params, slot)
+    cleared = clear_due_markets(ledger.state, close)  # between clearing and pruning
+    assert entry(cleared.orders, 1).status is OrderStatus.FILLED
+    assert entry(cleared.orders, 2).status is OrderStatus.FILLED
+    ledger.state = cleared
     send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-03")
     send(ledger, "bob", Kind.CANCEL, {0: 2}, "CAN-03")
+    # At the close itself the orders leave the state with their slot (PRN-02).
+    ledger.state = advance_clock(cleared, close)
+    send(ledger, "alice", Kind.CANCEL, {0: 1}, "CAN-01")
+    send(ledger, "bob", Kind.CANCEL, {0: 2}, "CAN-01")
 
 
 @rules("CAN-04")

@@ -18,6 +18,7 @@ from strategies import SERVICE_POINT, village
 
 from conformance_tests.scenario import TRADING_CLOSE_S
 from spec import indexes
+from spec.clearing import clear_due_markets
 from spec.fmap import MISSING, FrozenMap
 from spec.state import (
     Account,
@@ -166,11 +167,15 @@ def test_cached_root_follows_a_trading_history() -> None:
     assert ledger.bid("carol", 1, slot, 200, 1500).accepted
     assert state_root(ledger.state) == state_root_from_scratch(ledger.state)
     before = ledger.state
-    ledger.tick(slot_end(slot) + TRADING_CLOSE_S)  # clears the slot's markets
-    cleared = ledger.state
+    close = slot_end(slot) + TRADING_CLOSE_S
+    cleared = clear_due_markets(ledger.state, close)  # between clearing and pruning
     assert cleared.markets[(1, slot)].volume_wh > 0  # type: ignore[index]
     assert state_root(cleared) == state_root_from_scratch(cleared)
     assert state_root(before) == state_root_from_scratch(before) != state_root(cleared)
+    ledger.tick(close)  # clears and prunes the slot: every one of its entries leaves the sums
+    pruned = ledger.state
+    assert not any(k[1] == slot for k in pruned.markets)
+    assert state_root(pruned) == state_root_from_scratch(pruned) != state_root(cleared)
 
 
 def test_tables_cover_every_table_entries_walks() -> None:

@@ -54,11 +54,12 @@ from conformance_tests.scenario import (
     small_village,
 )
 from spec.blocks import apply_block
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock, advance_clock_settling
 from spec.crypto import is_valid_public_key, public_key_of, sign, verify
-from spec.invariants import check_state, check_step
+from spec.invariants import check_settlement, check_state, check_step
 from spec.keys import rotation_bytes, signing_key
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET, ORDER_FEE_MSEN
+from spec.settlement import MarketRecord, SettlementRecord
 from spec.state import (
     MAX_CORRECTIONS_PER_READING,
     Encumbrance,
@@ -432,17 +433,21 @@ class VillageMachine(RuleBasedStateMachine):
             assert receipt.rule_id == expected, (label, receipt, expected)
         return receipt.accepted
 
-    def record_clearing(self, before: State, after: State) -> None:
-        for key, market in after.markets.items():
-            old = before.markets.get(key)
+    def record_clearing(self, before: State, settlement: tuple[SettlementRecord, ...]) -> None:
+        """Count the markets a clock advance cleared: they left the state with their slot, so
+        the settlement shows them (PRN-01); its records must balance (INV-22, INV-23)."""
+        assert check_settlement(settlement) == []
+        for record in settlement:
+            if not isinstance(record, MarketRecord):
+                continue
+            old = before.markets.get((record.zone, record.slot))
             if old is None or old.status is not MarketStatus.OPEN:
                 continue
-            if market.status is MarketStatus.CLEARED:
-                self.stats.clearings += 1
-                if market.volume_wh:
-                    self.stats.trades += 1
-                    self.stats.traded_wh += market.volume_wh
-                    event("clearing traded")
+            self.stats.clearings += 1
+            if record.volume_wh:
+                self.stats.trades += 1
+                self.stats.traded_wh += record.volume_wh
+                event("clearing traded")
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -817,7 +822,7 @@ class VillageMachine(RuleBasedStateMachine):
         after, receipt = apply_block(before, block)
         self.stats.steps += 1
         assert receipt.accepted, receipt
-        self.accept_block(before, after, int(before.time), [])
+        self.accept_block(before, after, int(before.time), [], receipt.settlement)
 
     @rule(data=st.data())
     def rotate_key(self, data: st.DataObject) -> None:
@@ -940,9 +945,9 @@ class VillageMachine(RuleBasedStateMachine):
     def advance(self, now: int) -> None:
         """A checked clock advance to ``now`` (not before the ledger's time)."""
         before = self.state
-        after = advance_clock(before, max(now, before.time))
+        after, settlement = advance_clock_settling(before, max(now, before.time))
         assert check_step(before, after, None, True) == []
-        self.record_clearing(before, after)
+        self.record_clearing(before, settlement)
         self.state = after
         event("tick")
 
@@ -1013,14 +1018,22 @@ class VillageMachine(RuleBasedStateMachine):
             event(f"block rejected {receipt.rule_id}")
             return
         assert receipt.accepted, receipt
-        self.accept_block(before, after, timestamp, txs)
+        self.accept_block(before, after, timestamp, txs, receipt.settlement)
 
-    def accept_block(self, before: State, after: State, timestamp: int, txs: list[bytes]) -> None:
+    def accept_block(
+        self,
+        before: State,
+        after: State,
+        timestamp: int,
+        txs: list[bytes],
+        settlement: tuple[SettlementRecord, ...],
+    ) -> None:
         """The block is its clock advance, its transactions and its end (the height moves and a
         due change of the validator set takes effect): replay and check each step."""
-        step = advance_clock(before, timestamp)
+        step, settled = advance_clock_settling(before, timestamp)
+        assert settled == settlement
         assert check_step(before, step, None, True) == []
-        self.record_clearing(before, step)
+        self.record_clearing(before, settled)
         for tx in txs:
             nxt, tx_receipt = apply_transaction(step, tx)
             assert tx_receipt.accepted, tx_receipt

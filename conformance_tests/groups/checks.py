@@ -522,23 +522,38 @@ def _order_pairs(both: Any) -> None:
     )
     closed = market()
     must_tick(closed, trading_close(closed.state.params, s))
+    # After the close slot s is pruned (PRN-01): an ask for its lot meets ASK-01 before ORD-01
+    # and ORD-02; a bid names a zone, which remains, so the time checks are seen with bids.
     both(
         "zero-quantity-after-close",
-        "Alice offers 0 Wh of her slot-s lot after the close (companion: 1 Wh).",
+        "Bob bids 0 Wh in zone 1 slot s after the close (companion: 1 Wh).",
         closed.state,
-        tx(closed.make("alice", ask, {0: 103, 1: s, 2: 0, 3: 0})),
+        tx(closed.make("bob", bid, {0: 1, 1: s, 2: 0, 3: 1000})),
         "ORD-01",
         closed.state,
-        tx(closed.make("alice", ask, {0: 103, 1: s, 2: 1, 3: 0})),
+        tx(closed.make("bob", bid, {0: 1, 1: s, 2: 1, 3: 1000})),
         "ORD-02",
         "time",
     )
     both(
-        "after-close-over-unsold",
-        "Alice offers 4000 Wh of her 3000 Wh lot after the close (companion: before it).",
+        "after-close-over-import",
+        "Bob bids for 100 000 Wh, far more than his import, in zone 1 slot s after the close "
+        "(companion: before it).",
         closed.state,
-        tx(closed.make("alice", ask, {0: 103, 1: s, 2: 4000, 3: 0})),
+        tx(closed.make("bob", bid, {0: 1, 1: s, 2: 100_000, 3: 1000})),
         "ORD-02",
+        m.state,
+        tx(m.make("bob", bid, {0: 1, 1: s, 2: 100_000, 3: 1000})),
+        "BID-04",
+        "time",
+    )
+    both(
+        "after-close-lot-pruned",
+        "Alice offers 1 Wh of her slot-s lot after the close: the lot left the state with its "
+        "slot (companion: before the close, 4000 Wh of her 3000 Wh lot).",
+        closed.state,
+        tx(closed.make("alice", ask, {0: 103, 1: s, 2: 1, 3: 0})),
+        "ASK-01",
         m.state,
         tx(m.make("alice", ask, {0: 103, 1: s, 2: 4000, 3: 0})),
         "ASK-04",

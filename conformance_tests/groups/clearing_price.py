@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from conformance_tests.spec_adapter import apply_step
 from conformance_tests.suite import GenerationError, Suite, market, tick, tx
+from spec.clearing import advance_clock_settling
+from spec.settlement import MarketRecord
 from spec.state import trading_close
 from spec.transactions import Kind
 
@@ -50,8 +52,9 @@ def group_clearing_price(suite: Suite) -> None:
         state = m.state
         for data in orders:
             state, _ = apply_step(state, tx(data))
-        state, _ = apply_step(state, tick(close))
-        cleared = state.markets[(1, s)]  # type: ignore[index]
+        # The market clears and leaves the state at the close: its record is in the settlement.
+        _, settled = advance_clock_settling(state, close)
+        cleared = next(r for r in settled if isinstance(r, MarketRecord) and r.zone == 1)
         if (cleared.price, cleared.volume_wh) != (price, volume):
             raise GenerationError(f"clearing/CLR-04/{name}: {cleared}, expected {price}, {volume}")
         suite.add(

@@ -96,14 +96,18 @@ def group_orders(suite: Suite) -> None:
             if side == "ask"
             else ("bob", {0: 1, 1: s, 2: 100, 3: 2500}, Kind.PLACE_BID)
         )
+        # At the close the slot is also pruned (PRN-01): the ask's lot is gone, so ASK-01
+        # (checked before ORD-02) rejects it; the bid names a zone, which remains, so ORD-02 does.
+        rule_id = "ASK-01" if side == "ask" else "ORD-02"
         suite.negative(
-            f"order/ORD-02/{side}-at-trading-close",
+            f"order/{'INV-24' if side == 'ask' else 'ORD-02'}/{side}-at-trading-close",
             f"An {side} at trading_close(s), the first second its market no longer trades "
-            "(and has just cleared).",
+            "(and has just cleared, and its slot been pruned"
+            + (": the lot is gone)." if side == "ask" else ")."),
             shut.state,
             tx(shut.make(who, kind, body)),
             tx(last.make(who, kind, body)),
-            "ORD-02",
+            rule_id,
             twin_pre=last.state,
             flags=["boundary", "time"],
         )
@@ -334,12 +338,13 @@ def group_orders(suite: Suite) -> None:
     cleared.tick(close)
     reopened = copy(orders)
     suite.negative(
-        "order/CAN-03/after-clearing",
-        "After its market cleared, an order is closed and cannot be cancelled.",
+        "order/CAN-01/after-clearing",
+        "After its market cleared, an order is closed, and at the same clock advance its slot "
+        "is pruned (PRN-01): a cancel names an order the state no longer holds (CAN-01).",
         cleared.state,
         cancel(cleared, "bob", 2),
         cancel(reopened, "bob", 2),
-        "CAN-03",
+        "CAN-01",
         twin_pre=reopened.state,
         flags=["time"],
     )

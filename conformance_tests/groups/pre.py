@@ -61,7 +61,12 @@ def refused_vector(suite: Suite, vector_id: str, description: str, pre: State, r
         ),
         pre_state=data,
         pre_state_root=root,
-        steps=((step, Outcome(outcome.code, outcome.rule, outcome.root)),),
+        steps=(
+            (
+                step,
+                Outcome(outcome.code, outcome.rule, outcome.root, None, outcome.settlement_root),
+            ),
+        ),
         post_state=data,
         post_state_root=root,
         twin=BASE if single else None,

@@ -10,8 +10,6 @@ nothing (chapter 10).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from conformance_tests.scenario import key_of
 from conformance_tests.spec_adapter import apply_step
 from conformance_tests.suite import (
@@ -24,9 +22,8 @@ from conformance_tests.suite import (
     tx,
     with_validators,
 )
-from spec.state import MarketStatus, trading_close
+from spec.state import trading_close
 from spec.transactions import Kind
-from spec.units import Timestamp
 
 
 def group_sequences(suite: Suite) -> None:
@@ -105,27 +102,4 @@ def group_sequences(suite: Suite) -> None:
         [block(forge_block(x.state, [later_cancel], earlier_close, signers=two))],
         expect=[None],
         flags=["block", "time", "clearing"],
-    )
-
-
-def group_overdue_market(suite: Suite) -> None:
-    """A tick to the ledger's own time over a crafted pre-state whose market is overdue."""
-    m = market()
-    s = m.slot - 1
-    must(m.ask("alice", 103, s, 1000, 2000))
-    must(m.bid("bob", 1, s, 500, 2400))
-    close = trading_close(m.state.params, s)
-    overdue = replace(m.state, time=Timestamp(close))
-    assert overdue.markets[(1, s)].status is MarketStatus.OPEN  # type: ignore[index]
-    suite.add(
-        "sequence/tick-to-same-time-clears-overdue-market",
-        "A crafted pre-state whose clock stands at trading_close(s) while the market of zone 1, "
-        "slot s is still OPEN (no transaction, block or tick leaves a state so). A tick to that "
-        "same time clears every open market whose close is at or before it (chapter 3): bob buys "
-        "500 Wh from alice at 2000 (her 501st Wh is offered at 2000 too, so lo = hi = 2000).",
-        overdue,
-        [tick(close)],
-        expect=[None],
-        flags=["clearing", "time", "edge-case"],
-        crafted=True,
     )
