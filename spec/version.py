@@ -14,4 +14,4 @@ from __future__ import annotations
 
 from typing import Final
 
-SPEC_VERSION: Final = "0.3.0"
+SPEC_VERSION: Final = "1.0.0"
