@@ -229,6 +229,9 @@ def _keys(read: Reader, points: Points, tx: dict[str, int]) -> Keys:
             keys.meters.add(meter)
             if read.value(get(read.pre.lot_exists, z3.IntVal(meter), z3.IntVal(slot))):
                 keys.accounts.add(read.value(get(read.pre.lot_owner, meter, slot)))
+            m = read.row("meter", meter)
+            if m["registered"]:  # a reading's import is its owner's demand (INV-28)
+                keys.demands.add((m["owner"], m["zone"], slot))
         for meter in list(keys.meters):
             m = read.row("meter", meter)
             if m["registered"]:
@@ -739,7 +742,39 @@ def _pre_rules(s: Ledger, keys: Keys, orders: list[Any]) -> list[Term]:
         at3 = (iv(a), iv(z), iv(sl))
         some = z3.Or(get(s.demand_imported, *at3) != 0, get(s.demand_claimed, *at3) != 0)
         facts.append(z3.Implies(some, get(s.account_registered, iv(a))))
+        facts.append(z3.Implies(some, _unsettled(s, iv(sl))))
+        # INV-28 standing alone: the demand is the import of the readings the vector holds.
+        held = [
+            z3.If(
+                z3.And(
+                    get(s.reading_exists, iv(m), iv(sl)),
+                    get(s.meter_owner, iv(m)) == iv(a),
+                    get(s.meter_zone, iv(m)) == iv(z),
+                ),
+                get(s.reading_imported, iv(m), iv(sl)),
+                0,
+            )
+            for m, r_slot in sorted(keys.lots)
+            if r_slot == sl
+        ]
+        total = z3.Sum(held) if held else z3.IntVal(0)
+        facts.append(get(s.demand_imported, *at3) == total)
+        facts.append(get(s.demand_reading_wh, *at3) == total)
+    # PRE-10: no row of a slot whose trading closed at or before the state's time.
+    for m, sl in sorted(keys.lots):
+        at = (iv(m), iv(sl))
+        held = z3.Or(get(s.reading_exists, *at), get(s.lot_exists, *at))
+        facts.append(z3.Implies(held, _unsettled(s, iv(sl))))
+    for o in orders:
+        facts.append(z3.Implies(o.exists, _unsettled(s, o.slot)))
+    for z, sl in sorted(keys.markets):
+        facts.append(z3.Implies(get(s.market_exists, iv(z), iv(sl)), _unsettled(s, iv(sl))))
     return facts
+
+
+def _unsettled(s: Ledger, slot: Term) -> Term:
+    """PRE-10: the slot's trading close lies after the state's time."""
+    return (slot + 1) * SLOT_SECONDS + s.trading_close_s > s.time
 
 
 def _references_closed(s: Ledger, keys: Keys, orders: list[Any]) -> list[Term]:

@@ -40,7 +40,7 @@ def test_a_planted_divergence_is_found_shrunk_and_written_as_a_failing_vector(
     # In a child process: what a seed draws depends on the modules loaded so far (Hypothesis mixes
     # in constants from every imported local module), so only a fresh process makes the campaign
     # the one a user running this command gets.
-    command = ["fuzz", "--impl", buggy_reference, "--seed", "0", "--count", "300", "--out"]
+    command = ["fuzz", "--impl", buggy_reference, "--seed", "0", "--count", "600", "--out"]
     found = subprocess.run(
         [sys.executable, "-m", "kwhledger.cli", *command, str(out)],
         capture_output=True,

@@ -11,8 +11,9 @@ from strategies import accept_tx, reject_tx, send, village
 
 from conformance_tests.scenario import key_of
 from conformance_tests.suite import market
-from spec.clearing import advance_clock
+from spec.clearing import advance_clock_settling
 from spec.invariants import check_state
+from spec.settlement import OrderRecord
 from spec.state import OrderStatus, Role, trading_close
 from spec.transactions import Kind
 
@@ -58,9 +59,12 @@ def test_a_revoked_trader_keeps_its_money_and_orders_but_places_no_more() -> Non
     reject_tx(m.state, m.make("bob", Kind.PLACE_BID, {0: 1, 1: slot, 2: 1, 3: 2500}), "TX-06")
     reject_tx(m.state, m.make("bob", Kind.CANCEL, {0: 2}), "TX-06")
     m.state = accept_tx(m.state, m.make("bob", Kind.WITHDRAW, {0: 1000}))
-    cleared = advance_clock(m.state, trading_close(m.state.params, slot))
-    assert cleared.orders[2].status is OrderStatus.FILLED
-    assert cleared.orders[2].filled_wh == 800
+    # The bid clears as placed; its slot is then settled, so its fill is read from the settlement.
+    _, settlement = advance_clock_settling(m.state, trading_close(m.state.params, slot))
+    (bid,) = [r for r in settlement if isinstance(r, OrderRecord) and r.order_id == 2]
+    assert bid.owner == bob
+    assert bid.status is OrderStatus.FILLED
+    assert bid.filled_wh == 800
 
 
 @rules("ROL-05", "TX-06")

@@ -384,6 +384,7 @@ class VillageMachine(RuleBasedStateMachine):
         self.seeds: dict[str, bytes] = {}
         """The seed of each account's current key, once it rotated (KEY-05)."""
         self.rotations = 0
+        self.strangers = 0
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -670,7 +671,11 @@ class VillageMachine(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject) -> None:
         ids = sorted(self.state.orders)
         open_ids = [i for i in ids if self.state.orders[i].status is OrderStatus.OPEN]
-        order_id = data.draw(st.sampled_from([*open_ids, *ids, int(self.state.next_order_id)]))
+        # A cleared order leaves the state with its slot (PRN-02), so a cancelled one waiting for
+        # its slot's close is what CAN-03 can still meet: drawn more often on purpose.
+        closed_ids = [i for i in ids if i not in open_ids]
+        choices = [*open_ids, *ids, *closed_ids, *closed_ids, int(self.state.next_order_id)]
+        order_id = data.draw(st.sampled_from(choices))
         order = lookup(self.state.orders, order_id)
         owner = next((n for n in TRADERS if order and key_of(n) == order.owner), None)
         name = data.draw(st.sampled_from([owner] * 4 + list(TRADERS) if owner else TRADERS))
@@ -723,12 +728,23 @@ class VillageMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def register(self, data: st.DataObject) -> None:
-        what = data.draw(st.sampled_from(["account", "node", "meter", "taken point"]))
+        what = data.draw(
+            st.sampled_from(["account", "node", "meter", "taken point", "incompatible"])
+        )
         sender = data.draw(st.sampled_from(["operator"] * 5 + ["alice"]))
         if what == "account":
             name = data.draw(st.sampled_from([*NEWCOMERS, "alice"]))
             roles = data.draw(st.sampled_from([8, 8, 2, 9, 10, 0, 16]))
             kind, body = Kind.REGISTER_ACCOUNT, {0: key_of(name), 1: roles}
+        elif what == "incompatible":
+            # attestor and trader, or operator and trader, for a key never registered (ROL-01),
+            # drawn on its own since the newcomers are soon registered (then ACC-01 comes first)
+            self.strangers += 1
+            name = f"stranger-{self.strangers}"
+            kind, body = (
+                Kind.REGISTER_ACCOUNT,
+                {0: key_of(name), 1: data.draw(st.sampled_from([9, 10]))},
+            )
         elif what == "node":
             node = data.draw(st.sampled_from([50, 51, 52, 3]))
             node_kind = data.draw(st.sampled_from([0, 1, 2]))
