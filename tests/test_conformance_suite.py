@@ -23,6 +23,7 @@ from conformance_tests.vector import Vector, read_vector, vector_path
 from spec.cbor import decode
 from spec.lifecycles import edge_labels
 from spec.rules import RULES, RuleKind
+from spec.version import SPEC_VERSION
 
 CLI = [sys.executable, "-m", "kwhledger.cli"]
 SPEC_ADAPTER = f"{sys.executable} -m kwhledger.cli adapter spec"
@@ -47,6 +48,8 @@ def test_manifest_hashes_every_file_and_index_names_every_vector() -> None:
         assert hashlib.sha256((SUITE / str(path)).read_bytes()).digest() == digest, path
     index = load_index(SUITE)
     assert manifest["vector_count"] == len(index) >= 1000
+    # The suite is the rule book's: a version bump without regenerating it is caught here.
+    assert manifest["spec_version"] == SPEC_VERSION
     assert [e["file"] for e in index] == [vector_path(e["id"]) for e in index]
     sums = (SUITE / "SHA256SUMS").read_text().splitlines()
     assert len(sums) == len(files) + 1  # and the manifest itself
