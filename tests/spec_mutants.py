@@ -410,17 +410,9 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
     ),
-    Mutant(
-        "expiry-skipped",
-        "INV-13 / CLR-07 expiry",
-        "spec/clearing.py",
-        (
-            (
-                "lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))",
-                "lots[lot_key] = lot",
-            ),
-        ),
-    ),
+    # Withdrawn in 1.0.0 as equivalent: a cleared lot leaves the state in the same clock advance
+    # (PRN-01), and its settlement record's expired is minted - sold (SET-02), so no input can
+    # tell a lot whose unsold Wh expired at clearing from one whose unsold Wh did not.
     Mutant(
         "substation-takes-parent-zone",
         "INV-14 grid is a tree of zones",
