@@ -29,6 +29,7 @@ from spec.state import (
     Lot,
     Market,
     MarketStatus,
+    Meter,
     Reading,
     State,
 )
@@ -62,6 +63,24 @@ READING_FIELDS: Final = (
     wire.Field(3, "imported_wh", wire.uint(Wh)),
     wire.Field(4, "encumbrance", wire.enum(Encumbrance)),
 )
+
+
+def minted_lot(meter: Meter, encumbrance: Encumbrance, exported_wh: Wh) -> Lot:
+    """ATT-08: the lot an exported reading mints, all of it unsold, with the meter's owner, place
+    and source and the encumbrance the meter's schedule gives the slot (a correction mints the
+    same way, COR-06)."""
+    return Lot(
+        owner=meter.owner,
+        zone=meter.zone,
+        node=meter.node,
+        source=meter.source,
+        encumbrance=encumbrance,
+        minted_wh=exported_wh,
+        unsold_wh=exported_wh,
+        reserved_wh=Wh(0),
+        sold_wh=Wh(0),
+        expired_wh=Wh(0),
+    )
 
 
 def parse_reading(value: CborValue) -> MeterReading:
@@ -106,18 +125,7 @@ def attest(state: State, sender: AccountId, body: Attest) -> State:
         )
         readings[key] = Reading(reading.exported_wh, reading.imported_wh, reading.encumbrance)
         if reading.exported_wh > 0:  # ATT-08
-            lots[key] = Lot(
-                owner=meter.owner,
-                zone=meter.zone,
-                node=meter.node,
-                source=meter.source,
-                encumbrance=scheduled,
-                minted_wh=reading.exported_wh,
-                unsold_wh=reading.exported_wh,
-                reserved_wh=Wh(0),
-                sold_wh=Wh(0),
-                expired_wh=Wh(0),
-            )
+            lots[key] = minted_lot(meter, scheduled, reading.exported_wh)
             # The lot must expire when its market clears (CLR-07), so the market now exists.
             market_key = (meter.zone, reading.slot)
             if market_key not in state.markets and market_key not in markets:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from spec.attestation import READING_FIELDS, MeterReading
+from spec.attestation import READING_FIELDS, MeterReading, minted_lot
 from spec.errors import require
 from spec.indexes import lot_asks
 from spec.meter_lifecycle import encumbrance_at
@@ -34,7 +34,6 @@ from spec.state import (
     MAX_CORRECTIONS_PER_READING,
     AccountId,
     Demand,
-    Lot,
     Market,
     MarketStatus,
     Reading,
@@ -90,21 +89,7 @@ def correct_reading(state: State, sender: AccountId, body: CorrectReading) -> St
     lots = state.lots.remove(key) if lot is not None else state.lots
     markets = state.markets
     if body.exported_wh > 0:  # as ATT-08 mints it
-        lots = lots.set(
-            key,
-            Lot(
-                owner=meter.owner,
-                zone=meter.zone,
-                node=meter.node,
-                source=meter.source,
-                encumbrance=scheduled,
-                minted_wh=body.exported_wh,
-                unsold_wh=body.exported_wh,
-                reserved_wh=Wh(0),
-                sold_wh=Wh(0),
-                expired_wh=Wh(0),
-            ),
-        )
+        lots = lots.set(key, minted_lot(meter, scheduled, body.exported_wh))
         if (meter.zone, body.slot) not in markets:  # MKT-01
             markets = markets.set((meter.zone, body.slot), Market(MarketStatus.OPEN, None, Wh(0)))
     if imported == 0 and demand.claimed_wh == 0:
