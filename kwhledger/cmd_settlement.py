@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kwhledger.args import existing_file, output_file, positive_int
+from kwhledger.args import existing_file, non_negative_int, output_file, positive_int
 
 MAX_PROOF_BYTES = 1 << 20
 """A proof file is a header, one record and at most 64 hashes: far below a MiB."""
@@ -53,16 +53,6 @@ def _pair(text: str) -> tuple[int, int]:
     if first < 0 or second < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: the numbers must not be negative")
     return first, second
-
-
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
 
 
 def _hash(text: str) -> bytes:
@@ -98,11 +88,13 @@ def register(sub: Any) -> None:
         "first block at or after the slot's trading close, which is the one that settled it)",
     )
     which = prove.add_mutually_exclusive_group(required=True)
-    which.add_argument("--order", type=_whole, metavar="ID", help="an order's record")
+    which.add_argument("--order", type=non_negative_int, metavar="ID", help="an order's record")
     which.add_argument("--lot", type=_pair, metavar="METER:SLOT", help="a lot's record")
     which.add_argument("--market", type=_pair, metavar="ZONE:SLOT", help="a market's record")
     which.add_argument("--reading", type=_pair, metavar="METER:SLOT", help="a reading's record")
-    which.add_argument("--index", type=_whole, metavar="N", help="the block's N-th record (from 0)")
+    which.add_argument(
+        "--index", type=non_negative_int, metavar="N", help="the block's N-th record (from 0)"
+    )
     prove.add_argument(
         "--out", type=output_file, metavar="FILE", help="the proof file (default: standard output)"
     )
