@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import z3
 
-from proofs.model import Term
+from proofs.model import MARKET_OPEN, NONE, Ledger, Term, get, put
 
 T = TypeVar("T")
 
@@ -37,3 +37,19 @@ class Points:
 
     def merge(self, other: Points) -> Points:
         return Points(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Points)))
+
+
+def open_market(s: Ledger, market: tuple[Term, Term], when: Term | None = None) -> Ledger:
+    """MKT-01: when ``when`` holds (always, without it) and the (zone, slot) market does not
+    exist yet, it is created OPEN, with no price and a volume of 0; otherwise it is left as is."""
+    new_market = z3.Not(get(s.market_exists, *market))
+    if when is not None:
+        new_market = z3.And(when, new_market)
+    for name, value in (
+        ("market_exists", z3.BoolVal(True)),
+        ("market_status", z3.IntVal(MARKET_OPEN)),
+        ("market_price", z3.IntVal(NONE)),
+        ("market_volume", z3.IntVal(0)),
+    ):
+        s = put(s, name, market, z3.If(new_market, value, get(getattr(s, name), *market)))
+    return s

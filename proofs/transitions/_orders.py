@@ -8,18 +8,16 @@ import z3
 
 from proofs.model import (
     ASK,
-    MARKET_OPEN,
-    NONE,
     Checks,
     Ledger,
     OrderRow,
     Term,
     get,
-    put,
     slot_end,
     trading_close,
     write_order,
 )
+from proofs.transitions._common import open_market
 from spec.orders import MAX_OPEN_ORDERS_PER_MARKET
 from spec.units import COUNTER_MAX, TIME_MAX_S
 
@@ -46,14 +44,6 @@ def below_open_order_cap(s: Ledger, owner: Term, zone: Term, slot: Term) -> Term
 def add_order(s: Ledger, order: OrderRow, checks: Checks) -> Ledger:
     """spec.orders._add_order: store under the next id (ORD-04, ORD-05), open the market."""
     checks.require(s.next_order_id < COUNTER_MAX, "ORD-05")
-    market = (order.zone, order.slot)
-    new_market = z3.Not(get(s.market_exists, *market))
-    for name, value in (
-        ("market_exists", z3.BoolVal(True)),
-        ("market_status", z3.IntVal(MARKET_OPEN)),
-        ("market_price", z3.IntVal(NONE)),
-        ("market_volume", z3.IntVal(0)),
-    ):
-        s = put(s, name, market, z3.If(new_market, value, get(getattr(s, name), *market)))
+    s = open_market(s, (order.zone, order.slot))
     s = write_order(s, s.next_order_id, order)
     return replace(s, next_order_id=s.next_order_id + 1)

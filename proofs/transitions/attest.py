@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
-    MARKET_OPEN,
-    NONE,
     Checks,
     Ledger,
     Term,
@@ -34,7 +32,7 @@ from proofs.model import (
     write_demand,
     write_reading_import,
 )
-from proofs.transitions._common import Points, symbolic_fields
+from proofs.transitions._common import Points, open_market, symbolic_fields
 from spec.attestation import MAX_BATCH_READINGS
 from spec.units import WH_MAX
 
@@ -120,15 +118,7 @@ def record_reading(s: Ledger, sender: Term, r: MeterReading, checks: Checks) -> 
     }
     for name, value in lot.items():
         s = put(s, name, key, z3.If(mints, value, get(getattr(s, name), *key)))
-    market = (zone, r.slot)
-    new_market = z3.And(mints, z3.Not(get(s.market_exists, *market)))
-    for name, value in (
-        ("market_exists", z3.BoolVal(True)),
-        ("market_status", z3.IntVal(MARKET_OPEN)),
-        ("market_price", z3.IntVal(NONE)),
-        ("market_volume", z3.IntVal(0)),
-    ):
-        s = put(s, name, market, z3.If(new_market, value, get(getattr(s, name), *market)))
+    s = open_market(s, (zone, r.slot), mints)
     # ATT-09: import adds to the owner's demand in the meter's zone and slot.
     demand = (owner, zone, r.slot)
     total = get(s.demand_imported, *demand) + r.imported_wh

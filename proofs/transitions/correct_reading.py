@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import z3
 
 from proofs.model import (
-    MARKET_OPEN,
-    NONE,
     Ledger,
     Term,
     Transition,
@@ -32,7 +30,7 @@ from proofs.model import (
     write_demand,
     write_reading_import,
 )
-from proofs.transitions._common import Points, symbolic_fields
+from proofs.transitions._common import Points, open_market, symbolic_fields
 from spec.state import MAX_CORRECTIONS_PER_READING
 from spec.units import WH_MAX
 
@@ -121,15 +119,7 @@ def step(s: Ledger, tx: Tx) -> Transition:
     for name, value in lot.items():
         # No row: every field reads as a missing row's, 0 (nothing in it, INV-01).
         s = put(s, name, key, z3.If(mints, value, z3.IntVal(0)))
-    market = (zone, tx.slot)
-    new_market = z3.And(mints, z3.Not(get(s.market_exists, *market)))
-    for name, value in (
-        ("market_exists", z3.BoolVal(True)),
-        ("market_status", z3.IntVal(MARKET_OPEN)),
-        ("market_price", z3.IntVal(NONE)),
-        ("market_volume", z3.IntVal(0)),
-    ):
-        s = put(s, name, market, z3.If(new_market, value, get(getattr(s, name), *market)))
+    s = open_market(s, (zone, tx.slot), mints)
     s = write_demand(s, demand, imported, claimed)
     return checks.done(advance_nonce(s, tx.sender))
 
