@@ -8,12 +8,13 @@ Underneath is ``immutables.Map``, a hash array mapped trie (HAMT): an update cop
 nodes on the path to its key (O(log n)) and shares every other node with the map it came from, so
 a write costs the same microseconds at a million entries as at a thousand.
 
-**Caches (they change no result).** A map made by an update remembers the map it came from (its
-*origin*) and the list of changes since, and each map can remember values computed from its
-contents (``derived``). A value asked of a new map is then computed from its origin's value and
-the changes, instead of from every entry: the state root (HSH-01) is kept up to date this way, so
-that a block costs what it touches. ``derived`` must give what ``compute`` gives on the whole map;
-the tests check that it does for the state root on random states and histories.
+**Caches (they change no result).** Each map can remember values computed from its contents
+(``derived``). Once a value has been asked of a line of maps, a map made by an update remembers
+the map it came from (its *origin*) and the list of changes since. A value asked of a new map is
+then computed from its origin's value and the changes, instead of from every entry: the state
+root (HSH-01) is kept up to date this way, so that a block costs what it touches. ``derived``
+must give what ``compute`` gives on the whole map; the tests check that it does for the state
+root on random states and histories.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         out._items = items
         out._memo = {}
         out._names = self._names
+        if not self._names:
+            # Nobody has asked a value of this line of maps (a group inside an index, say): it
+            # keeps no history, or each such map would hold every change since it was made.
+            out._origin, out._log, out._depth = None, None, 0
+            return out
         # The origin is the nearest ancestor that holds cached values.
         origin: FrozenMap[K, V] | None = self
         log: _Log | None = None
