@@ -72,7 +72,7 @@ from spec.version import SPEC_VERSION
 __all__ = ["GROUPS", "GenerationError", "Suite", "build_suite", "generate", "write_suite"]
 
 SUITE_NAME: Final = "kwhledger-conformance"
-SUITE_VERSION: Final = "1.0.0"
+SUITE_VERSION: Final = "2.0.0"
 
 
 # --- Suite assembly, completeness, files -------------------------------------------------------

@@ -307,8 +307,15 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
             "                refund = order[8] - filled * settle_price - fee - order[7]",
         ),
     ),
-    # "ref-expiry-skipped" is withdrawn in 1.0.0 as equivalent, for the reason given at the spec's
-    # "expiry-skipped" (tests/spec_mutants.py).
+    _ref(  # withdrawn in 1.0.0 as equivalent, restored in 2.0.0 (see the spec's "expiry-skipped")
+        "ref-expiry-skipped",
+        "CLR-07: what a lot did not sell does not expire",
+        "ledger.py",
+        (
+            "                lots[key] = lot - (unsold << 40) + (unsold << 160)",
+            "                lots[key] = lot",
+        ),
+    ),
     _ref(
         "ref-clock-clears-at-close-minus-one",
         "CLR-01: a market clears one second before trading closes",

@@ -135,6 +135,8 @@ def step_rules(before: State, after: State, step: Step, outcome: Outcome) -> set
             rules.add("INV-17")  # nor by more than one real change at a time
         if outcome.rule in ("KEY-02", "KEY-07", "PRE-11"):
             rules.add("INV-19")
+        if outcome.rule == "PRE-12":
+            rules.add("INV-29")
     block_receipt: Any = outcome.block_receipt
     if step.kind == "block" and isinstance(block_receipt, dict):
         for receipt in block_receipt[2]:

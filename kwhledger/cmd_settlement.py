@@ -36,7 +36,7 @@ FIELD_NAMES = {
         "sold_wh", "expired_wh",
     ),
     3: ("account", "zone", "slot", "imported_wh", "claimed_wh"),
-    4: ("meter", "slot", "exported_wh", "imported_wh", "encumbrance"),
+    4: ("meter", "slot", "exported_wh", "imported_wh", "encumbrance", "corrections"),
 }  # fmt: skip
 """The names of each record type's fields 1, 2, ... (the rule book's SET-02 table)."""
 

@@ -321,11 +321,13 @@ def replay(
 
 
 def _records_root(records: list[bytes]) -> bytes:
-    """The settlement root of stored record encodings (SET-03: the Merkle root over the tagged
-    hashes of the encodings)."""
+    """The settlement root of stored record encodings (SET-03: the count and the Merkle root over
+    the tagged hashes of the encodings)."""
     from spec.crypto import TAG_SETTLEMENT_RECORD, merkle_root, tagged_hash
+    from spec.settlement import count_and_root
 
-    return merkle_root([tagged_hash(TAG_SETTLEMENT_RECORD, r) for r in records])
+    leaves = [tagged_hash(TAG_SETTLEMENT_RECORD, r) for r in records]
+    return count_and_root(len(records), merkle_root(leaves))
 
 
 def _reference_genesis(genesis: bytes) -> Any:

@@ -297,8 +297,8 @@ def inv10(s: Ledger, p: Points) -> Term:
 
 def inv13(s: Ledger, p: Points) -> Term:
     """INV-13: every reading was attested inside its window; an open order sits in an open
-    market; no market is open after its trading closed; every lot has a market, and a cleared
-    market's lots hold no unsold or reserved Wh. While the clock advances (the ghost
+    market; no market is open after its trading closed; a cleared market's lots hold no unsold
+    or reserved Wh (that every lot has a market is INV-29). While the clock advances (the ghost
     horizon is ahead of the time) the markets due by the horizon are the ones being cleared."""
     parts = [s.time <= s.clock_horizon]
     for k in p.readings:
@@ -325,20 +325,15 @@ def inv13(s: Ledger, p: Points) -> Term:
         cleared = z3.And(get(s.market_exists, *k), get(s.market_status, *k) == MARKET_CLEARED)
         parts.append(z3.Implies(cleared, trading_close(s, k[1]) <= s.clock_horizon))
     for k in p.readings:
-        # Every lot has a market; once it cleared, the lot holds nothing to sell (CLR-07).
+        # Once a lot's market cleared, the lot holds nothing to sell (CLR-07).
         market = (get(s.lot_zone, *k), k[1])
         cleared = z3.And(
             get(s.market_exists, *market), get(s.market_status, *market) == MARKET_CLEARED
         )
         parts.append(
             z3.Implies(
-                get(s.lot_exists, *k),
-                z3.And(
-                    get(s.market_exists, *market),
-                    z3.Implies(
-                        cleared, z3.And(get(s.lot_unsold, *k) == 0, get(s.lot_reserved, *k) == 0)
-                    ),
-                ),
+                z3.And(get(s.lot_exists, *k), cleared),
+                z3.And(get(s.lot_unsold, *k) == 0, get(s.lot_reserved, *k) == 0),
             )
         )
     return _all(parts)
@@ -572,6 +567,16 @@ def inv28(s: Ledger, p: Points) -> Term:
     return _all(parts)
 
 
+def inv29(s: Ledger, p: Points) -> Term:
+    """INV-29: every lot's zone and slot has a market (so CLR-07 expires it when it clears)."""
+    parts = []
+    for k in p.readings:
+        parts.append(
+            z3.Implies(get(s.lot_exists, *k), get(s.market_exists, get(s.lot_zone, *k), k[1]))
+        )
+    return _all(parts)
+
+
 @dataclass(frozen=True)
 class StateInvariant:
     rule_id: str
@@ -624,6 +629,7 @@ STATE_INVARIANTS: tuple[StateInvariant, ...] = (
     StateInvariant("INV-17", "the validator set changes by one at a time", inv17),
     StateInvariant("INV-27", "readings follow the meter's schedule", inv27),
     StateInvariant("INV-28", "readings, lots and demand agree", inv28),
+    StateInvariant("INV-29", "every lot has its market", inv29),
 )
 
 

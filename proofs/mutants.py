@@ -382,6 +382,20 @@ MUTANTS: tuple[Mutant, ...] = (
         _seam(correct_reading, "imported_after", lambda total, old, new: new),
     ),
     Mutant(
+        "attest-without-market",
+        "attest mints a lot but does not create its market (MKT-01), so clearing never expires it",
+        "INV-29",
+        ("attest/",),
+        _seam(attest, "open_market", lambda s, market, when=None: s),
+    ),
+    Mutant(
+        "correction-without-market",
+        "a correction that mints a lot where the reading had none does not create its market",
+        "INV-29",
+        ("correct_reading/",),
+        _seam(correct_reading, "open_market", lambda s, market, when=None: s),
+    ),
+    Mutant(
         "correction-ignores-bids",
         "correct_reading skips COR-05, so import can fall below the open bids it backs",
         "INV-25",

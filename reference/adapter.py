@@ -23,7 +23,7 @@ SETTLING_KINDS: Final = ("block", "tick")
 """The steps that advance the clock, and so report the settlement root of what they pruned."""
 
 NAME: Final = "kwhledger-reference"
-VERSION: Final = "1.0.0"
+VERSION: Final = "2.0.0"
 MAX_STATE_BYTES: Final = 64 * 1024 * 1024
 MAX_STATE_ITEMS: Final = 2**22
 """The item budget of a state encoding (ENC-16), as the rule book gives it."""

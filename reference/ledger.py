@@ -1418,6 +1418,7 @@ class Ledger:
                         (readings[key] >> 80) & 3,
                         lot & M40,
                         (lot >> 120) & M40,
+                        lot >> 160,
                     )
                 )
         account_ids = self.account_ids
@@ -1443,7 +1444,9 @@ class Ledger:
             pruned[key] = value
             imported = (value >> 40) & M40
             encumbrance = (value >> 80) & 3
-            out.append(reading_record(meter_id, slot, value & M40, imported, encumbrance))
+            out.append(
+                reading_record(meter_id, slot, value & M40, imported, encumbrance, value >> 82)
+            )
         shared = self.shared_ints
         if len(shared) > 4096 + 2 * (len(readings) + len(demand)):
             shared.clear()  # flyweights only: values already stored keep their objects
@@ -1998,11 +2001,12 @@ def decode_state(value: Any) -> Ledger:
         tables[table] = rows
     if fields[0][3] not in {key for key, _ in tables[T_ACCOUNTS]}:
         raise Rejected("ENC-15", "the fee account is not a registered account")
-    from reference.prestate import check_keys, check_rows, check_unsettled
+    from reference.prestate import check_keys, check_lot_markets, check_rows, check_unsettled
 
     check_rows(fields[3], tables)
     check_unsettled(fields[1], close, tables)
     check_keys(tables, fields[6])
+    check_lot_markets(tables)
     return Ledger.from_rows(dict(zip(LEDGER_KEYS, fields, strict=True)), tables, top[9])
 
 

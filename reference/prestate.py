@@ -1,4 +1,4 @@
-"""Pre-state consistency (PRE-01 .. PRE-11) of the reference node, on the parsed rows of a
+"""Pre-state consistency (PRE-01 .. PRE-12) of the reference node, on the parsed rows of a
 state.
 
 Checked before the rows become a ``Ledger`` (whose packed indexes assume them), rule by rule in
@@ -98,3 +98,11 @@ def check_keys(tables: dict[int, Rows], pending_key: Any = None) -> None:
         roles = dict(tables[1]).get(validator, (0,))[0]
         if not roles & 4 or previous in holders or (previous != validator and previous in accounts):
             raise Rejected("PRE-11", "pending key rotation")
+
+
+def check_lot_markets(tables: dict[int, Rows]) -> None:
+    """PRE-12: every lot's zone and slot has a market (the lot expires when it clears)."""
+    markets = {key for key, _ in tables[8]}
+    for (meter_id, slot), lot in tables[5]:
+        if (lot[1], slot) not in markets:
+            raise Rejected("PRE-12", f"lot of meter {meter_id} slot {slot}: no market")

@@ -2,9 +2,10 @@
 
 Written from the rule book (SET rules, section "Pruning and settlement"), not from the spec's
 code. A record is a CBOR map with its type at key 0; its leaf is the tagged hash of its encoding,
-and a block's ``settlement_root`` (header key 7, BLK-15) is the Merkle root of section 9.7 over
-the leaves in emission order. ``audit_path`` gives the RFC 6962 inclusion proof of one leaf, which
-is what the node serves (``kwhledger settlement prove``).
+and a block's ``settlement_root`` (header key 7, BLK-15) is the tagged hash of the record count
+(8 bytes, big-endian) and the Merkle root of section 9.7 over the leaves in emission order.
+``audit_path`` gives the RFC 6962 inclusion proof of one leaf, which is what the node serves
+(``kwhledger settlement prove``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from reference.cbor import u
 TAG_SETTLEMENT_RECORD: Final = b"kwhledger/settlement-record/v1\x00"
 TAG_MERKLE_LEAF: Final = b"kwhledger/merkle-leaf/v1\x00"
 TAG_MERKLE_NODE: Final = b"kwhledger/merkle-node/v1\x00"
+TAG_SETTLEMENT_ROOT: Final = b"kwhledger/settlement-root/v1\x00"
 
 MARKET, ORDER, LOT, DEMAND, READING = 0, 1, 2, 3, 4
 """The record types (key 0 of every record)."""
@@ -62,13 +64,14 @@ def lot_record(
     encumbrance: int,
     minted: int,
     sold: int,
+    expired: int,
 ) -> bytes:
-    """A lot at its end; ``meter`` as the ledger keeps it (owner, attestor, node, zone, source,
-    ...). Whatever was not sold expired."""
+    """A lot at its end, as clearing left it; ``meter`` as the ledger keeps it (owner, attestor,
+    node, zone, source, ...)."""
     return b"".join(
         (b"\xab\x00\x02\x01", u(meter_id), b"\x02", u(slot), b"\x03\x58\x20", meter[0], b"\x04",
          u(meter[3]), b"\x05", u(meter[2]), b"\x06", u(meter[4]), b"\x07", u(encumbrance),
-         b"\x08", u(minted), b"\x09", u(sold), b"\x0a", u(minted - sold))
+         b"\x08", u(minted), b"\x09", u(sold), b"\x0a", u(expired))
     )  # fmt: skip
 
 
@@ -79,10 +82,12 @@ def demand_record(account: bytes, zone: int, slot: int, imported: int, claimed: 
     )  # fmt: skip
 
 
-def reading_record(meter: int, slot: int, exported: int, imported: int, encumbrance: int) -> bytes:
+def reading_record(
+    meter: int, slot: int, exported: int, imported: int, encumbrance: int, corrections: int
+) -> bytes:
     return b"".join(
-        (b"\xa6\x00\x04\x01", u(meter), b"\x02", u(slot), b"\x03", u(exported), b"\x04",
-         u(imported), b"\x05", u(encumbrance))
+        (b"\xa7\x00\x04\x01", u(meter), b"\x02", u(slot), b"\x03", u(exported), b"\x04",
+         u(imported), b"\x05", u(encumbrance), b"\x06", u(corrections))
     )  # fmt: skip
 
 
@@ -114,9 +119,14 @@ def root(leaves: list[bytes]) -> bytes:
     return _subtree_hashes(leaves)[-1][0]
 
 
+def root_with_count(count: int, tree_root: bytes) -> bytes:
+    """The settlement root: the record count bound to the tree's root."""
+    return _blake(TAG_SETTLEMENT_ROOT + count.to_bytes(8, "big") + tree_root)
+
+
 def records_root(records: list[bytes]) -> bytes:
     """A block's settlement root from its encoded records, in emission order."""
-    return root([leaf(r) for r in records])
+    return root_with_count(len(records), root([leaf(r) for r in records]))
 
 
 def audit_path(leaves: list[bytes], index: int) -> list[bytes]:

@@ -36,6 +36,7 @@ TAG_STATE_ENTRY: Final = b"kwhledger/state-entry/v2"
 TAG_STATE_ROOT: Final = b"kwhledger/state-root/v1"
 TAG_GENESIS: Final = b"kwhledger/genesis/v1"
 TAG_SETTLEMENT_RECORD: Final = b"kwhledger/settlement-record/v1"
+TAG_SETTLEMENT_ROOT: Final = b"kwhledger/settlement-root/v1"
 
 
 def tagged_hash(tag: bytes, data: bytes) -> bytes:

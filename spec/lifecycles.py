@@ -124,9 +124,8 @@ LOT_LIFECYCLE: Final = _graph(
         (_L.SOLD.value, SETTLED, "PRN-02"),
         (_L.PARTLY_SOLD.value, SETTLED, "PRN-02"),
         (_L.EXPIRED.value, SETTLED, "PRN-02"),
-        # A lot no market cleared (none in its zone: a loaded state can hold one) is pruned as
-        # it is, its settlement record expiring all of it (SET-02).
-        (_L.ATTESTED.value, SETTLED, "PRN-02"),
+        # No edge ATTESTED -> SETTLED: every lot has its market (INV-29, PRE-12), which expires
+        # it (CLR-07) before its slot is pruned.
     ],
 )
 """Lot lifecycle; edge attribute ``rule`` names the rule that makes the change."""

@@ -1,4 +1,4 @@
-"""Pre-state consistency (PRE-01 .. PRE-11): what a state must satisfy to be loaded at all.
+"""Pre-state consistency (PRE-01 .. PRE-12): what a state must satisfy to be loaded at all.
 
 A state reached by transactions satisfies these by construction. A state handed to a node from
 outside (a conformance vector's pre-state, a snapshot) may not, and an implementation that trusted
@@ -106,6 +106,8 @@ def check_pre_state(state: State) -> None:
                 f"{table} {stale_key}: slot {slot} closed at {trading_close(state.params, slot)}",
             )
     check_keys(state)
+    for (meter_id, slot), lot in _in_order(state.lots):
+        require((lot.zone, slot) in state.markets, "PRE-12", f"lot of meter {meter_id} slot {slot}")
 
 
 def check_keys(state: State) -> None:

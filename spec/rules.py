@@ -363,16 +363,18 @@ _TABLE: Final = (
     ("SET-02", "Settlement record contents", P, None, None,
      "A settlement record MUST be the CBOR map of RULEBOOK section 9.10, its type at key 0; an "
      "order's amount MUST be filled x its market's clearing price (0 without a price) and its "
-     "fee filled x its fee rate; a lot's expired MUST be minted - sold; a market's amount MUST be "
-     "volume x price and its fees the sum of its bids' fees."),
+     "fee filled x its fee rate; a lot's sold and expired MUST be the lot's own, as clearing "
+     "left them; a market's amount MUST be volume x price and its fees the sum of its bids' "
+     "fees."),
     ("SET-03", "Settlement root", P, None, None,
      "A settlement record's leaf MUST be BLAKE2b-256 over the settlement-record tag and the "
-     "record's encoding; the settlement root MUST be the Merkle root of section 9.7 over the "
+     "record's encoding; the settlement root MUST be BLAKE2b-256 over the settlement-root tag, "
+     "the number of records as 8 bytes big-endian and the Merkle root of section 9.7 over the "
      "leaves in emission order (the empty root for an empty settlement)."),
     ("SET-04", "Inclusion proof", P, None, None,
      "An inclusion proof of record i of n MUST carry the RFC 6962 audit path of leaf i; a "
-     "verifier MUST accept it exactly when the root recomputed from the record, i, n and the "
-     "path equals the settlement root of the block header it names."),
+     "verifier MUST accept it exactly when the settlement root recomputed from the record, i, n "
+     "and the path equals the settlement root of the block header it names."),
     ("BLK-01", "Chain id", V, 701, "BLOCK_WRONG_CHAIN",
      "A block header MUST carry the ledger's chain id."),
     ("BLK-02", "Next height", V, 702, "BAD_HEIGHT",
@@ -508,6 +510,9 @@ _TABLE: Final = (
      "For every (account, zone, slot), the demand's imported Wh MUST equal the sum of the "
      "imported Wh of the readings of the account's meters in that zone and slot, and every "
      "reading with positive export has a lot that minted exactly that export."),
+    ("INV-29", "Every lot has its market", INV, None, None,
+     "Every lot's zone and slot MUST have a market, so that the lot expires when the market "
+     "clears."),
     ("MKT-01", "Market created", P, None, None,
      "A (zone, slot) market MUST be created, OPEN with no price and a volume of 0, by the first "
      "accepted transaction that mints a lot in that zone and slot (ATT-08, COR-06) or places an "
@@ -543,6 +548,8 @@ _TABLE: Final = (
      "In a loaded state, no account's key MAY be another account's key or id; a pending key "
      "rotation MUST name a registered validator, and its previous key MUST be no account's key "
      "nor another account's id."),
+    ("PRE-12", "Every lot has its market", V, 1512, "PRE_LOT_MARKET",
+     "In a loaded state, every lot's zone and slot MUST have a market."),
     ("TIM-01", "Bounded clock step", V, 2101, "TIME_JUMP_TOO_LARGE",
      "A block's timestamp MUST NOT exceed the ledger's time by more than MAX_BLOCK_JUMP_S."),
     ("TIM-02", "Time the votes vouch for", V, 2102, "TIME_NOT_VOUCHED",

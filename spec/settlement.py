@@ -4,14 +4,16 @@ Once a slot's markets are cleared its records leave the state (PRN-01, PRN-02). 
 and auditors need of them afterwards (each market's price and volume, each order's fill and
 payment, each lot's sold and expired Wh, each demand row's claims, each reading) is written into
 the block's *settlement*: one record per pruned state record, in a fixed order (SET-01). Each
-record is a CBOR map with its type at key 0 (SET-02); its leaf is a tagged hash of its encoding,
-and the block header commits to the RFC 6962 Merkle root of the leaves (SET-03, header key 7,
-checked by BLK-15). An inclusion proof is the audit path of one leaf (SET-04): with the header
-alone, anyone can check that the ledger settled an order, a lot or a market as the record says.
+record is a CBOR map with its type at key 0 (SET-02); its leaf is a tagged hash of its encoding.
+The block header commits to one tagged hash of the record count and the RFC 6962 Merkle root of
+the leaves (SET-03, header key 7, checked by BLK-15). An inclusion proof is the audit path of one
+leaf (SET-04): with the header alone, anyone can check that the ledger settled an order, a lot or
+a market as the record says, and how many records the block settled.
 
 Worked example (a 3-leaf tree; ``L_i`` the leaf hashes, ``N(x) = H(TAG_MERKLE_LEAF, x)``):
-the root is ``H(TAG_MERKLE_NODE, H(TAG_MERKLE_NODE, N(L_0) || N(L_1)) || N(L_2))`` and the
-audit path of leaf 0 is ``[N(L_1), N(L_2)]``, lowest sibling first.
+the Merkle root is ``M = H(TAG_MERKLE_NODE, H(TAG_MERKLE_NODE, N(L_0) || N(L_1)) || N(L_2))``,
+the settlement root ``H(TAG_SETTLEMENT_ROOT, uint64(3) || M)``, and the audit path of leaf 0 is
+``[N(L_1), N(L_2)]``, lowest sibling first.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from spec.crypto import (
     TAG_MERKLE_LEAF,
     TAG_MERKLE_NODE,
     TAG_SETTLEMENT_RECORD,
+    TAG_SETTLEMENT_ROOT,
     merkle_root,
     tagged_hash,
 )
 from spec.errors import Rejected
 from spec.rules import implements
 from spec.state import (
+    MAX_CORRECTIONS_PER_READING,
     AccountId,
     Encumbrance,
     OrderStatus,
@@ -108,7 +112,8 @@ class OrderRecord:
 
 @dataclass(frozen=True)
 class LotRecord:
-    """A lot at its end: every minted Wh was sold or expired (INV-22)."""
+    """A lot at its end, as its market's clearing left it: every minted Wh was sold or expired
+    (INV-22 checks the record, so a clearing that skipped CLR-07 shows in the settlement)."""
 
     TYPE: ClassVar[RecordType] = RecordType.LOT
     meter: MeterId
@@ -121,8 +126,8 @@ class LotRecord:
     minted_wh: Wh
     sold_wh: Wh
     expired_wh: Wh
-    """minted - sold: what no ask sold went to the utility under the feed-in contract, whether
-    or not a market cleared in the lot's zone (SET-02)."""
+    """The lot's own expired Wh (CLR-07): what no ask sold went to the utility under the feed-in
+    contract (SET-02)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ class DemandRecord:
 
 @dataclass(frozen=True)
 class ReadingRecord:
-    """An attested reading."""
+    """An attested reading, and how many times its attestor corrected it (COR-06)."""
 
     TYPE: ClassVar[RecordType] = RecordType.READING
     meter: MeterId
@@ -147,6 +152,7 @@ class ReadingRecord:
     exported_wh: Wh
     imported_wh: Wh
     encumbrance: Encumbrance
+    corrections: int
 
 
 SettlementRecord = MarketRecord | OrderRecord | LotRecord | DemandRecord | ReadingRecord
@@ -227,7 +233,7 @@ def slot_settlement(state: State, slot: int) -> tuple[SettlementRecord, ...]:
             encumbrance=lot.encumbrance,
             minted_wh=lot.minted_wh,
             sold_wh=lot.sold_wh,
-            expired_wh=Wh(lot.minted_wh - lot.sold_wh),
+            expired_wh=lot.expired_wh,
         )
         for (meter, _), lot in sorted(indexes.slot_lots(state, slot).items())
     ]
@@ -248,6 +254,7 @@ def slot_settlement(state: State, slot: int) -> tuple[SettlementRecord, ...]:
             exported_wh=reading.exported_wh,
             imported_wh=reading.imported_wh,
             encumbrance=reading.encumbrance,
+            corrections=reading.corrections,
         )
         for (meter, _), reading in sorted(indexes.slot_readings(state, slot).items())
     ]
@@ -264,13 +271,21 @@ def leaf_hash(record: SettlementRecord) -> bytes:
 
 
 @implements("SET-03")
+def count_and_root(count: int, tree_root: bytes) -> bytes:
+    """SET-03: ``H(TAG_SETTLEMENT_ROOT, uint64_be(count) || tree_root)``. The count is bound so
+    that a proof's ``count`` cannot be changed while the proof still verifies: RFC 6962's tree
+    alone fixes the audit path's shape, not the number of leaves."""
+    return tagged_hash(TAG_SETTLEMENT_ROOT, count.to_bytes(8, "big") + tree_root)
+
+
+@implements("SET-03")
 def settlement_root(records: Sequence[SettlementRecord]) -> bytes:
-    """SET-03: the Merkle root of section 9.7 (``crypto.merkle_root``) over the records' leaves,
-    in emission order; the empty settlement has the empty root."""
-    return merkle_root([leaf_hash(r) for r in records])
+    """SET-03: the record count and the Merkle root of section 9.7 (``crypto.merkle_root``)
+    over the records' leaves in emission order, under one tagged hash."""
+    return count_and_root(len(records), merkle_root([leaf_hash(r) for r in records]))
 
 
-EMPTY_SETTLEMENT_ROOT: Final = merkle_root([])
+EMPTY_SETTLEMENT_ROOT: Final = settlement_root(())
 """The settlement root of a block that pruned nothing."""
 
 
@@ -319,8 +334,9 @@ def verify_inclusion(
     record: SettlementRecord, index: int, count: int, path: Sequence[bytes], root: bytes
 ) -> bool:
     """SET-04: whether ``record`` is leaf ``index`` of a settlement of ``count`` records whose
-    root is ``root``."""
-    return root_from_path(leaf_hash(record), index, count, path) == root
+    settlement root is ``root``."""
+    tree_root = root_from_path(leaf_hash(record), index, count, path)
+    return tree_root is not None and count_and_root(count, tree_root) == root
 
 
 # --- Decoding a record and a proof file ---------------------------------------------------------
@@ -375,6 +391,7 @@ _FIELD_PARSERS: Final[dict[RecordType, list[wire.Parser]]] = {
         wire.uint(Wh),
         wire.uint(Wh),
         wire.enum(Encumbrance),
+        wire.plain_uint(MAX_CORRECTIONS_PER_READING),
     ],
 }
 

@@ -14,4 +14,4 @@ from __future__ import annotations
 
 from typing import Final
 
-SPEC_VERSION: Final = "1.0.0"
+SPEC_VERSION: Final = "2.0.0"

@@ -410,9 +410,20 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
     ),
-    # Withdrawn in 1.0.0 as equivalent: a cleared lot leaves the state in the same clock advance
-    # (PRN-01), and its settlement record's expired is minted - sold (SET-02), so no input can
-    # tell a lot whose unsold Wh expired at clearing from one whose unsold Wh did not.
+    # Withdrawn in 1.0.0 as equivalent (the lot record's expired was minted - sold), restored in
+    # 2.0.0: the lot record carries the lot's own expired (SET-02), so a skipped expiry changes
+    # the settlement root.
+    Mutant(
+        "expiry-skipped",
+        "INV-13 / CLR-07 expiry",
+        "spec/clearing.py",
+        (
+            (
+                "lots[lot_key] = replace(lot, expired_wh=Wh(lot.expired_wh + lot.unsold_wh), unsold_wh=Wh(0))",
+                "lots[lot_key] = lot",
+            ),
+        ),
+    ),
     Mutant(
         "substation-takes-parent-zone",
         "INV-14 grid is a tree of zones",
@@ -682,11 +693,11 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "settlement-expires-only-unsold",
-        "SET-02 a lot record's expired is the lot's unsold Wh at pruning, not minted - sold",
+        "SET-02 a lot record's expired is the lot's unsold Wh at pruning, not its expired Wh",
         "spec/settlement.py",
         (
             (
-                "            expired_wh=Wh(lot.minted_wh - lot.sold_wh),\n",
+                "            expired_wh=lot.expired_wh,\n",
                 "            expired_wh=lot.unsold_wh,\n",
             ),
         ),

@@ -39,6 +39,7 @@ from spec.version import SPEC_VERSION
 
 SPEC_DIR = Path(spec.__file__).parent
 RULEBOOK = SPEC_DIR / "RULEBOOK.md"
+REPO = SPEC_DIR.parent
 SOURCES = sorted(SPEC_DIR.glob("*.py"))
 
 HEADING = re.compile(r"^#### (?P<id>[A-Z]+-\d\d) — (?P<title>.+)$")
@@ -548,3 +549,39 @@ def test_the_package_version_is_the_rule_book_version() -> None:
 
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     assert project["project"]["version"] == SPEC_VERSION
+
+
+def _named_vectors_and_obligations(text: str) -> list[str]:
+    """Backquoted names in ``text`` that start with a vector group (``settlement/...``)."""
+    vectors = REPO / "conformance_tests" / "vectors"
+    groups = {p.name for p in vectors.iterdir() if p.is_dir()}
+    found = re.findall(r"`([a-z_]+/[A-Za-z0-9_./*-]+)`", text)
+    return [t for t in found if t.split("/")[0] in groups and not t.endswith((".py", ".md"))]
+
+
+def test_every_vector_and_obligation_the_documents_name_exists() -> None:
+    """A rule book or README sentence that cites a vector or proof obligation as evidence must
+    cite one that exists (a name may end in ``*`` or ``-*`` for a family). The release notes
+    (section 12.1) are history: they name vectors that were renamed or withdrawn since."""
+    import fnmatch
+
+    from proofs.obligations import names
+
+    rulebook = RULEBOOK.read_text(encoding="utf-8")
+    notes_start = rulebook.index("### 12.1 Release notes")
+    notes_end = rulebook.index("\n## 13.", notes_start)
+    current = rulebook[:notes_start] + rulebook[notes_end:]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    root = REPO / "conformance_tests" / "vectors"
+    known = {str(p.relative_to(root))[: -len(".cbor")] for p in root.rglob("*.cbor")}
+    known |= set(names())
+    cited = _named_vectors_and_obligations(current) + _named_vectors_and_obligations(readme)
+    assert len(cited) > 100, len(cited)  # the rule book cites its evidence throughout
+    missing = sorted(
+        {
+            name
+            for name in cited
+            if not any(fnmatch.fnmatchcase(k, name) or k.startswith(name) for k in known)
+        }
+    )
+    assert not missing, missing

@@ -19,6 +19,7 @@ from reference.node import Node, check_store, settlement_proof
 from reference.settlement import LOT, MARKET, ORDER, record_key
 from reference.simulate import run as simulate
 from reference.store import StoreError, encode_records, row_sum
+from spec.settlement import decode_record, leaf_hash, root_from_path
 
 pytest_plugins = ("_rules_plugin",)
 
@@ -94,24 +95,41 @@ def test_a_proof_changed_anywhere_fails(village: Path) -> None:
     assert check_proof(proof, header_hash)[0]
     value = cbor2.loads(proof)
     assert len(value[4]) >= 3  # a path worth tampering with
-    # Every single-bit change of every byte is refused against the trusted header hash, but
-    # one of the count (key 3): the root commits to the record, its index and the path, and
-    # an RFC 6962 path of leaf i fits every count whose tree has the same shape around i
-    # (38 and 39 records, say, both split at 32), so the count is information, not proof.
-    accepted_counts = []
+    # Every single-bit change of every byte is refused against the trusted header hash, the
+    # count's (key 3) included: an RFC 6962 path of leaf i fits every count whose tree has the
+    # same shape around i (38 and 39 records, say, both split at 32), so SET-03 binds the count
+    # into the settlement root.
+    tried = 0
     for position in range(len(proof)):
         for bit in (0x01, 0x80):
             changed = bytearray(proof)
             changed[position] ^= bit
             ok, line = check_proof(bytes(changed), header_hash)
             assert "\n" not in line
-            if ok:
-                other = cbor2.loads(bytes(changed))
-                assert {k: v for k, v in other.items() if k != 3} == {
-                    k: v for k, v in value.items() if k != 3
-                }, (position, bit)
-                accepted_counts.append(other[3])
-    assert all(count != value[3] for count in accepted_counts)
+            assert not ok, (position, bit, line)
+            tried += 1
+    assert tried == 2 * len(proof)
+
+
+@rules("SET-03", "SET-04")
+def test_a_count_whose_tree_has_the_same_shape_fails(village: Path) -> None:
+    """The count alone changed to every other value: the audit path may still lead to the same
+    Merkle root (the shapes agree), but the settlement root binds the count."""
+    height, header_hash, key = first_fill(village)
+    value = cbor2.loads(a_proof(village, height, key))
+    index, count, path = value[2], value[3], [bytes(h) for h in value[4]]
+    leaf = leaf_hash(decode_record(value[1]))
+    same_shape = [
+        other
+        for other in range(index + 1, 2 * count + 2)
+        if other != count and root_from_path(leaf, index, other, path) is not None
+    ]
+    tree_root = root_from_path(leaf, index, count, path)
+    assert any(root_from_path(leaf, index, o, path) == tree_root for o in same_shape), same_shape
+    for other in same_shape:
+        changed = dict(value)
+        changed[3] = other
+        assert not check_proof(cbor2.dumps(changed, canonical=True), header_hash)[0], other
 
 
 @rules("SET-04")
@@ -262,7 +280,6 @@ def test_the_reference_encodes_records_and_roots_as_the_spec_does() -> None:
         MarketRecord,
         OrderRecord,
         ReadingRecord,
-        leaf_hash,
         record_to_cbor,
         settlement_root,
     )
@@ -299,20 +316,22 @@ def test_the_reference_encodes_records_and_roots_as_the_spec_does() -> None:
         node, source, encumbrance = number(32), rng.randrange(4), rng.randrange(4)
         minted = number(40)
         sold = rng.randrange(minted + 1)
+        expired = rng.choice([minted - sold, number(40)])
         spec_records.append(
             LotRecord(  # type: ignore[arg-type]
                 meter, slot, owner, zone, node, Source(source), Encumbrance(encumbrance),
-                minted, sold, minted - sold,
+                minted, sold, expired,
             )
         )  # fmt: skip
         meter_row = (owner, owner, node, zone, source, 1, encumbrance)
-        ours.append(ref.lot_record(meter, slot, meter_row, encumbrance, minted, sold))
+        ours.append(ref.lot_record(meter, slot, meter_row, encumbrance, minted, sold, expired))
         spec_records.append(DemandRecord(owner, zone, slot, minted, sold))  # type: ignore[arg-type]
         ours.append(ref.demand_record(owner, zone, slot, minted, sold))
+        corrections = rng.randrange(4)
         spec_records.append(
-            ReadingRecord(meter, slot, minted, sold, Encumbrance(encumbrance))  # type: ignore[arg-type]
+            ReadingRecord(meter, slot, minted, sold, Encumbrance(encumbrance), corrections)  # type: ignore[arg-type]
         )
-        ours.append(ref.reading_record(meter, slot, minted, sold, encumbrance))
+        ours.append(ref.reading_record(meter, slot, minted, sold, encumbrance, corrections))
         for theirs, mine in zip(spec_records, ours, strict=True):
             assert encode(record_to_cbor(theirs)) == mine
             assert leaf_hash(theirs) == ref.leaf(mine)

@@ -16,6 +16,7 @@ from spec.cbor import decode, encode
 from spec.clearing import advance_clock, advance_clock_settling, clear_due_markets
 from spec.errors import Rejected
 from spec.invariants import check_settlement, check_state
+from spec.prestate import check_pre_state
 from spec.settlement import (
     EMPTY_SETTLEMENT_ROOT,
     DemandRecord,
@@ -115,16 +116,25 @@ def test_slots_are_pruned_in_ascending_order_and_a_slot_without_market_too() -> 
     assert slot_rows(after, s - 1) == slot_rows(after, s) == 0
 
 
-@rules("SET-02", "INV-22")
-def test_a_lot_whose_zone_has_no_market_expires_whole() -> None:
+@rules("SET-02", "INV-22", "INV-29", "PRE-12", "CLR-07")
+def test_a_lot_record_carries_what_clearing_expired() -> None:
     ledger = small_village()
     s = ledger.slot - 1
     assert ledger.attest([(103, s, 900, 0)]).accepted
-    bare = replace(ledger.state, markets=ledger.state.markets.remove((1, s)))
-    _, records = advance_clock_settling(bare, trading_close(bare.params, s))
+    _, records = advance_clock_settling(ledger.state, trading_close(ledger.state.params, s))
     (lot,) = (r for r in records if isinstance(r, LotRecord))
     assert (lot.minted_wh, lot.sold_wh, lot.expired_wh) == (900, 0, 900)
     assert check_settlement(records) == []
+    # Without its market nothing clears the lot, so nothing expires it; such a state cannot be
+    # reached (INV-29) nor loaded (PRE-12), and the record it would settle breaks INV-22.
+    bare = replace(ledger.state, markets=ledger.state.markets.remove((1, s)))
+    with pytest.raises(Rejected) as refused:
+        check_pre_state(bare)
+    assert refused.value.rule.id == "PRE-12"
+    _, records = advance_clock_settling(bare, trading_close(bare.params, s))
+    (lot,) = (r for r in records if isinstance(r, LotRecord))
+    assert (lot.minted_wh, lot.sold_wh, lot.expired_wh) == (900, 0, 0)
+    assert [v.rule_id for v in check_settlement(records)] == ["INV-22"]
 
 
 @rules("INV-22", "INV-23", "INV-02", "INV-05", "INV-09")

@@ -79,8 +79,9 @@ def test_malformed_records_are_typed_rejections() -> None:
 def test_the_root_of_three_records_is_the_worked_example() -> None:
     leaves = [leaf_hash(MARKET), leaf_hash(DEMAND), leaf_hash(MARKET)]
     l0, l1, l2 = leaves
-    assert settlement_root([MARKET, DEMAND, MARKET]) == _node(_node(_n(l0), _n(l1)), _n(l2))
-    assert settlement_root([]) == EMPTY_SETTLEMENT_ROOT == _n(b"")
+    tree = _node(_node(_n(l0), _n(l1)), _n(l2))
+    assert settlement_root([MARKET, DEMAND, MARKET]) == _counted(3, tree)
+    assert settlement_root([]) == EMPTY_SETTLEMENT_ROOT == _counted(0, _n(b""))
     assert audit_path(leaves, 0) == [_n(l1), _n(l2)]
     assert audit_path(leaves, 2) == [_node(_n(l0), _n(l1))]
 
@@ -94,8 +95,8 @@ def test_every_leaf_of_every_tree_up_to_17_verifies_and_nothing_else_does() -> N
             path = audit_path(leaves, index)
             assert root_from_path(leaves[index], index, count, path) == root
             # Another leaf, index or a changed sibling gives another root, a longer path none.
-            # (The count is not bound by every path: leaf 0 of 3 and of 4 have paths of one
-            # shape. A proof is about the record and its header, which the count does not change.)
+            # (Not every count is bound by the path: leaf 0 of 3 and of 4 have paths of one
+            # shape. SET-03 binds the count into the settlement root, tested above.)
             other = leaves[(index + 1) % count]
             if count > 1:
                 assert root_from_path(other, index, count, path) != root
@@ -104,6 +105,26 @@ def test_every_leaf_of_every_tree_up_to_17_verifies_and_nothing_else_does() -> N
                 assert root_from_path(leaves[index], index, count, flipped) != root
             assert root_from_path(leaves[index], index, count, [*path, root]) is None
         assert root_from_path(leaves[0], count, count, []) is None
+
+
+def _counted(count: int, tree: bytes) -> bytes:
+    """SET-03 written out again: the count as 8 bytes big-endian, then the Merkle root."""
+    return tagged_hash(b"kwhledger/settlement-root/v1", count.to_bytes(8, "big") + tree)
+
+
+@rules("SET-03", "SET-04")
+def test_a_count_with_a_path_of_the_same_shape_gives_another_settlement_root() -> None:
+    """Leaf 5's audit path of 7 leaves leads to the same Merkle root as leaf 5 of 8 (the rule
+    book's example); the settlement root differs, so the proof with the wrong count fails."""
+    records = [MARKET, DEMAND] * 3 + [MARKET]
+    leaves = [leaf_hash(r) for r in records]
+    path = audit_path(leaves, 5)
+    tree = root_from_path(leaves[5], 5, 7, path)
+    assert tree is not None and root_from_path(leaves[5], 5, 8, path) == tree
+    root = settlement_root(records)
+    assert root == _counted(7, tree)
+    assert verify_inclusion(records[5], 5, 7, path, root)
+    assert not verify_inclusion(records[5], 5, 8, path, root)
 
 
 def _root(leaves: list[bytes]) -> bytes:

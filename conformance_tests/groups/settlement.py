@@ -236,25 +236,45 @@ def group_settlement(suite: Suite) -> None:
         flags=["time", "boundary"],
     )
 
-    # A lot whose zone has no market: a loaded state can hold one (no PRE rule forbids it);
-    # nothing clears it, and its settlement record expires all of it (SET-02).
-    bare = replace(market().state, markets=FrozenMap())
-    records = _settle("settlement/valid/lot-without-market", bare, close)
+    # A lot without its market would never be expired by clearing (CLR-07), so its lot record
+    # would break INV-22: a loaded state may not hold one (PRE-12, INV-29).
+    with_markets = market().state
+    refused_vector(
+        suite,
+        "pre/PRE-12/lots-without-markets",
+        "The market state (alice's, dave's and erin's lots of slot s) with both of its markets "
+        "removed: no lot's zone and slot has a market (PRE-12).",
+        replace(with_markets, markets=FrozenMap()),
+        "PRE-12",
+    )
+    one_zone = next(k for k in with_markets.markets if k[0] != 1)
+    refused_vector(
+        suite,
+        "pre/PRE-12/one-zone-without-market",
+        f"The market state with the market of zone {one_zone[0]}, slot s removed and zone 1's "
+        "kept: the lots of that zone have no market (PRE-12).",
+        replace(with_markets, markets=with_markets.markets.remove(one_zone)),
+        "PRE-12",
+    )
+    # The spec's own settlement of a clock advance expires a lot's unsold Wh at clearing, and
+    # the lot record says so (SET-02, INV-22).
+    records = _settle("settlement/valid/unsold-lots-expire", with_markets, close)
     _expect(
-        "settlement/valid/lot-without-market",
+        "settlement/valid/unsold-lots-expire",
         [(r.meter, r.sold_wh, r.expired_wh) for r in records if isinstance(r, LotRecord)],
         [(103, 0, 3000), (106, 0, 1000), (112, 0, 2000)],
     )
     suite.add(
-        "settlement/valid/lot-without-market",
-        "A crafted pre-state: the lots of slot s without their markets. At trading_close(s) no "
-        "market clears; the slot is pruned all the same, and each lot record says expired = "
-        "minted - sold = minted (alice 3000, dave 1000, erin 2000).",
-        bare,
+        "settlement/valid/unsold-lots-expire",
+        "The market state: alice's, dave's and erin's lots of slot s, no order. At "
+        "trading_close(s) both markets clear with no trade, CLR-07 expires every lot's unsold "
+        "Wh, and each lot record carries the lot's own expired Wh: alice 3000, dave 1000, "
+        "erin 2000, sold 0 (SET-02, INV-22).",
+        with_markets,
         [tick(close)],
         expect=[None],
-        flags=["time", "edge-case"],
-        crafted=True,
+        rules=["CLR-07", "INV-22", "INV-29"],
+        flags=["time", "clearing"],
     )
 
     # Two slots settled by one block: s - 1 (alice sells to bob) and s (erin's lot expires).
