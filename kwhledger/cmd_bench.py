@@ -121,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
         return run_spec(args)
 
     def progress(message: str) -> None:
-        if not args.json:
-            print(f"... {message}", file=sys.stderr, flush=True)
+        # On stderr even with --json: a run of an hour must show that it is alive, and the
+        # JSON document on stdout stays clean.
+        print(f"... {message}", file=sys.stderr, flush=True)
 
     if args.section != "node":
         return run_section(args, progress)

@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.db} exists; give a new path")
 
     def progress(message: str) -> None:
-        if not args.json:
-            print(f"... {message}", file=sys.stderr, flush=True)
+        # On stderr even with --json: a run of an hour must show that it is alive, and the
+        # JSON document on stdout stays clean.
+        print(f"... {message}", file=sys.stderr, flush=True)
 
     settlement_violations: list[str] = []
 

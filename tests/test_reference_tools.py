@@ -40,9 +40,11 @@ def test_simulate_command_prints_checks_and_draws_svg(tmp_path: Path, capsys: ob
             "--json",
         ]
     )
-    out = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    captured = capsys.readouterr()  # type: ignore[attr-defined]
+    out = json.loads(captured.out)  # stdout holds the JSON document alone
     assert code == 0
     assert all(out["checks"].values()) and out["violations"] == []
+    assert "... day 1 done in " in captured.err  # progress still shows, on stderr
     document = xml.dom.minidom.parse(str(plot))
     root = document.documentElement
     assert root is not None and root.tagName == "svg"
