@@ -317,6 +317,15 @@ REFERENCE_MUTANTS: Final[tuple[Mutant, ...]] = (
         ),
     ),
     _ref(
+        "ref-block-one-transaction-too-many",
+        "BLK-11: a block may hold MAX_BLOCK_TXS + 1 transactions (the bound off by one)",
+        "wire.py",
+        (
+            '("a", ("B", MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11")',
+            '("a", ("B", MAX_TX_BYTES), MAX_BLOCK_TXS + 1, "BLK-11")',
+        ),
+    ),
+    _ref(
         "ref-clock-clears-at-close-minus-one",
         "CLR-01: a market clears one second before trading closes",
         "ledger.py",

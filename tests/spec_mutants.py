@@ -425,6 +425,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ),
     ),
     Mutant(
+        "block-one-transaction-too-many",
+        "BLK-11 a block may hold MAX_BLOCK_TXS + 1 transactions (the bound off by one)",
+        "spec/blocks.py",
+        (
+            (
+                'wire.BoundedArray(wire.any_bytes(MAX_TX_BYTES), MAX_BLOCK_TXS, "BLK-11")',
+                'wire.BoundedArray(wire.any_bytes(MAX_TX_BYTES), MAX_BLOCK_TXS + 1, "BLK-11")',
+            ),
+        ),
+    ),
+    Mutant(
         "substation-takes-parent-zone",
         "INV-14 grid is a tree of zones",
         "spec/grid.py",
