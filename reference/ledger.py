@@ -1405,8 +1405,10 @@ class Ledger:
             out.append(order_record(oid, order, prices.get(order[2])))
         meter_ids.sort()
         meters = self.meters
+        lot_asks = self.lot_asks
         for meter_id in meter_ids:
             key = meter_id << 30 | slot
+            lot_asks.pop(key, None)  # the lot's asks left with the slot's orders above
             lot = lots.pop(key, None)
             if lot is not None:
                 log.append((T_LOTS, key, lot))

@@ -259,7 +259,7 @@ def test_the_state_does_not_grow_with_days(tmp_path: Path) -> None:
     assert not ledger.slot_records and not ledger.settle_heap
     # Nor any index, cache or log of the node: each is empty or within its bound.
     assert not (ledger.market_orders or ledger.open_sides or ledger.open_bid_wh)
-    assert not (ledger.market_lots or ledger.open_slots or ledger.slot_heap)
+    assert not (ledger.market_lots or ledger.open_slots or ledger.slot_heap or ledger.lot_asks)
     assert not (ledger.log or ledger.settlement or ledger.pruned_readings)
     assert len(ledger.expansions) <= ledger.expansion_cache_size
     assert len(ledger.shared_ints) <= 4096
